@@ -1,0 +1,132 @@
+//! The error type of every fallible call.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::{Status, TaskId};
+
+/// Why a call on the runtime failed.
+///
+/// Every public call that can fail returns this. Unknown and foreign ids both give
+/// [`Error::NotFound`], so that ids cannot be probed across scopes.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// No task with this id in this scope (unknown, expired, or another scope's).
+    NotFound(TaskId),
+    /// The task has already ended with this status.
+    AlreadyTerminal {
+        /// The task.
+        id: TaskId,
+        /// Its terminal status.
+        status: Status,
+    },
+    /// A task has no live runner to answer (it is queued, waiting to retry, or external).
+    NoLiveRunner(TaskId),
+    /// Submitting would exceed a limit; nothing was created.
+    LimitExceeded {
+        /// Which limit.
+        limit: Limit,
+        /// Its configured value.
+        max: u64,
+    },
+    /// The requested TTL is above the maximum and the runtime rejects such requests.
+    TtlAboveMaximum {
+        /// What was asked.
+        requested: Duration,
+        /// The maximum.
+        max: Duration,
+    },
+    /// The parent named at submit is unknown in this scope, or already terminal.
+    InvalidParent(TaskId),
+    /// The operation applies to external tasks only.
+    NotExternal(TaskId),
+    /// The runtime is shutting down or has shut down; nothing new is admitted.
+    ShutDown,
+    /// The runtime's supervision tree could not be reached.
+    Unavailable(String),
+    /// The task's runner failed to start; the task was marked failed (start failed).
+    RunnerStart {
+        /// The task, now failed.
+        id: TaskId,
+        /// Why the runner did not start.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The runtime's supervision tree failed to start.
+    Spawn(Box<dyn std::error::Error + Send + Sync>),
+    /// The task store failed.
+    Store(crate::StoreError),
+    /// A list cursor this runtime did not issue.
+    InvalidCursor(crate::InvalidCursor),
+}
+
+/// A limit that submit checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Limit {
+    /// Live tasks in the whole runtime.
+    LiveTasks,
+    /// Live tasks in one scope.
+    LiveTasksPerScope,
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Limit::LiveTasks => "live tasks",
+            Limit::LiveTasksPerScope => "live tasks per scope",
+        })
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::NotFound(id) => write!(f, "task {id} not found"),
+            Error::AlreadyTerminal { id, status } => {
+                write!(f, "task {id} has already ended: {status}")
+            }
+            Error::NoLiveRunner(id) => write!(f, "task {id} has no live runner"),
+            Error::LimitExceeded { limit, max } => {
+                write!(f, "limit exceeded: at most {max} {limit}")
+            }
+            Error::TtlAboveMaximum { requested, max } => write!(
+                f,
+                "requested ttl {} ms is above the maximum {} ms",
+                requested.as_millis(),
+                max.as_millis()
+            ),
+            Error::InvalidParent(id) => write!(f, "parent task {id} is not live in this scope"),
+            Error::NotExternal(id) => write!(f, "task {id} is not an external task"),
+            Error::ShutDown => f.write_str("the runtime is shut down"),
+            Error::Unavailable(why) => write!(f, "the runtime is unavailable: {why}"),
+            Error::RunnerStart { id, .. } => write!(f, "the runner of task {id} failed to start"),
+            Error::Spawn(_) => f.write_str("the runtime failed to start"),
+            Error::Store(_) => f.write_str("the task store failed"),
+            Error::InvalidCursor(_) => f.write_str("invalid list cursor"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::RunnerStart { source, .. } | Error::Spawn(source) => Some(source.as_ref()),
+            Error::Store(e) => Some(e),
+            Error::InvalidCursor(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<crate::StoreError> for Error {
+    fn from(e: crate::StoreError) -> Self {
+        Error::Store(e)
+    }
+}
+
+impl From<crate::InvalidCursor> for Error {
+    fn from(e: crate::InvalidCursor) -> Self {
+        Error::InvalidCursor(e)
+    }
+}

@@ -1,0 +1,41 @@
+//! The protocol-neutral model of [taskward]: what a task is, how it ends, and where it is kept.
+//!
+//! This crate knows no actors and no protocol. It defines:
+//!
+//! - identity and access: [`TaskId`] (random, never sequential) and [`Scope`];
+//! - the status machine: [`Status`] (as MCP names it) and the [`Phase`] inside `working`;
+//! - the record a task table holds: [`TaskRecord`], [`Progress`], [`TaskKind`];
+//! - how a task ends: [`Outcome`], [`Failure`], [`Cancellation`], and the [`TaskError`] work
+//!   returns;
+//! - policies: [`Restart`], [`Backoff`], [`CancelPolicy`], [`ClosePolicy`];
+//! - events for subscribers: [`TaskEvent`], [`EventKind`], [`Event`];
+//! - listing: [`ListQuery`], [`Page`], [`Cursor`];
+//! - the table itself: the [`TaskStore`] trait, written by the registry alone;
+//! - the [`Error`] of every fallible call.
+//!
+//! The runtime that drives all this is `taskward-runtime`; most users depend on the `taskward`
+//! facade, which re-exports both.
+//!
+//! [taskward]: https://docs.rs/taskward
+
+mod error;
+mod event;
+mod id;
+mod outcome;
+mod policy;
+mod query;
+mod record;
+mod scope;
+mod status;
+mod store;
+
+pub use error::{Error, Limit};
+pub use event::{Event, EventKind, TaskEvent};
+pub use id::{ParseTaskIdError, TaskId};
+pub use outcome::{Cancellation, CancelledBy, Failure, FailureCause, Outcome, TaskError};
+pub use policy::{Backoff, CancelPolicy, ClosePolicy, Restart};
+pub use query::{Cursor, DEFAULT_PAGE_SIZE, InvalidCursor, ListQuery, MAX_PAGE_SIZE, Page};
+pub use record::{Progress, TaskKind, TaskRecord};
+pub use scope::Scope;
+pub use status::{Phase, Status};
+pub use store::{StoreError, TaskStore};

@@ -1,0 +1,185 @@
+//! The task record: what the table holds for each task.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::{Outcome, Phase, Scope, Status, TaskId};
+
+/// What a task is, for agent hosts that show background work by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum TaskKind {
+    /// Watches something and reports (a file watcher, a CI poller).
+    Monitor,
+    /// Another agent working on a sub-goal.
+    Subagent,
+    /// Observes a conversation or a stream.
+    Observer,
+    /// Anything else; the default.
+    #[default]
+    Other,
+}
+
+/// The latest progress a task reported.
+///
+/// `done` never goes backwards; `total` is whatever the work last said.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Progress {
+    /// Units done so far.
+    pub done: u64,
+    /// Units in all, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
+    /// What the work is doing now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Arc<str>>,
+}
+
+impl Progress {
+    /// A progress value.
+    pub fn new(done: u64, total: Option<u64>, message: Option<Arc<str>>) -> Self {
+        Self {
+            done,
+            total,
+            message,
+        }
+    }
+
+    /// `done / total`, when the total is known and non-zero.
+    pub fn fraction(&self) -> Option<f64> {
+        match self.total {
+            Some(t) if t > 0 => Some(self.done as f64 / t as f64),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Progress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.total {
+            Some(t) => write!(f, "{}/{}", self.done, t)?,
+            None => write!(f, "{}", self.done)?,
+        }
+        if let Some(m) = &self.message {
+            write!(f, " {m}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A snapshot of one task, as the registry last wrote it.
+///
+/// Records are immutable: the registry replaces a task's record on each transition, and readers
+/// hold `Arc<TaskRecord>` snapshots that never change under them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct TaskRecord {
+    /// The task's id.
+    pub id: TaskId,
+    /// Who the task belongs to.
+    pub scope: Scope,
+    /// The task's name (a tool name, a job name).
+    pub name: Arc<str>,
+    /// What kind of task it is.
+    pub kind: TaskKind,
+    /// The producer that submitted it (an agent, a tool), if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub producer: Option<Arc<str>>,
+    /// The parent task, if any: cancelling the parent cancels this task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<TaskId>,
+    /// The status.
+    pub status: Status,
+    /// Where a live task is inside its status; `None` once terminal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Phase>,
+    /// A human-readable note on the current status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_message: Option<String>,
+    /// The latest progress reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<Progress>,
+    /// The attempt running or last run, from 1.
+    pub attempt: u32,
+    /// The idempotency key given at submit, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<Arc<str>>,
+    /// Whether the work runs outside the runtime (driven by its host).
+    pub external: bool,
+    /// When the task was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When the record last changed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_updated_at: OffsetDateTime,
+    /// The effective time to live, from creation; `None` keeps the task until removed.
+    #[serde(default, with = "duration_ms", skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<Duration>,
+    /// The outcome, once terminal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    /// The creation order in this runtime, used by list cursors.
+    pub seq: u64,
+}
+
+impl TaskRecord {
+    /// A fresh record in status `working`, phase `queued`, attempt 1.
+    pub fn new(id: TaskId, scope: Scope, name: Arc<str>, seq: u64) -> Self {
+        let now = OffsetDateTime::now_utc();
+        Self {
+            id,
+            scope,
+            name,
+            kind: TaskKind::Other,
+            producer: None,
+            parent: None,
+            status: Status::Working,
+            phase: Some(Phase::Queued),
+            status_message: None,
+            progress: None,
+            attempt: 1,
+            idempotency_key: None,
+            external: false,
+            created_at: now,
+            last_updated_at: now,
+            ttl: None,
+            outcome: None,
+            seq,
+        }
+    }
+
+    /// Whether the status is terminal.
+    pub fn is_terminal(&self) -> bool {
+        self.status.is_terminal()
+    }
+
+    /// The time the TTL elapses, if the task has one.
+    pub fn expires_at(&self) -> Option<OffsetDateTime> {
+        self.ttl.map(|ttl| self.created_at + ttl)
+    }
+}
+
+mod duration_ms {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
+    }
+}

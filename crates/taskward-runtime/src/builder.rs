@@ -1,0 +1,245 @@
+//! Configuring and starting a runtime.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ractor::{Actor, ActorCell};
+use taskward_core::{CancelPolicy, Error, TaskStore};
+
+use crate::memory_store::MemoryStore;
+use crate::root::{Root, RootArgs};
+use crate::shared::Shared;
+use crate::ward::Taskward;
+
+/// How many restarts a supervisor accepts in a window before it gives up and fails itself,
+/// escalating to its own supervisor (OTP's `intensity` and `period`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Intensity {
+    /// Restarts allowed within `within`.
+    pub max_restarts: u32,
+    /// The sliding window.
+    pub within: Duration,
+}
+
+impl Intensity {
+    /// At most `max_restarts` restarts within `within`.
+    pub const fn new(max_restarts: u32, within: Duration) -> Self {
+        Self {
+            max_restarts,
+            within,
+        }
+    }
+}
+
+/// The configuration a runtime was built with; see [`Builder`] for each field's meaning.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// Live tasks in all; `None` for no limit.
+    pub max_live_tasks: Option<usize>,
+    /// Live tasks per scope; `None` for no limit.
+    pub max_live_per_scope: Option<usize>,
+    /// TTL of tasks that ask for none; `None` keeps them until removed.
+    pub default_ttl: Option<Duration>,
+    /// The longest TTL granted.
+    pub max_ttl: Option<Duration>,
+    /// Reject a TTL above `max_ttl` instead of capping it.
+    pub reject_ttl_above_max: bool,
+    /// The largest result, in bytes of JSON, a task may complete with.
+    pub max_result_bytes: Option<usize>,
+    /// Timeout of tasks that ask for none.
+    pub default_timeout: Option<Duration>,
+    /// Cancel policy of tasks that ask for none.
+    pub default_cancel_policy: CancelPolicy,
+    /// How often the TTL sweep runs.
+    pub sweep_interval: Duration,
+    /// Events buffered per subscriber before it lags.
+    pub event_capacity: usize,
+    /// Runner crashes tolerated by the runner supervisor.
+    pub runner_intensity: Intensity,
+    /// Child restarts tolerated by the root supervisor.
+    pub root_intensity: Intensity,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            max_live_tasks: Some(100_000),
+            max_live_per_scope: None,
+            default_ttl: Some(Duration::from_secs(3600)),
+            max_ttl: Some(Duration::from_secs(86_400)),
+            reject_ttl_above_max: false,
+            max_result_bytes: Some(16 * 1024 * 1024),
+            default_timeout: None,
+            default_cancel_policy: CancelPolicy::default(),
+            sweep_interval: Duration::from_secs(1),
+            event_capacity: 4096,
+            runner_intensity: Intensity::new(10, Duration::from_secs(5)),
+            root_intensity: Intensity::new(5, Duration::from_secs(10)),
+        }
+    }
+}
+
+/// Builds and starts a [`Taskward`] runtime.
+///
+/// Every setting has a default fit for an embedded host: at most 100,000 live tasks, a TTL of
+/// one hour capped at one day, results up to 16 MiB, a 5 s cancel grace, and the in-memory
+/// store.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use taskward_runtime::Taskward;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), taskward_core::Error> {
+/// let ward = Taskward::builder()
+///     .max_live_tasks(10_000)
+///     .max_live_per_scope(100)
+///     .default_ttl(Duration::from_secs(3600))
+///     .max_ttl(Duration::from_secs(86_400))
+///     .spawn()
+///     .await?;
+/// ward.shutdown(Duration::from_secs(1)).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Default)]
+#[must_use = "a builder does nothing until `spawn` is called"]
+pub struct Builder {
+    config: Config,
+    store: Option<Arc<dyn TaskStore>>,
+}
+
+impl Builder {
+    /// A builder with the defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// At most this many live (non-terminal) tasks; submit fails with
+    /// [`Error::LimitExceeded`] beyond it.
+    pub fn max_live_tasks(mut self, max: usize) -> Self {
+        self.config.max_live_tasks = Some(max);
+        self
+    }
+
+    /// No limit on live tasks.
+    pub fn unlimited_live_tasks(mut self) -> Self {
+        self.config.max_live_tasks = None;
+        self
+    }
+
+    /// At most this many live tasks in one scope.
+    pub fn max_live_per_scope(mut self, max: usize) -> Self {
+        self.config.max_live_per_scope = Some(max);
+        self
+    }
+
+    /// The TTL of tasks that ask for none.
+    pub fn default_ttl(mut self, ttl: Duration) -> Self {
+        self.config.default_ttl = Some(ttl);
+        self
+    }
+
+    /// Tasks that ask for no TTL are kept until removed.
+    pub fn no_default_ttl(mut self) -> Self {
+        self.config.default_ttl = None;
+        self
+    }
+
+    /// The longest TTL granted; longer requests are capped (or rejected, see
+    /// [`reject_ttl_above_max`](Builder::reject_ttl_above_max)).
+    pub fn max_ttl(mut self, ttl: Duration) -> Self {
+        self.config.max_ttl = Some(ttl);
+        self
+    }
+
+    /// Reject a requested TTL above the maximum with [`Error::TtlAboveMaximum`] instead of
+    /// capping it.
+    pub fn reject_ttl_above_max(mut self, reject: bool) -> Self {
+        self.config.reject_ttl_above_max = reject;
+        self
+    }
+
+    /// The largest result a task may complete with, in bytes of JSON; a larger one fails the
+    /// task with cause `result_too_large`.
+    pub fn max_result_bytes(mut self, max: usize) -> Self {
+        self.config.max_result_bytes = Some(max);
+        self
+    }
+
+    /// The timeout of tasks that ask for none.
+    pub fn default_timeout(mut self, timeout: Duration) -> Self {
+        self.config.default_timeout = Some(timeout);
+        self
+    }
+
+    /// The cancel policy of tasks that ask for none.
+    pub fn default_cancel_policy(mut self, policy: CancelPolicy) -> Self {
+        self.config.default_cancel_policy = policy;
+        self
+    }
+
+    /// How often expired tasks are swept (and the runner invariant checked).
+    pub fn sweep_interval(mut self, every: Duration) -> Self {
+        self.config.sweep_interval = every.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Events buffered per subscriber before it is told it lagged.
+    pub fn event_capacity(mut self, capacity: usize) -> Self {
+        self.config.event_capacity = capacity.max(1);
+        self
+    }
+
+    /// Runner crashes the runner supervisor tolerates before it fails and escalates.
+    pub fn runner_intensity(mut self, intensity: Intensity) -> Self {
+        self.config.runner_intensity = intensity;
+        self
+    }
+
+    /// Child restarts the root supervisor tolerates before it fails and escalates to the host.
+    pub fn root_intensity(mut self, intensity: Intensity) -> Self {
+        self.config.root_intensity = intensity;
+        self
+    }
+
+    /// The task store (default: [`MemoryStore`]).
+    pub fn store(mut self, store: Arc<dyn TaskStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Starts the runtime under its own root supervisor.
+    ///
+    /// Returns once the registry and the runner supervisor have started.
+    pub async fn spawn(self) -> Result<Taskward, Error> {
+        self.start(None).await
+    }
+
+    /// Starts the runtime with its root supervisor linked under a host's supervisor.
+    ///
+    /// The host then receives the root's supervision events: if the runtime's restart
+    /// intensity is exceeded, the root fails and the host decides what to do (typically, build
+    /// a new runtime).
+    pub async fn spawn_linked(self, supervisor: ActorCell) -> Result<Taskward, Error> {
+        self.start(Some(supervisor)).await
+    }
+
+    async fn start(self, supervisor: Option<ActorCell>) -> Result<Taskward, Error> {
+        let store = self
+            .store
+            .unwrap_or_else(|| Arc::new(MemoryStore::new()) as Arc<dyn TaskStore>);
+        let shared = Arc::new(Shared::new(self.config, store));
+        let args = RootArgs {
+            shared: shared.clone(),
+        };
+        let spawned = match supervisor {
+            Some(sup) => Actor::spawn_linked(None, Root, args, sup).await,
+            None => Actor::spawn(None, Root, args).await,
+        };
+        let (root, join) = spawned.map_err(|e| Error::Spawn(Box::new(e)))?;
+        Ok(Taskward::new(shared, root, join))
+    }
+}

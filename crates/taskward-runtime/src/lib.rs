@@ -1,0 +1,43 @@
+//! The taskward runtime: a registry actor, a runner supervisor and one runner per task, on
+//! [ractor] and [tokio].
+//!
+//! ```text
+//! Taskward        root supervisor (or the host's own supervisor, via spawn_linked)
+//! ├── Registry    the one writer of the task table; state machine; TTL sweep; events; quotas
+//! └── RunnerSup   simple_one_for_one: links runners; retries with backoff; restart intensity
+//!     └── Runner  one per attempt: deadline; cancel escalation; status
+//!         └── work   a tokio task running the user's async fn(TaskContext)
+//! ```
+//!
+//! Start with [`Taskward::builder`]; describe a task with [`TaskSpec`]; the work receives a
+//! [`TaskContext`]. Most users depend on the `taskward` facade, which re-exports this crate
+//! and `taskward-core`.
+//!
+//! [ractor]: https://docs.rs/ractor
+//! [tokio]: https://docs.rs/tokio
+
+mod builder;
+mod context;
+mod control;
+mod handle;
+mod memory_store;
+mod progress;
+mod registry;
+mod root;
+mod runner;
+mod runner_sup;
+mod shared;
+mod spec;
+mod subscription;
+mod ward;
+
+pub use builder::{Builder, Config, Intensity};
+pub use context::TaskContext;
+pub use handle::TaskHandle;
+pub use memory_store::MemoryStore;
+pub use registry::{Limits, RegistryStatus};
+pub use root::RootMsg;
+pub use runner::RunnerStatus;
+pub use spec::{Owner, TaskNotice, TaskSpec};
+pub use subscription::{EventFilter, Subscription};
+pub use ward::{ShutdownReport, Taskward};

@@ -1,0 +1,225 @@
+//! The registry: the one writer of the task table (barrel's gen_server, with its defects fixed).
+//!
+//! Commands from the API arrive as calls; runners' reports arrive through the shared inbox and
+//! a `Drain` nudge, so that reports survive a registry restart. Every transition happens here,
+//! in order: the first terminal transition wins, waiters are woken after the record is
+//! written, and each change is published as a numbered event.
+
+mod book;
+mod desk;
+mod status;
+
+use std::sync::Arc;
+
+use ractor::concurrency::JoinHandle;
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use serde_json::Value;
+use taskward_core::{CancelledBy, ClosePolicy, Error, Scope, TaskError, TaskId, TaskRecord};
+
+pub(crate) use book::{Book, Ownership};
+pub use status::{Limits, RegistryStatus};
+
+use crate::control::{Control, ExternalCancel, WorkFn};
+use crate::runner::RunnerMsg;
+use crate::shared::Shared;
+use crate::spec::TaskSpec;
+use desk::Desk;
+
+/// The registry actor.
+#[derive(Debug)]
+pub(crate) struct Registry;
+
+#[derive(Debug)]
+pub(crate) struct RegistryArgs {
+    pub(crate) shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+pub(crate) struct RegistryState {
+    shared: Arc<Shared>,
+    sweep: Option<JoinHandle<()>>,
+}
+
+/// A request to record a task.
+pub(crate) struct CreateRequest {
+    pub(crate) spec: TaskSpec,
+    pub(crate) work: Option<WorkFn>,
+    pub(crate) external_cancel: Option<ExternalCancel>,
+}
+
+impl std::fmt::Debug for CreateRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateRequest")
+            .field("spec", &self.spec)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The registry's answer to a create.
+#[derive(Debug)]
+pub(crate) enum Admission {
+    /// Recorded; start its runner.
+    New(Arc<Control>, Arc<TaskRecord>),
+    /// The idempotency key matched this task.
+    Existing(Arc<TaskRecord>),
+}
+
+type Reply<T> = RpcReplyPort<Result<T, Error>>;
+
+/// What the registry is told.
+#[derive(Debug)]
+pub(crate) enum RegistryMsg {
+    /// Reports are waiting in the inbox.
+    Drain,
+    /// Time to sweep expired tasks.
+    Sweep,
+    Create(Box<CreateRequest>, Reply<Admission>),
+    StartFailed {
+        id: TaskId,
+        reason: String,
+        reply: RpcReplyPort<()>,
+    },
+    Cancel {
+        scope: Scope,
+        id: TaskId,
+        by: CancelledBy,
+        reason: Option<String>,
+        reply: Reply<Arc<TaskRecord>>,
+    },
+    CloseScope {
+        scope: Scope,
+        policy: ClosePolicy,
+        reply: RpcReplyPort<usize>,
+    },
+    FinishExternal {
+        scope: Scope,
+        id: TaskId,
+        result: Result<Value, TaskError>,
+        reply: Reply<Arc<TaskRecord>>,
+    },
+    Status(RpcReplyPort<RegistryStatus>),
+    BeginShutdown(RpcReplyPort<Vec<ActorRef<RunnerMsg>>>),
+}
+
+impl Actor for Registry {
+    type Msg = RegistryMsg;
+    type State = RegistryState;
+    type Arguments = RegistryArgs;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<RegistryMsg>,
+        args: RegistryArgs,
+    ) -> Result<RegistryState, ActorProcessingErr> {
+        Ok(RegistryState {
+            shared: args.shared,
+            sweep: None,
+        })
+    }
+
+    async fn post_start(
+        &self,
+        myself: ActorRef<RegistryMsg>,
+        state: &mut RegistryState,
+    ) -> Result<(), ActorProcessingErr> {
+        let shared = state.shared.clone();
+        {
+            let mut desk = Desk::new(&shared, &myself);
+            // Owners are watched by the registry actor; a successor watches them anew.
+            desk.rewatch_owners();
+            // Reports that arrived while no registry was running.
+            desk.drain();
+        }
+        state.sweep =
+            Some(myself.send_interval(shared.config.sweep_interval, || RegistryMsg::Sweep));
+        tracing::debug!("registry started");
+        Ok(())
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<RegistryMsg>,
+        state: &mut RegistryState,
+    ) -> Result<(), ActorProcessingErr> {
+        if let Some(sweep) = state.sweep.take() {
+            sweep.abort();
+        }
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<RegistryMsg>,
+        message: RegistryMsg,
+        state: &mut RegistryState,
+    ) -> Result<(), ActorProcessingErr> {
+        let shared = state.shared.clone();
+        let mut desk = Desk::new(&shared, &myself);
+        match message {
+            RegistryMsg::Drain => desk.drain(),
+            RegistryMsg::Sweep => {
+                desk.drain();
+                desk.sweep();
+            }
+            RegistryMsg::Create(request, reply) => {
+                let _ = reply.send(desk.create(*request));
+            }
+            RegistryMsg::StartFailed { id, reason, reply } => {
+                desk.start_failed(id, reason);
+                let _ = reply.send(());
+            }
+            RegistryMsg::Cancel {
+                scope,
+                id,
+                by,
+                reason,
+                reply,
+            } => {
+                desk.drain();
+                let _ = reply.send(desk.cancel(&scope, id, by, reason));
+            }
+            RegistryMsg::CloseScope {
+                scope,
+                policy,
+                reply,
+            } => {
+                let _ = reply.send(desk.close_scope(&scope, &policy));
+            }
+            RegistryMsg::FinishExternal {
+                scope,
+                id,
+                result,
+                reply,
+            } => {
+                let _ = reply.send(desk.finish_external(&scope, id, result));
+            }
+            RegistryMsg::Status(reply) => {
+                desk.drain();
+                let _ = reply.send(desk.status());
+            }
+            RegistryMsg::BeginShutdown(reply) => {
+                desk.drain();
+                let _ = reply.send(desk.begin_shutdown());
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<RegistryMsg>,
+        event: SupervisionEvent,
+        state: &mut RegistryState,
+    ) -> Result<(), ActorProcessingErr> {
+        // The registry has no children: these are the events of the owners it monitors.
+        match event {
+            SupervisionEvent::ActorTerminated(cell, ..)
+            | SupervisionEvent::ActorFailed(cell, _) => {
+                let shared = state.shared.clone();
+                Desk::new(&shared, &myself).owner_exited(cell.get_id());
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}

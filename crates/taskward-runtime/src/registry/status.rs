@@ -1,0 +1,73 @@
+//! What the registry answers about itself.
+
+use std::time::Duration;
+
+use taskward_core::{Phase, Status};
+
+/// The limits a runtime enforces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Live tasks in all.
+    pub max_live_tasks: Option<usize>,
+    /// Live tasks per scope.
+    pub max_live_per_scope: Option<usize>,
+    /// The longest TTL granted.
+    pub max_ttl: Option<Duration>,
+    /// The largest result, in bytes of JSON.
+    pub max_result_bytes: Option<usize>,
+}
+
+/// The registry's answer to a status query (as `sys:get_status` on the gen_server).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct RegistryStatus {
+    /// Tasks in the table, terminal ones included.
+    pub tasks: usize,
+    /// Live (non-terminal) tasks.
+    pub live: usize,
+    /// Tasks by status.
+    pub by_status: Vec<(Status, u64)>,
+    /// Working tasks by phase.
+    pub by_phase: Vec<(Phase, u64)>,
+    /// Runner actors alive now.
+    pub live_runners: usize,
+    /// Time since the runtime started.
+    pub uptime: Duration,
+    /// Whether submits are admitted (false once shutdown began).
+    pub accepting: bool,
+    /// The limits in force.
+    pub limits: Limits,
+    /// Results that arrived after their task had ended, dropped and counted.
+    pub late_results: u64,
+    /// Terminal transitions that lost to an earlier one.
+    pub duplicate_terminals: u64,
+    /// Attempts retried under a transient restart policy.
+    pub retries: u64,
+    /// Times the registry actor was restarted.
+    pub registry_restarts: u64,
+    /// Times the runner supervisor was restarted.
+    pub runner_supervisor_restarts: u64,
+    /// Runner actors that crashed (not the work: the runner itself).
+    pub runner_failures: u64,
+    /// Event subscribers connected.
+    pub subscribers: usize,
+}
+
+impl RegistryStatus {
+    /// The number of tasks in a status.
+    pub fn count(&self, status: Status) -> u64 {
+        self.by_status
+            .iter()
+            .find(|(s, _)| *s == status)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// The number of working tasks in a phase.
+    pub fn phase_count(&self, phase: Phase) -> u64 {
+        self.by_phase
+            .iter()
+            .find(|(p, _)| *p == phase)
+            .map_or(0, |(_, n)| *n)
+    }
+}

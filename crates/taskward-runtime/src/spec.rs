@@ -1,0 +1,241 @@
+//! Describing a task to submit.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ractor::{ActorCell, ActorRef, Message};
+use serde_json::Value;
+use taskward_core::{
+    CancelPolicy, Cancellation, ClosePolicy, Failure, Restart, Scope, TaskId, TaskKind,
+};
+
+/// What a task's owner actor is told when the task ends, as erlmcp's `task_complete`,
+/// `task_failed`, `task_cancelled` and `task_timeout` messages.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum TaskNotice {
+    /// The task completed with this value.
+    Completed {
+        /// The task.
+        id: TaskId,
+        /// Its value.
+        value: Value,
+    },
+    /// The task failed (other than by timeout).
+    Failed {
+        /// The task.
+        id: TaskId,
+        /// Why.
+        failure: Failure,
+    },
+    /// The task was cancelled.
+    Cancelled {
+        /// The task.
+        id: TaskId,
+        /// By whom.
+        cancellation: Cancellation,
+    },
+    /// The task timed out.
+    TimedOut {
+        /// The task.
+        id: TaskId,
+    },
+}
+
+impl TaskNotice {
+    /// The task the notice is about.
+    pub fn id(&self) -> TaskId {
+        match self {
+            TaskNotice::Completed { id, .. }
+            | TaskNotice::Failed { id, .. }
+            | TaskNotice::Cancelled { id, .. }
+            | TaskNotice::TimedOut { id } => *id,
+        }
+    }
+}
+
+/// The actor that owns a task: told its outcome in its own message type, and watched so that
+/// the task's [`ClosePolicy`] applies when it dies.
+///
+/// # Examples
+///
+/// ```no_run
+/// # use ractor::ActorRef;
+/// use taskward_runtime::{Owner, TaskNotice, TaskSpec};
+///
+/// enum HostMsg { Task(TaskNotice) }
+/// # fn f(host: ActorRef<HostMsg>) {
+/// let spec = TaskSpec::new("index").owner(Owner::actor(&host, HostMsg::Task));
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Owner {
+    pub(crate) cell: ActorCell,
+    pub(crate) notify: Arc<dyn Fn(TaskNotice) + Send + Sync>,
+}
+
+impl Owner {
+    /// An owner actor, with the function that wraps a notice into its message type.
+    pub fn actor<M: Message>(
+        actor: &ActorRef<M>,
+        wrap: impl Fn(TaskNotice) -> M + Send + Sync + 'static,
+    ) -> Self {
+        let target = actor.clone();
+        Self {
+            cell: actor.get_cell(),
+            notify: Arc::new(move |notice| {
+                // An owner that is gone has nothing to be told; its death applies the close
+                // policy separately.
+                let _ = target.cast(wrap(notice));
+            }),
+        }
+    }
+
+    /// The owner's actor cell.
+    pub fn cell(&self) -> &ActorCell {
+        &self.cell
+    }
+}
+
+impl fmt::Debug for Owner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Owner")
+            .field("actor", &self.cell.get_id())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything about a task but its work: name, scope, limits and policies.
+///
+/// Unset fields take the runtime's defaults (see [`Builder`](crate::Builder)).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use taskward_core::{Backoff, Restart, Scope};
+/// use taskward_runtime::TaskSpec;
+///
+/// let spec = TaskSpec::new("count_primes")
+///     .scope(Scope::session("s-1"))
+///     .timeout(Duration::from_secs(30))
+///     .cancel_grace(Duration::from_millis(500))
+///     .restart(Restart::transient(3, Backoff::exponential(Duration::from_millis(100))))
+///     .idempotency_key("k1");
+/// assert_eq!(spec.name(), "count_primes");
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct TaskSpec {
+    pub(crate) name: Arc<str>,
+    pub(crate) scope: Scope,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) cancel_policy: Option<CancelPolicy>,
+    pub(crate) restart: Restart,
+    pub(crate) ttl: Option<Duration>,
+    pub(crate) idempotency_key: Option<Arc<str>>,
+    pub(crate) kind: TaskKind,
+    pub(crate) producer: Option<Arc<str>>,
+    pub(crate) parent: Option<TaskId>,
+    pub(crate) owner: Option<Owner>,
+    pub(crate) close_policy: ClosePolicy,
+}
+
+impl TaskSpec {
+    /// A task with this name, in the global scope, with the runtime's defaults.
+    pub fn new(name: impl Into<Arc<str>>) -> Self {
+        Self {
+            name: name.into(),
+            scope: Scope::global(),
+            timeout: None,
+            cancel_policy: None,
+            restart: Restart::Temporary,
+            ttl: None,
+            idempotency_key: None,
+            kind: TaskKind::Other,
+            producer: None,
+            parent: None,
+            owner: None,
+            close_policy: ClosePolicy::Keep,
+        }
+    }
+
+    /// The task's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The scope the task belongs to.
+    pub fn scope(mut self, scope: Scope) -> Self {
+        self.scope = scope;
+        self
+    }
+
+    /// Each attempt's deadline, from its start: then the work is cancelled (cause timeout),
+    /// given its grace period, and aborted.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Cooperative cancel with this grace period before the abort.
+    pub fn cancel_grace(mut self, grace: Duration) -> Self {
+        self.cancel_policy = Some(CancelPolicy::cooperative(grace));
+        self
+    }
+
+    /// The cancel policy.
+    pub fn cancel_policy(mut self, policy: CancelPolicy) -> Self {
+        self.cancel_policy = Some(policy);
+        self
+    }
+
+    /// The restart policy (default: temporary, never retried).
+    pub fn restart(mut self, restart: Restart) -> Self {
+        self.restart = restart;
+        self
+    }
+
+    /// The requested TTL, from creation; capped by the runtime's maximum.
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+
+    /// Deduplicate submits in the scope: a second submit with this key returns the first task.
+    pub fn idempotency_key(mut self, key: impl Into<Arc<str>>) -> Self {
+        self.idempotency_key = Some(key.into());
+        self
+    }
+
+    /// What kind of task this is.
+    pub fn kind(mut self, kind: TaskKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// Who produced the task (an agent's name, a tool).
+    pub fn producer(mut self, producer: impl Into<Arc<str>>) -> Self {
+        self.producer = Some(producer.into());
+        self
+    }
+
+    /// The parent task (in the same scope): cancelling it cancels this one.
+    pub fn parent(mut self, parent: TaskId) -> Self {
+        self.parent = Some(parent);
+        self
+    }
+
+    /// The owner actor, told the outcome and watched for death.
+    pub fn owner(mut self, owner: Owner) -> Self {
+        self.owner = Some(owner);
+        self
+    }
+
+    /// What happens to the task when its owner dies (default: keep).
+    pub fn on_owner_exit(mut self, policy: ClosePolicy) -> Self {
+        self.close_policy = policy;
+        self
+    }
+}

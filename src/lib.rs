@@ -1,0 +1,92 @@
+//! Supervised long-running tasks, the OTP way, on [ractor] and [tokio].
+//!
+//! A tool call that takes minutes must return at once with a task id, keep running under
+//! supervision, report progress, honour cancel and timeout, survive crashes of its parts, and
+//! be inspectable while it runs. taskward does that with a small supervision tree:
+//!
+//! ```text
+//! Taskward        root supervisor (or your own, via Builder::spawn_linked)
+//! ├── Registry    the one writer of the task table: state machine, TTL sweep, events, quotas
+//! └── RunnerSup   simple_one_for_one over runners: retries with backoff, restart intensity
+//!     └── Runner  one per attempt: deadline, cancel escalation, status queries
+//!         └── work   your async fn(TaskContext) in its own tokio task
+//! ```
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::Duration;
+//! use serde_json::json;
+//! use taskward::{Outcome, Scope, TaskContext, TaskError, TaskSpec, Taskward};
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), taskward::Error> {
+//! let ward = Taskward::builder().max_live_tasks(10_000).spawn().await?;
+//! let scope = Scope::session("session-1");
+//!
+//! let task = ward
+//!     .submit(
+//!         TaskSpec::new("count").scope(scope.clone()).timeout(Duration::from_secs(30)),
+//!         |ctx: TaskContext| async move {
+//!             let n = 1_000;
+//!             for i in 0..n {
+//!                 ctx.progress(i, Some(n), "counting");
+//!                 if ctx.is_cancelled() {
+//!                     return Err(TaskError::cancelled());
+//!                 }
+//!             }
+//!             Ok(json!({ "counted": n }))
+//!         },
+//!     )
+//!     .await?;
+//!
+//! // Reads go straight to the table; waiting never misses the wake-up.
+//! println!("{:?}", ward.get(&scope, task.id())?.status);
+//! assert_eq!(task.wait().await?, Outcome::completed(json!({ "counted": 1000 })));
+//! ward.shutdown(Duration::from_secs(1)).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Topics
+//!
+//! - **Submitting**: [`Taskward::submit`] returns once the task is recorded and its runner has
+//!   acknowledged start. [`TaskSpec`] sets scope, timeout, cancel grace, restart policy, TTL,
+//!   idempotency key, owner, parent.
+//! - **Reading**: [`Taskward::get`] and [`Taskward::list`] read the table without a mailbox
+//!   round trip; [`Taskward::wait`] waits for the [`Outcome`].
+//! - **Cancel and timeout**: the cooperative token fires at once ([`TaskContext::cancelled`]);
+//!   after the grace period the work is aborted. See [`CancelPolicy`].
+//! - **Progress**: [`TaskContext::progress`] never blocks and never queues a message per call.
+//! - **Events**: [`Taskward::subscribe`] yields numbered [`TaskEvent`]s, and
+//!   [`Event::Lagged`] instead of a silent gap.
+//! - **Supervision**: [`Builder::spawn_linked`] puts the runtime under a host's supervisor;
+//!   [`Taskward::status`] and [`Taskward::runner_status`] answer while work runs.
+//! - **Owners and scopes**: [`Owner`] actors are told outcomes; [`ClosePolicy`] applies when an
+//!   owner dies or [`Taskward::close_scope`] is called.
+//!
+//! # Crates
+//!
+//! | crate | what it holds |
+//! |---|---|
+//! | `taskward-core` | the protocol-neutral model: ids, status machine, records, outcomes, events, errors, the store trait |
+//! | `taskward-runtime` | the actors, [`TaskContext`], the in-memory store |
+//!
+//! [ractor]: https://docs.rs/ractor
+//! [tokio]: https://docs.rs/tokio
+
+pub use taskward_core::{
+    Backoff, CancelPolicy, Cancellation, CancelledBy, ClosePolicy, Cursor, Error, Event, EventKind,
+    Failure, FailureCause, InvalidCursor, Limit, ListQuery, Outcome, Page, Phase, Progress,
+    Restart, Scope, Status, StoreError, TaskError, TaskEvent, TaskId, TaskKind, TaskRecord,
+    TaskStore,
+};
+pub use taskward_runtime::{
+    Builder, Config, EventFilter, Intensity, Limits, MemoryStore, Owner, RegistryStatus,
+    RunnerStatus, ShutdownReport, Subscription, TaskContext, TaskHandle, TaskNotice, TaskSpec,
+    Taskward,
+};
+
+/// The crates behind the facade, for what it does not re-export.
+pub mod crates {
+    pub use taskward_core as core;
+    pub use taskward_runtime as runtime;
+}
