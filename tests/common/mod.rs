@@ -1,0 +1,62 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code, unreachable_pub)]
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use taskward::{Event, EventKind, Subscription, TaskContext, TaskError, Taskward};
+
+/// A runtime with test-friendly defaults.
+pub async fn ward() -> Taskward {
+    Taskward::builder().spawn().await.expect("runtime starts")
+}
+
+/// Work that returns `value` at once.
+pub fn instant(value: Value) -> impl Fn(TaskContext) -> futures_ready::Ready + Send + Sync + 'static {
+    move |_ctx| futures_ready::Ready(Some(Ok(value.clone())))
+}
+
+/// Work that sleeps `d` (cooperatively watching its token) and then returns "slept".
+pub async fn sleepy(ctx: TaskContext, d: Duration) -> Result<Value, TaskError> {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => Ok(json!("slept")),
+        _ = ctx.cancelled() => Err(TaskError::cancelled()),
+    }
+}
+
+/// Work that ignores its token and sleeps `d`.
+pub async fn stubborn(_ctx: TaskContext, d: Duration) -> Result<Value, TaskError> {
+    tokio::time::sleep(d).await;
+    Ok(json!("ignored the cancel"))
+}
+
+/// The next task event of a subscription, skipping progress events; panics on lag or end.
+pub async fn next_event(sub: &mut Subscription) -> taskward::TaskEvent {
+    loop {
+        match sub.recv().await.expect("subscription open") {
+            Event::Task(e) if matches!(e.kind, EventKind::Progress(_)) => continue,
+            Event::Task(e) => return e,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+pub mod futures_ready {
+    //! A ready future usable as a named type.
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use serde_json::Value;
+    use taskward::TaskError;
+
+    /// A future that is ready at once.
+    pub struct Ready(pub Option<Result<Value, TaskError>>);
+
+    impl Future for Ready {
+        type Output = Result<Value, TaskError>;
+        fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
+            Poll::Ready(self.0.take().expect("polled once"))
+        }
+    }
+}
