@@ -90,3 +90,7 @@ pub mod crates {
     pub use taskward_core as core;
     pub use taskward_runtime as runtime;
 }
+
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+struct ReadmeDoctests;

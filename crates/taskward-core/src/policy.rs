@@ -18,10 +18,11 @@ use crate::Scope;
 /// assert_eq!(restart.delay_before(3), Some(Duration::from_millis(200)));
 /// assert_eq!(restart.delay_before(4), None);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Restart {
     /// Never run again: the first failure is final. The default.
+    #[default]
     Temporary,
     /// Run again after a failure (error, panic, lost runner), up to `max_attempts` attempts in
     /// all, waiting `backoff` between them. Cancels are never retried; timeouts only when
@@ -96,12 +97,6 @@ impl Restart {
                 ..
             }
         )
-    }
-}
-
-impl Default for Restart {
-    fn default() -> Self {
-        Restart::Temporary
     }
 }
 

@@ -8,6 +8,8 @@ use taskward_core::{Cursor, ListQuery, Page, Scope, StoreError, TaskId, TaskReco
 
 const SHARDS: usize = 16;
 
+type Shard = RwLock<HashMap<TaskId, Arc<TaskRecord>>>;
+
 /// The in-memory [`TaskStore`]: the default.
 ///
 /// Records sit in sharded maps behind read-write locks, so `get` from many threads costs one
@@ -32,7 +34,7 @@ const SHARDS: usize = 16;
 /// ```
 #[derive(Debug)]
 pub struct MemoryStore {
-    shards: Box<[RwLock<HashMap<TaskId, Arc<TaskRecord>>>]>,
+    shards: Box<[Shard]>,
     index: Mutex<Index>,
 }
 
@@ -53,7 +55,7 @@ impl MemoryStore {
         }
     }
 
-    fn shard(&self, id: &TaskId) -> &RwLock<HashMap<TaskId, Arc<TaskRecord>>> {
+    fn shard(&self, id: &TaskId) -> &Shard {
         let b = id.as_uuid().as_bytes();
         &self.shards[usize::from(b[15]) % SHARDS]
     }
