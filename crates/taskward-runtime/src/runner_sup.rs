@@ -63,6 +63,7 @@ pub(crate) async fn start_runner(
             shared: shared.clone(),
             control,
             attempt,
+            supervisor: supervisor.get_id(),
         },
         supervisor,
     )
@@ -88,25 +89,33 @@ impl Actor for RunnerSup {
 
     async fn post_start(
         &self,
-        _myself: ActorRef<RunnerSupMsg>,
+        myself: ActorRef<RunnerSupMsg>,
         state: &mut RunnerSupState,
     ) -> Result<(), ActorProcessingErr> {
-        // Runners of a predecessor died with it: their tasks were interrupted.
+        // Runners of a predecessor are killed with it: their tasks were interrupted. Wait for
+        // the kills to land, so that no task is failed while its work could still run.
+        let me = myself.get_id();
         let orphans: Vec<_> = {
             let mut runners = state
                 .shared
                 .runners
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
-            let dead: Vec<_> = runners
+            let ids: Vec<_> = runners
                 .iter()
-                .filter(|(_, e)| e.cell.get_status() == ActorStatus::Stopped)
+                .filter(|(_, e)| e.supervisor != me)
                 .map(|(id, _)| *id)
                 .collect();
-            dead.into_iter()
+            ids.into_iter()
                 .filter_map(|id| runners.remove(&id))
                 .collect()
         };
+        for orphan in &orphans {
+            if orphan.cell.get_status() != ActorStatus::Stopped {
+                orphan.cell.kill();
+                let _ = orphan.cell.wait(Some(Duration::from_secs(1))).await;
+            }
+        }
         for orphan in orphans {
             state.shared.report(Report::RunnerExited {
                 id: orphan.task,

@@ -56,6 +56,8 @@ pub(crate) struct RunnerEntry {
     pub(crate) task: TaskId,
     pub(crate) attempt: u32,
     pub(crate) cell: ActorCell,
+    /// The runner supervisor it was linked under.
+    pub(crate) supervisor: ActorId,
 }
 
 /// Counters that only grow.

@@ -30,6 +30,8 @@ pub(crate) struct Book {
     pub(crate) status_counts: [u64; 5],
     pub(crate) phase_counts: [u64; 5],
     pub(crate) closed: bool,
+    /// Runners seen stopped at the last sweep, still listed.
+    pub(crate) stopped_runners: HashSet<ActorId>,
 }
 
 impl Book {

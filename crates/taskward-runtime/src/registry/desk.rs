@@ -1,5 +1,6 @@
 //! The registry's work, one method per command or report.
 
+use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, MutexGuard};
 
@@ -704,30 +705,58 @@ impl<'a> Desk<'a> {
     /// The invariant: no task stays non-terminal without a live runner. A runner that was
     /// killed (its supervisor normally reports it) is found here too.
     fn check_runners(&mut self) {
-        let controls: Vec<Arc<Control>> = self
+        // Runners seen stopped. A runner queues its last report before it stops, so draining
+        // after seeing it stopped processes that report first, and only runners that really
+        // ended without reporting are failed.
+        let stale: Vec<(TaskId, u32)> = {
+            let mut runners = self
+                .shared
+                .runners
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            // The runner supervisor reports (and counts) its runners' exits within moments;
+            // a runner still listed as stopped one sweep later was missed (unlinked, or its
+            // supervisor died first), and is purged here.
+            let stopped: HashSet<ActorId> = runners
+                .iter()
+                .filter(|(_, e)| e.cell.get_status() == ActorStatus::Stopped)
+                .map(|(id, _)| *id)
+                .collect();
+            let missed: Vec<ActorId> = stopped
+                .iter()
+                .filter(|id| self.book.stopped_runners.contains(id))
+                .copied()
+                .collect();
+            self.book.stopped_runners = stopped;
+            missed
+                .into_iter()
+                .filter_map(|id| runners.remove(&id))
+                .map(|e| (e.task, e.attempt))
+                .collect()
+        };
+        let attached: Vec<(TaskId, u32)> = self
             .shared
             .controls
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .values()
-            .cloned()
+            .filter(|c| !c.is_terminal())
+            .filter(|c| {
+                c.runner()
+                    .is_some_and(|r| r.get_status() == ActorStatus::Stopped)
+            })
+            .map(|c| (c.id, c.attempt()))
             .collect();
-        for control in controls {
-            if control.is_terminal() {
-                continue;
-            }
-            if let Some(runner) = control.runner()
-                && runner.get_status() == ActorStatus::Stopped
-            {
-                self.on_runner_exited(
-                    control.id,
-                    control.attempt(),
-                    Failure::new(
-                        FailureCause::RunnerLost,
-                        "the runner stopped without reporting",
-                    ),
-                );
-            }
+        self.drain();
+        for (task, attempt) in stale.into_iter().chain(attached) {
+            self.on_runner_exited(
+                task,
+                attempt,
+                Failure::new(
+                    FailureCause::RunnerLost,
+                    "the runner stopped without reporting",
+                ),
+            );
         }
     }
 

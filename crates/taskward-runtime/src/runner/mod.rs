@@ -39,6 +39,7 @@ pub(crate) struct RunnerArgs {
     pub(crate) shared: Arc<Shared>,
     pub(crate) control: Arc<Control>,
     pub(crate) attempt: u32,
+    pub(crate) supervisor: ractor::ActorId,
 }
 
 /// What the runner is told.
@@ -129,6 +130,7 @@ impl Actor for Runner {
             shared,
             control,
             attempt,
+            supervisor,
         } = args;
         let work = control
             .work
@@ -150,6 +152,7 @@ impl Actor for Runner {
                     task: control.id,
                     attempt,
                     cell: myself.get_cell(),
+                    supervisor,
                 },
             );
 

@@ -1,0 +1,390 @@
+//! Semantic 5, crashes: a panic in the work fails the task with cause panicked and its message;
+//! a runner that dies without reporting fails the task with cause runner lost (or retries it
+//! under a transient policy); no task stays non-terminal without a live runner, and the sweep
+//! checks it too.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use taskward::{
+    Backoff, Error, Event, EventFilter, EventKind, FailureCause, Outcome, Phase, Restart, Scope,
+    Status, Subscription, TaskContext, TaskEvent, TaskHandle, TaskId, TaskSpec, Taskward,
+};
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// The events received until none arrives for a (virtual) second; panics on lag.
+async fn all_events(sub: &mut Subscription) -> Vec<TaskEvent> {
+    let mut events = Vec::new();
+    while let Ok(Some(event)) = tokio::time::timeout(Duration::from_secs(1), sub.recv()).await {
+        match event {
+            Event::Task(e) => events.push(e),
+            Event::Lagged(n) => panic!("subscriber lagged by {n}"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    events
+}
+
+/// The events of one task until none arrives for a (virtual) second.
+async fn events_of(sub: &mut Subscription, id: TaskId) -> Vec<EventKind> {
+    all_events(sub)
+        .await
+        .into_iter()
+        .filter(|e| e.task_id == id)
+        .map(|e| e.kind)
+        .collect()
+}
+
+/// The runner actors alive now.
+fn runners(ward: &Taskward) -> Vec<ractor::ActorCell> {
+    ward.runner_supervisor_cell()
+        .expect("the runner supervisor runs")
+        .get_children()
+}
+
+/// Work that ignores its token, sleeps an hour, then sets `finished`.
+fn sleeper(
+    finished: Arc<AtomicBool>,
+) -> impl Fn(
+    TaskContext,
+) -> std::pin::Pin<Box<dyn Future<Output = Result<Value, taskward::TaskError>> + Send>>
++ Send
++ Sync
++ 'static {
+    move |_ctx: TaskContext| {
+        let finished = finished.clone();
+        Box::pin(async move {
+            tokio::time::sleep(HOUR).await;
+            finished.store(true, Ordering::SeqCst);
+            Ok(json!("finished"))
+        })
+    }
+}
+
+/// The invariant, checked from outside: every task is terminal or has a runner that answers.
+async fn assert_no_live_task_without_a_runner(ward: &Taskward, tasks: &[TaskHandle]) {
+    for task in tasks {
+        let record = task.get().unwrap();
+        if record.is_terminal() {
+            continue;
+        }
+        match task.runner_status().await {
+            Ok(status) => assert_eq!(status.task_id, task.id()),
+            Err(Error::NoLiveRunner(_)) if record.phase == Some(Phase::RetryWait) => {}
+            Err(e) => panic!(
+                "task {} is {:?} without a live runner: {e}",
+                task.id(),
+                record.phase
+            ),
+        }
+    }
+    let status = ward.status().await.unwrap();
+    assert_eq!(
+        status.live_runners as u64,
+        status.count(Status::Working) - status.phase_count(Phase::RetryWait),
+        "{status:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panic_fails_the_task_with_cause_panicked_and_its_message() {
+    let ward = common::ward().await;
+    let scope = Scope::session("s-panic");
+    let mut sub = ward.subscribe(EventFilter::all());
+
+    let later = ward
+        .submit(
+            TaskSpec::new("later").scope(scope.clone()),
+            |_ctx: TaskContext| async move {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                if true {
+                    panic!("the disk is on fire: sector {}", 42);
+                }
+                Ok(json!("unreachable"))
+            },
+        )
+        .await
+        .unwrap();
+    let at_once = ward
+        .submit(
+            TaskSpec::new("at_once").scope(scope.clone()),
+            |_ctx: TaskContext| async move {
+                std::panic::panic_any(String::from("an owned panic message"));
+                #[allow(unreachable_code)]
+                Ok(Value::Null)
+            },
+        )
+        .await
+        .unwrap();
+
+    for (task, message) in [
+        (&later, "the disk is on fire: sector 42"),
+        (&at_once, "an owned panic message"),
+    ] {
+        let outcome = task.wait().await.unwrap();
+        let failure = outcome.failure().expect("failed");
+        assert_eq!(failure.cause, FailureCause::Panicked);
+        assert!(failure.message.contains(message), "{failure}");
+        let record = task.get().unwrap();
+        assert_eq!(record.status, Status::Failed);
+        assert_eq!(record.phase, None);
+    }
+    // Both failures were published.
+    let events = all_events(&mut sub).await;
+    for task in [&later, &at_once] {
+        assert!(
+            events.iter().any(|e| e.task_id == task.id()
+                && matches!(&e.kind, EventKind::Failed(f) if f.cause == FailureCause::Panicked)),
+            "{events:?}"
+        );
+    }
+
+    // The panic stayed in the work: no runner is left, none counted as crashed, and the
+    // runtime goes on.
+    let status = ward.status().await.unwrap();
+    assert_eq!(status.live_runners, 0);
+    assert_eq!(status.runner_failures, 0);
+    assert_eq!(status.count(Status::Failed), 2);
+    let next = ward
+        .submit(TaskSpec::new("next"), common::instant(json!("fine")))
+        .await
+        .unwrap();
+    assert_eq!(
+        next.wait().await.unwrap(),
+        Outcome::completed(json!("fine"))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panic_is_retried_under_a_transient_policy() {
+    let ward = common::ward().await;
+    let task = ward
+        .submit(
+            TaskSpec::new("flaky").restart(Restart::transient(
+                3,
+                Backoff::fixed(Duration::from_secs(1)),
+            )),
+            |ctx: TaskContext| async move {
+                if ctx.attempt() < 3 {
+                    panic!("attempt {} panicked", ctx.attempt());
+                }
+                Ok(json!(ctx.attempt()))
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(task.wait().await.unwrap(), Outcome::completed(json!(3)));
+    assert_eq!(task.get().unwrap().attempt, 3);
+    assert_eq!(ward.status().await.unwrap().retries, 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_killed_runner_fails_the_task_with_cause_runner_lost() {
+    let ward = Taskward::builder().no_default_ttl().spawn().await.unwrap();
+    let mut sub = ward.subscribe(EventFilter::all());
+    let finished = Arc::new(AtomicBool::new(false));
+    let task = ward
+        .submit(TaskSpec::new("victim"), sleeper(finished.clone()))
+        .await
+        .unwrap();
+    // Half-way between two sweeps (every second), so the runner supervisor sees the death.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let cells = runners(&ward);
+    assert_eq!(cells.len(), 1);
+    cells[0].kill();
+
+    let before = tokio::time::Instant::now();
+    let outcome = task.wait().await.unwrap();
+    // Told by the runner supervisor, not found later by a sweep.
+    assert!(
+        before.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        before.elapsed()
+    );
+    let failure = outcome.failure().expect("failed");
+    assert_eq!(failure.cause, FailureCause::RunnerLost);
+    let record = task.get().unwrap();
+    assert_eq!(record.status, Status::Failed);
+    assert_eq!(
+        record.outcome.as_ref().unwrap().failure().unwrap().cause,
+        FailureCause::RunnerLost
+    );
+    let kinds = events_of(&mut sub, task.id()).await;
+    assert!(
+        kinds
+            .iter()
+            .any(|k| matches!(k, EventKind::Failed(f) if f.cause == FailureCause::RunnerLost)),
+        "{kinds:?}"
+    );
+
+    let status = ward.status().await.unwrap();
+    assert_eq!(status.live_runners, 0);
+    assert_eq!(status.live, 0);
+    assert_eq!(status.runner_failures, 1);
+    assert!(matches!(
+        task.runner_status().await,
+        Err(Error::AlreadyTerminal {
+            status: Status::Failed,
+            ..
+        })
+    ));
+
+    // The work died with its runner: it never reaches its end.
+    tokio::time::sleep(2 * HOUR).await;
+    assert!(!finished.load(Ordering::SeqCst));
+    assert_eq!(task.get().unwrap().status, Status::Failed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_killed_runner_is_retried_under_a_transient_policy() {
+    let ward = common::ward().await;
+    let task = ward
+        .submit(
+            TaskSpec::new("phoenix").restart(Restart::transient(
+                2,
+                Backoff::fixed(Duration::from_secs(5)),
+            )),
+            |ctx: TaskContext| async move {
+                if ctx.attempt() == 1 {
+                    tokio::time::sleep(HOUR).await;
+                }
+                Ok(json!({ "attempt": ctx.attempt() }))
+            },
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    runners(&ward)[0].kill();
+
+    // Waiting out its backoff: working, no runner, attempt 2 next.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let record = task.get().unwrap();
+    assert_eq!(record.status, Status::Working);
+    assert_eq!(record.phase, Some(Phase::RetryWait));
+    assert_eq!(record.attempt, 2);
+    assert!(
+        record
+            .status_message
+            .as_deref()
+            .is_some_and(|m| m.contains("runner_lost")),
+        "{:?}",
+        record.status_message
+    );
+    assert!(matches!(
+        task.runner_status().await,
+        Err(Error::NoLiveRunner(_))
+    ));
+
+    assert_eq!(
+        task.wait().await.unwrap(),
+        Outcome::completed(json!({ "attempt": 2 }))
+    );
+    let status = ward.status().await.unwrap();
+    assert_eq!(status.retries, 1);
+    assert_eq!(status.runner_failures, 1);
+    assert_eq!(status.live_runners, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_task_stays_working_without_a_live_runner() {
+    let ward = common::ward().await;
+    let mut tasks = Vec::new();
+    let mut cells = Vec::new();
+    for i in 0..6 {
+        let spec = if i == 5 {
+            // One that will wait to be retried.
+            TaskSpec::new(format!("t{i}")).restart(Restart::transient(
+                2,
+                Backoff::fixed(Duration::from_secs(60)),
+            ))
+        } else {
+            TaskSpec::new(format!("t{i}"))
+        };
+        let known: Vec<_> = runners(&ward).iter().map(|c| c.get_id()).collect();
+        tasks.push(
+            ward.submit(spec, sleeper(Arc::new(AtomicBool::new(false))))
+                .await
+                .unwrap(),
+        );
+        // Submit returned after the runner started: it is the one new child.
+        let mut new: Vec<_> = runners(&ward)
+            .into_iter()
+            .filter(|c| !known.contains(&c.get_id()))
+            .collect();
+        assert_eq!(new.len(), 1);
+        cells.push(new.pop().unwrap());
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_no_live_task_without_a_runner(&ward, &tasks).await;
+
+    // Kill half of the runners, among them the retried task's.
+    for i in [1, 3, 5] {
+        cells[i].kill();
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    for i in [1, 3] {
+        let record = tasks[i].get().unwrap();
+        assert_eq!(record.status, Status::Failed);
+        assert_eq!(
+            record.outcome.as_ref().unwrap().failure().unwrap().cause,
+            FailureCause::RunnerLost
+        );
+    }
+    for i in [0, 2, 4] {
+        assert_eq!(tasks[i].get().unwrap().phase, Some(Phase::Running));
+    }
+    assert_eq!(tasks[5].get().unwrap().phase, Some(Phase::RetryWait));
+    assert_no_live_task_without_a_runner(&ward, &tasks).await;
+    assert_eq!(runners(&ward).len(), 3);
+
+    // After the backoff the retried task has a runner again.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(tasks[5].get().unwrap().phase, Some(Phase::Running));
+    assert_eq!(tasks[5].runner_status().await.unwrap().attempt, 2);
+    assert_no_live_task_without_a_runner(&ward, &tasks).await;
+    assert_eq!(runners(&ward).len(), 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_sweep_finds_a_runner_that_died_unseen() {
+    let ward = common::ward().await;
+    let task = ward
+        .submit(
+            TaskSpec::new("unseen"),
+            sleeper(Arc::new(AtomicBool::new(false))),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    // Unlinked from its supervisor, the runner's death reaches no one: only the sweep's
+    // check of the invariant can find it.
+    let sup = ward.runner_supervisor_cell().unwrap();
+    let cell = runners(&ward).pop().unwrap();
+    cell.unlink(sup);
+    cell.kill();
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert_eq!(cell.get_status(), ractor::ActorStatus::Stopped);
+
+    // The sweep runs every second by default.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let record = task.get().unwrap();
+    assert_eq!(record.status, Status::Failed, "{record:?}");
+    assert_eq!(
+        record.outcome.as_ref().unwrap().failure().unwrap().cause,
+        FailureCause::RunnerLost
+    );
+    let status = ward.status().await.unwrap();
+    assert_eq!(status.live, 0);
+    assert_eq!(
+        status.live_runners, 0,
+        "a dead runner is still counted live"
+    );
+}

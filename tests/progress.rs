@@ -1,0 +1,303 @@
+//! Semantic 4, progress: `ctx.progress` never blocks and never queues a message per call
+//! (latest wins, coalesced); `done` never goes backwards; progress reaches the record and the
+//! subscribers, and never after a terminal status.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde_json::json;
+use taskward::{
+    Event, EventFilter, EventKind, Outcome, Progress, Scope, Status, Subscription, TaskContext,
+    TaskError, TaskId, TaskSpec,
+};
+
+const CALLS: u64 = 100_000;
+
+/// The events of one task until none arrives for a (virtual) second; panics on lag.
+async fn events_of(sub: &mut Subscription, id: TaskId) -> Vec<EventKind> {
+    let mut kinds = Vec::new();
+    while let Ok(Some(event)) = tokio::time::timeout(Duration::from_secs(1), sub.recv()).await {
+        match event {
+            Event::Task(e) if e.task_id == id => kinds.push(e.kind),
+            Event::Task(_) => {}
+            Event::Lagged(n) => panic!("subscriber lagged by {n}"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    kinds
+}
+
+fn progress_events(kinds: &[EventKind]) -> Vec<Progress> {
+    kinds
+        .iter()
+        .filter_map(|k| match k {
+            EventKind::Progress(p) => Some(p.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn assert_done_never_decreases(progress: &[Progress]) {
+    assert!(
+        progress.windows(2).all(|w| w[0].done <= w[1].done),
+        "done went backwards: {progress:?}"
+    );
+}
+
+fn progress(done: u64, total: Option<u64>, message: &str) -> Progress {
+    Progress::new(done, total, Some(Arc::from(message)))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hot_loop_never_blocks_and_is_coalesced() {
+    let ward = common::ward().await;
+    let mut sub = ward.subscribe(EventFilter::all());
+    // The test runtime has one thread: while this loop runs, the registry cannot. A progress
+    // call that waited for the registry, or queued a message per call, would hang here or lag
+    // the subscriber.
+    let task = ward
+        .submit(TaskSpec::new("hot"), |ctx: TaskContext| async move {
+            for i in 1..=CALLS {
+                ctx.progress(i, Some(CALLS), "hot");
+            }
+            ctx.progress(CALLS, Some(CALLS), "last");
+            Ok(json!("done"))
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        task.wait().await.unwrap(),
+        Outcome::completed(json!("done"))
+    );
+
+    let kinds = events_of(&mut sub, task.id()).await;
+    let reported = progress_events(&kinds);
+    assert!(
+        reported.len() <= 2,
+        "{} progress events for {CALLS} calls",
+        reported.len()
+    );
+    assert_done_never_decreases(&reported);
+    // Latest wins: the record holds the last call's values.
+    assert_eq!(
+        task.get().unwrap().progress,
+        Some(progress(CALLS, Some(CALLS), "last"))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn progress_read_while_the_work_runs_is_coalesced_and_latest_wins() {
+    let ward = common::ward().await;
+    let mut sub = ward.subscribe(EventFilter::all());
+    // This time the work yields now and then, so the registry reads progress mid-loop.
+    let task = ward
+        .submit(TaskSpec::new("warm"), |ctx: TaskContext| async move {
+            for i in 1..=CALLS {
+                ctx.progress(i, Some(CALLS), None);
+                if i % 1000 == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+            ctx.progress(CALLS, Some(CALLS), "last");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            Ok(json!("done"))
+        })
+        .await
+        .unwrap();
+
+    // Mid-run, the record holds the latest values.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        task.get().unwrap().progress,
+        Some(progress(CALLS, Some(CALLS), "last"))
+    );
+    assert_eq!(
+        task.wait().await.unwrap(),
+        Outcome::completed(json!("done"))
+    );
+
+    let kinds = events_of(&mut sub, task.id()).await;
+    let reported = progress_events(&kinds);
+    assert!(!reported.is_empty(), "progress reached subscribers");
+    // At most one event per registry read (one per yield), far fewer than calls.
+    assert!(
+        reported.len() <= 101,
+        "{} progress events for {CALLS} calls",
+        reported.len()
+    );
+    assert_done_never_decreases(&reported);
+    assert_eq!(
+        reported.last().unwrap(),
+        &progress(CALLS, Some(CALLS), "last")
+    );
+    assert_eq!(
+        task.get().unwrap().progress,
+        Some(progress(CALLS, Some(CALLS), "last"))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn done_never_goes_backwards() {
+    let ward = common::ward().await;
+    let mut sub = ward.subscribe(EventFilter::all());
+    let task = ward
+        .submit(TaskSpec::new("wobbly"), |ctx: TaskContext| async move {
+            ctx.progress(10, Some(100), "ten");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            ctx.progress(5, Some(100), "five");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            ctx.progress(3, None, None);
+            common::sleepy(ctx, Duration::from_secs(3600)).await
+        })
+        .await
+        .unwrap();
+
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(task.get().unwrap().progress.as_ref().unwrap().done, 10);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // 5 after 10: done stays at 10 (the other fields are the latest).
+    let p = task.get().unwrap().progress.clone().unwrap();
+    assert_eq!(p.done, 10);
+    assert_eq!(p.message.as_deref(), Some("five"));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(task.get().unwrap().progress.as_ref().unwrap().done, 10);
+    assert_eq!(task.runner_status().await.unwrap().progress.done, 10);
+
+    task.cancel(None).await.unwrap();
+    assert_eq!(task.get().unwrap().progress.as_ref().unwrap().done, 10);
+    let reported = progress_events(&events_of(&mut sub, task.id()).await);
+    assert!(!reported.is_empty());
+    assert!(reported.iter().all(|p| p.done == 10), "{reported:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn progress_reaches_the_record_the_runner_and_subscribers() {
+    let ward = common::ward().await;
+    let scope = Scope::session("s-progress");
+    let mut sub = ward.subscribe(EventFilter::all().scope(scope.clone()));
+    let task = ward
+        .submit(
+            TaskSpec::new("reporting").scope(scope.clone()),
+            |ctx: TaskContext| async move {
+                ctx.progress(3, Some(10), "three of ten");
+                common::sleepy(ctx, Duration::from_secs(3600)).await
+            },
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let expected = progress(3, Some(10), "three of ten");
+    assert_eq!(
+        ward.get(&scope, task.id()).unwrap().progress,
+        Some(expected.clone())
+    );
+    assert_eq!(task.runner_status().await.unwrap().progress, expected);
+    let reported = progress_events(&events_of(&mut sub, task.id()).await);
+    assert_eq!(reported, vec![expected.clone()]);
+
+    // A subscriber that leaves progress out gets none.
+    let mut quiet = ward.subscribe(EventFilter::all().task(task.id()).without_progress());
+    task.cancel(None).await.unwrap();
+    let kinds = events_of(&mut quiet, task.id()).await;
+    assert!(!kinds.is_empty());
+    assert!(progress_events(&kinds).is_empty(), "{kinds:?}");
+    // The terminal record keeps the last progress.
+    assert_eq!(task.get().unwrap().progress, Some(expected));
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_progress_after_completion() {
+    let ward = common::ward().await;
+    let mut sub = ward.subscribe(EventFilter::all());
+    let leftover_calls = Arc::new(AtomicU64::new(0));
+    let calls = leftover_calls.clone();
+    let task = ward
+        .submit(TaskSpec::new("leaky"), move |ctx: TaskContext| {
+            let calls = calls.clone();
+            async move {
+                ctx.progress(1, Some(2), "one");
+                // Leftover work keeps a clone of the context and reports after the task ended.
+                let leftover = ctx.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    for i in 0..20 {
+                        leftover.progress(100 + i, Some(200), "after the end");
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                });
+                Ok(json!("done"))
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        task.wait().await.unwrap(),
+        Outcome::completed(json!("done"))
+    );
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(leftover_calls.load(Ordering::SeqCst), 20);
+
+    let record = task.get().unwrap();
+    assert_eq!(record.status, Status::Completed);
+    assert_eq!(record.progress, Some(progress(1, Some(2), "one")));
+    let kinds = events_of(&mut sub, task.id()).await;
+    let completed = kinds
+        .iter()
+        .position(|k| matches!(k, EventKind::Completed))
+        .expect("a completed event");
+    assert!(
+        !kinds[completed..]
+            .iter()
+            .any(|k| matches!(k, EventKind::Progress(_))),
+        "progress after completion: {kinds:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_progress_after_cancel() {
+    let ward = common::ward().await;
+    let mut sub = ward.subscribe(EventFilter::all());
+    // Sees its token fire, ignores it, and keeps reporting within its grace period.
+    let task = ward
+        .submit(
+            TaskSpec::new("deaf").cancel_grace(Duration::from_secs(60)),
+            |ctx: TaskContext| async move {
+                ctx.progress(5, Some(50), "five");
+                ctx.cancelled().await;
+                for i in 6..=50 {
+                    ctx.progress(i, Some(50), "still going");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err::<serde_json::Value, _>(TaskError::cancelled())
+            },
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(task.get().unwrap().progress.as_ref().unwrap().done, 5);
+
+    task.cancel(None).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+
+    let record = task.get().unwrap();
+    assert_eq!(record.status, Status::Cancelled);
+    assert_eq!(record.progress, Some(progress(5, Some(50), "five")));
+    // The work did run on (its runner is gone now that it returned).
+    assert_eq!(ward.status().await.unwrap().live_runners, 0);
+    let kinds = events_of(&mut sub, task.id()).await;
+    let cancelled = kinds
+        .iter()
+        .position(|k| matches!(k, EventKind::Cancelled(_)))
+        .expect("a cancelled event");
+    assert!(
+        !kinds[cancelled..]
+            .iter()
+            .any(|k| matches!(k, EventKind::Progress(_))),
+        "progress after cancel: {kinds:?}"
+    );
+}
