@@ -26,7 +26,10 @@ async fn cooperative_work_stops_at_the_deadline_and_fails_timed_out() {
     assert_eq!(failure.cause, FailureCause::TimedOut);
     // It ended at the deadline, not at the work's own end (an hour).
     let took = started.elapsed();
-    assert!(took >= Duration::from_secs(10) && took < Duration::from_secs(11), "{took:?}");
+    assert!(
+        took >= Duration::from_secs(10) && took < Duration::from_secs(11),
+        "{took:?}"
+    );
     assert_eq!(task.get().unwrap().status, Status::Failed);
 }
 
@@ -61,7 +64,10 @@ async fn work_that_ignores_the_token_is_aborted_after_the_grace_period() {
     let outcome = task.wait().await.unwrap();
     assert_eq!(outcome.failure().unwrap().cause, FailureCause::TimedOut);
     let took = started.elapsed();
-    assert!(took >= Duration::from_secs(7) && took < Duration::from_secs(8), "{took:?}");
+    assert!(
+        took >= Duration::from_secs(7) && took < Duration::from_secs(8),
+        "{took:?}"
+    );
     // Aborted: the work never got to its end, even an hour later.
     tokio::time::sleep(Duration::from_secs(7200)).await;
     assert!(!finished.load(Ordering::SeqCst));
@@ -72,12 +78,15 @@ async fn work_finishing_before_the_deadline_completes() {
     let ward = common::ward().await;
     let task = ward
         .submit(
-            TaskSpec::new("quick").scope(Scope::session("s")).timeout(Duration::from_secs(10)),
-            |ctx: TaskContext| async move {
-                common::sleepy(ctx, Duration::from_secs(9)).await
-            },
+            TaskSpec::new("quick")
+                .scope(Scope::session("s"))
+                .timeout(Duration::from_secs(10)),
+            |ctx: TaskContext| async move { common::sleepy(ctx, Duration::from_secs(9)).await },
         )
         .await
         .unwrap();
-    assert_eq!(task.wait().await.unwrap(), Outcome::completed(json!("slept")));
+    assert_eq!(
+        task.wait().await.unwrap(),
+        Outcome::completed(json!("slept"))
+    );
 }
