@@ -90,12 +90,19 @@ impl<'a> Desk<'a> {
 
     /// The terminal transition: the first one wins; later ones are counted and dropped.
     fn finish(&mut self, control: &Control, outcome: Outcome) -> Option<Arc<TaskRecord>> {
-        if control.outcome.set(outcome.clone()).is_err() {
+        // Only the registry sets outcomes, so checking first and setting last is race-free,
+        // and lets everything below happen before any waiter can see the outcome.
+        if control.outcome.get().is_some() {
             self.shared
                 .counters
                 .duplicate_terminals
                 .fetch_add(1, Ordering::Relaxed);
             return None;
+        }
+        // The owner is told first: a host that waits and then asks its owner actor finds the
+        // notice already in the owner's mailbox.
+        if let Some(ownership) = self.book.owned_by.get(&control.id) {
+            (ownership.owner.notify)(notice(control.id, &outcome));
         }
         let progress = control
             .progress
@@ -125,11 +132,9 @@ impl<'a> Desk<'a> {
             };
             self.publish(control.id, &record.scope, kind);
         }
+        let _ = control.outcome.set(outcome);
         // Waiters re-check the outcome after enabling their wake-up, so none is missed.
         control.done.notify_waiters();
-        if let Some(ownership) = self.book.owned_by.get(&control.id) {
-            (ownership.owner.notify)(notice(control.id, &outcome));
-        }
         control
             .span
             .in_scope(|| tracing::debug!(status = %status, "task ended"));
