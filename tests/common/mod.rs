@@ -12,7 +12,9 @@ pub async fn ward() -> Taskward {
 }
 
 /// Work that returns `value` at once.
-pub fn instant(value: Value) -> impl Fn(TaskContext) -> futures_ready::Ready + Send + Sync + 'static {
+pub fn instant(
+    value: Value,
+) -> impl Fn(TaskContext) -> futures_ready::Ready + Send + Sync + 'static {
     move |_ctx| futures_ready::Ready(Some(Ok(value.clone())))
 }
 
