@@ -247,6 +247,26 @@ impl Taskward {
         Ok(self.shared().store.list(scope, query))
     }
 
+    /// The records of every live task, in all scopes, oldest first: for operators. Costs
+    /// O(live tasks); it does not go through the registry's mailbox.
+    pub fn live_tasks(&self) -> Vec<Arc<TaskRecord>> {
+        let ids: Vec<TaskId> = self
+            .shared()
+            .controls
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .copied()
+            .collect();
+        let mut records: Vec<Arc<TaskRecord>> = ids
+            .iter()
+            .filter_map(|id| self.shared().store.get(id))
+            .filter(|r| !r.is_terminal())
+            .collect();
+        records.sort_by_key(|r| r.seq);
+        records
+    }
+
     /// Cancels a task: it is `cancelled` when this returns; then its work's token fires and,
     /// after the grace period, the work is aborted. Children of the task are cancelled too.
     ///

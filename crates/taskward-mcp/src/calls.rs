@@ -1,0 +1,228 @@
+//! `tools/call` and the `tasks/*` methods.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+use taskward_core::{Error, ListQuery, Outcome, TaskError, TaskId};
+use taskward_runtime::{TaskContext, TaskSpec};
+
+use crate::jsonrpc::{self, ErrorObject, RequestId, SERVER_ERROR};
+use crate::server::Server;
+use crate::session::Session;
+use crate::tool::{Tool, ToolCall};
+use crate::wire::{
+    CallToolParams, CallToolResult, ListParams, TaskIdParams, TaskSupport, related_task_meta,
+    task_json,
+};
+
+/// Maps a runtime error on a request to its JSON-RPC error.
+fn rpc_error(err: Error) -> ErrorObject {
+    match err {
+        Error::NotFound(id) => ErrorObject::invalid_params(format!("unknown task: {id}")),
+        Error::AlreadyTerminal { status, .. } => ErrorObject::invalid_params(format!(
+            "Cannot cancel task: already in terminal status '{status}'"
+        )),
+        Error::TtlAboveMaximum { .. } | Error::InvalidCursor(_) => {
+            ErrorObject::invalid_params(err.to_string())
+        }
+        Error::LimitExceeded { .. } => ErrorObject::new(SERVER_ERROR, err.to_string()),
+        other => ErrorObject::internal(other.to_string()),
+    }
+}
+
+fn task_id(params: Option<&Value>) -> Result<TaskId, ErrorObject> {
+    let params: TaskIdParams = jsonrpc::params(params)?;
+    params
+        .task_id
+        .parse()
+        .map_err(|_| ErrorObject::invalid_params(format!("unknown task: {}", params.task_id)))
+}
+
+/// The work of one tool call: runs the tool's handler, and turns `isError: true` into a
+/// failed task that keeps the whole result.
+fn work(
+    tool: Tool,
+    arguments: Map<String, Value>,
+    progress: Option<(std::sync::Weak<Session>, Value)>,
+) -> impl Fn(TaskContext) -> std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Value, TaskError>> + Send>,
+> + Send
++ Sync
++ 'static {
+    move |ctx: TaskContext| {
+        if let Some((session, token)) = &progress
+            && let Some(session) = session.upgrade()
+        {
+            // Registered before the handler runs, so its first progress is forwarded.
+            session.set_progress_token(ctx.id(), token.clone());
+        }
+        let fut = tool.call(ToolCall {
+            arguments: arguments.clone(),
+            ctx,
+        });
+        Box::pin(async move {
+            let result = fut.await?;
+            let value = serde_json::to_value(&result)?;
+            if result.is_error {
+                let text = result.first_text().unwrap_or("the tool failed").to_owned();
+                return Err(TaskError::new(text).with_data(value));
+            }
+            Ok(value)
+        })
+    }
+}
+
+/// What the original `tools/call` would have answered for an outcome: the `CallToolResult`,
+/// or a JSON-RPC error for a cancelled task.
+fn answer_of(outcome: &Outcome) -> Result<Value, ErrorObject> {
+    match outcome {
+        Outcome::Completed { value } => Ok(value.clone()),
+        Outcome::Failed(failure) => Ok(match &failure.data {
+            Some(data) if data.get("content").is_some() => data.clone(),
+            _ => serde_json::to_value(CallToolResult::error(failure.to_string()))
+                .unwrap_or_else(|_| json!({})),
+        }),
+        Outcome::Cancelled(c) => Err(ErrorObject::new(SERVER_ERROR, format!("task cancelled {c}"))),
+        other => Err(ErrorObject::internal(format!("unexpected outcome: {other}"))),
+    }
+}
+
+pub(crate) async fn call_tool(
+    server: &Server,
+    session: &Arc<Session>,
+    request_id: &RequestId,
+    params: Option<&Value>,
+) -> Result<Value, ErrorObject> {
+    let params: CallToolParams = jsonrpc::params(params)?;
+    let inner = server.inner();
+    let Some(tool) = inner.by_name.get(&params.name).map(|&i| inner.tools[i].clone()) else {
+        return Err(ErrorObject::invalid_params(format!(
+            "unknown tool: {}",
+            params.name
+        )));
+    };
+    let progress = params
+        .progress_token()
+        .map(|token| (Arc::downgrade(session), token));
+    let arguments = params.arguments.clone().unwrap_or_default();
+    let ward = server.ward();
+    match &params.task {
+        Some(task) => {
+            if tool.support() == TaskSupport::Forbidden {
+                return Err(ErrorObject::method_not_found(format!(
+                    "tool {} does not support task-augmented calls",
+                    params.name
+                )));
+            }
+            let mut spec = TaskSpec::new(params.name.as_str()).scope(session.scope().clone());
+            if let Some(ttl) = task.ttl {
+                spec = spec.ttl(Duration::from_millis(ttl));
+            }
+            if let Some(timeout) = tool.deadline() {
+                spec = spec.timeout(timeout);
+            }
+            let handle = ward
+                .submit(spec, work(tool, arguments, progress))
+                .await
+                .map_err(rpc_error)?;
+            Ok(json!({ "task": task_json(handle.record(), server.options().poll_interval_ms) }))
+        }
+        None => {
+            if tool.support() == TaskSupport::Required {
+                return Err(ErrorObject::method_not_found(format!(
+                    "tool {} must be called as a task",
+                    params.name
+                )));
+            }
+            let mut spec = TaskSpec::new(params.name.as_str())
+                .scope(session.sync_scope().clone())
+                .ttl(server.options().plain_call_ttl);
+            if let Some(timeout) = tool.deadline() {
+                spec = spec.timeout(timeout);
+            }
+            let handle = ward
+                .submit(spec, work(tool, arguments, progress))
+                .await
+                .map_err(rpc_error)?;
+            session.track_call(request_id.clone(), handle.id());
+            let outcome = handle.wait().await;
+            session.untrack_call(request_id);
+            answer_of(&outcome.map_err(rpc_error)?)
+        }
+    }
+}
+
+pub(crate) fn get(
+    server: &Server,
+    session: &Session,
+    params: Option<&Value>,
+) -> Result<Value, ErrorObject> {
+    let id = task_id(params)?;
+    let record = server.ward().get(session.scope(), id).map_err(rpc_error)?;
+    Ok(task_json(&record, server.options().poll_interval_ms))
+}
+
+pub(crate) async fn result(
+    server: &Server,
+    session: &Session,
+    params: Option<&Value>,
+) -> Result<Value, ErrorObject> {
+    let id = task_id(params)?;
+    let outcome = server
+        .ward()
+        .wait(session.scope(), id)
+        .await
+        .map_err(rpc_error)?;
+    let meta = related_task_meta(&id.to_string());
+    match answer_of(&outcome) {
+        Ok(mut value) => {
+            if let Value::Object(object) = &mut value {
+                object.insert("_meta".into(), meta);
+            }
+            Ok(value)
+        }
+        Err(error) => Err(error.with_data(json!({ "_meta": meta }))),
+    }
+}
+
+pub(crate) fn list(
+    server: &Server,
+    session: &Session,
+    params: Option<&Value>,
+) -> Result<Value, ErrorObject> {
+    let params: ListParams = jsonrpc::params(params)?;
+    let mut query = ListQuery::new();
+    if let Some(cursor) = &params.cursor {
+        query = query.after(
+            cursor
+                .parse()
+                .map_err(|_| ErrorObject::invalid_params(format!("invalid cursor: {cursor}")))?,
+        );
+    }
+    let page = server
+        .ward()
+        .list(session.scope(), &query)
+        .map_err(rpc_error)?;
+    let poll = server.options().poll_interval_ms;
+    let tasks: Vec<Value> = page.tasks.iter().map(|r| task_json(r, poll)).collect();
+    let mut result = json!({ "tasks": tasks });
+    if let Some(next) = page.next_cursor {
+        result["nextCursor"] = json!(next.to_string());
+    }
+    Ok(result)
+}
+
+pub(crate) async fn cancel(
+    server: &Server,
+    session: &Session,
+    params: Option<&Value>,
+) -> Result<Value, ErrorObject> {
+    let id = task_id(params)?;
+    let record = server
+        .ward()
+        .cancel(session.scope(), id, Some("cancelled by the client".into()))
+        .await
+        .map_err(rpc_error)?;
+    Ok(task_json(&record, server.options().poll_interval_ms))
+}

@@ -1,0 +1,122 @@
+//! Routing one message to its handler.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::calls;
+use crate::jsonrpc::{self, ErrorObject, Message, Notification, Request};
+use crate::server::Server;
+use crate::session::Session;
+use crate::wire::{CancelledParams, ListParams, PROTOCOL_VERSION, SUPPORTED_VERSIONS};
+
+pub(crate) async fn handle(
+    server: &Server,
+    session: &Arc<Session>,
+    message: Message,
+) -> Option<Value> {
+    match message {
+        Message::Request(request) => {
+            let id = request.id.clone();
+            let answer = request_answer(server, session, request).await;
+            Some(match answer {
+                Ok(result) => jsonrpc::success(&id, result),
+                Err(error) => jsonrpc::failure(Some(&id), &error),
+            })
+        }
+        Message::Notification(notification) => {
+            on_notification(server, session, notification).await;
+            None
+        }
+        // The server sends no requests yet, so there is nothing to match a response to.
+        Message::Response(_) => None,
+    }
+}
+
+async fn request_answer(
+    server: &Server,
+    session: &Arc<Session>,
+    request: Request,
+) -> Result<Value, ErrorObject> {
+    let params = request.params.as_ref();
+    match request.method.as_str() {
+        "initialize" => initialize(server, session, params),
+        "ping" => Ok(json!({})),
+        _ if !session.is_initialized() => Err(ErrorObject::invalid_request(
+            "the session is not initialized: send `initialize` first",
+        )),
+        "tools/list" => {
+            let _: ListParams = jsonrpc::params(params)?;
+            let tools: Vec<_> = server.inner().tools.iter().map(|t| t.info()).collect();
+            Ok(json!({ "tools": tools }))
+        }
+        "tools/call" => calls::call_tool(server, session, &request.id, params).await,
+        "tasks/get" => calls::get(server, session, params),
+        "tasks/result" => calls::result(server, session, params).await,
+        "tasks/list" => calls::list(server, session, params),
+        "tasks/cancel" => calls::cancel(server, session, params).await,
+        other => Err(ErrorObject::method_not_found(format!(
+            "method not found: {other}"
+        ))),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InitializeParams {
+    protocol_version: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    capabilities: Value,
+}
+
+fn initialize(
+    server: &Server,
+    session: &Arc<Session>,
+    params: Option<&Value>,
+) -> Result<Value, ErrorObject> {
+    let params: InitializeParams = jsonrpc::params(params)?;
+    let version = if SUPPORTED_VERSIONS.contains(&params.protocol_version.as_str()) {
+        params.protocol_version.as_str()
+    } else {
+        PROTOCOL_VERSION
+    };
+    session.initialize(version);
+    let options = server.options();
+    let mut result = json!({
+        "protocolVersion": version,
+        "capabilities": {
+            "tools": { "listChanged": false },
+            "tasks": {
+                "list": {},
+                "cancel": {},
+                "requests": { "tools": { "call": {} } }
+            }
+        },
+        "serverInfo": { "name": options.name, "version": options.version }
+    });
+    if let Some(instructions) = &options.instructions {
+        result["instructions"] = json!(instructions);
+    }
+    Ok(result)
+}
+
+async fn on_notification(server: &Server, session: &Arc<Session>, notification: Notification) {
+    // `notifications/initialized` and anything else need no action.
+    if notification.method != "notifications/cancelled" {
+        return;
+    }
+    let Ok(params) = jsonrpc::params::<CancelledParams>(notification.params.as_ref()) else {
+        return;
+    };
+    if let Some(task) = session.call_task(&params.request_id) {
+        let reason = params
+            .reason
+            .or_else(|| Some("cancelled by the client".into()));
+        let _ = server
+            .ward()
+            .cancel(session.sync_scope(), task, reason)
+            .await;
+    }
+}

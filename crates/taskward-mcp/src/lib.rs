@@ -1,0 +1,33 @@
+//! The MCP tasks binding of taskward: serve tools as supervised tasks to MCP clients.
+//!
+//! A [`Server`] over a [`taskward_runtime::Taskward`] answers JSON-RPC messages for sessions
+//! and pushes notifications to them; the [`transport`] module connects it to stdio
+//! (newline-delimited JSON-RPC) and to Streamable HTTP (feature `http`, on axum).
+//!
+//! It speaks the tasks of MCP revision 2025-11-25: capability `tasks {list, cancel,
+//! requests.tools.call}`, per-tool `execution.taskSupport`, task-augmented `tools/call`
+//! answered with `CreateTaskResult` as soon as the task is recorded, `tasks/get`,
+//! blocking `tasks/result`, scoped and paginated `tasks/list`, `tasks/cancel`,
+//! `notifications/tasks/status` and `notifications/progress` with the request's own token.
+//!
+//! Every tool call, plain or task-augmented, runs as a taskward task: supervised, with its
+//! timeout, progress and cancel.
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `http` | yes | [`transport::http`]: Streamable HTTP on axum |
+
+pub mod jsonrpc;
+pub mod transport;
+pub mod wire;
+
+mod calls;
+mod dispatch;
+mod forward;
+mod server;
+mod session;
+mod tool;
+
+pub use server::{Server, ServerBuilder, ServerOptions};
+pub use session::Session;
+pub use tool::{Tool, ToolCall};

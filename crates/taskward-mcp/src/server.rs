@@ -1,0 +1,263 @@
+//! The MCP server: sessions and dispatch, independent of the transport.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use taskward_core::ClosePolicy;
+use taskward_runtime::Taskward;
+use tokio::sync::mpsc;
+use tokio_util::task::AbortOnDropHandle;
+
+use crate::dispatch;
+use crate::forward;
+use crate::jsonrpc::{self, Message};
+use crate::session::{Session, SessionMap};
+use crate::tool::Tool;
+
+/// Settings of a [`Server`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServerOptions {
+    /// `serverInfo.name`.
+    pub name: String,
+    /// `serverInfo.version`.
+    pub version: String,
+    /// `instructions` at `initialize`.
+    pub instructions: Option<String>,
+    /// `pollInterval` advertised on every task, in ms.
+    pub poll_interval_ms: u64,
+    /// What happens to a session's tasks when the session ends (default: keep, so that a
+    /// reconnecting client finds them until their TTL).
+    pub close_policy: ClosePolicy,
+    /// The shortest interval between two progress notifications for one task.
+    pub min_progress_interval: Duration,
+    /// How long the task of a plain (not task-augmented) call is kept after it ends.
+    pub plain_call_ttl: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            name: "taskward".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            instructions: None,
+            poll_interval_ms: 1000,
+            close_policy: ClosePolicy::Keep,
+            min_progress_interval: Duration::from_millis(50),
+            plain_call_ttl: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Builds a [`Server`].
+#[derive(Debug)]
+#[must_use]
+pub struct ServerBuilder {
+    ward: Taskward,
+    tools: Vec<Tool>,
+    options: ServerOptions,
+}
+
+impl ServerBuilder {
+    /// Adds a tool.
+    pub fn tool(mut self, tool: Tool) -> Self {
+        self.tools.push(tool);
+        self
+    }
+
+    /// Adds tools.
+    pub fn tools(mut self, tools: impl IntoIterator<Item = Tool>) -> Self {
+        self.tools.extend(tools);
+        self
+    }
+
+    /// Sets every option at once.
+    pub fn options(mut self, options: ServerOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The `pollInterval` advertised on tasks.
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.options.poll_interval_ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
+        self
+    }
+
+    /// What happens to a session's tasks when it ends.
+    pub fn close_policy(mut self, policy: ClosePolicy) -> Self {
+        self.options.close_policy = policy;
+        self
+    }
+
+    /// `serverInfo`.
+    pub fn server_info(mut self, name: impl Into<String>, version: impl Into<String>) -> Self {
+        self.options.name = name.into();
+        self.options.version = version.into();
+        self
+    }
+
+    /// Builds the server. A tool name given twice keeps the last.
+    pub fn build(self) -> Server {
+        let mut by_name = HashMap::new();
+        let mut tools: Vec<Tool> = Vec::new();
+        for tool in self.tools {
+            match by_name.get(tool.name()) {
+                Some(&i) => tools[i] = tool,
+                None => {
+                    by_name.insert(tool.name().to_owned(), tools.len());
+                    tools.push(tool);
+                }
+            }
+        }
+        Server {
+            inner: Arc::new(Inner {
+                ward: self.ward,
+                tools,
+                by_name,
+                options: self.options,
+                sessions: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+}
+
+/// An MCP server over a taskward runtime: answers JSON-RPC messages for sessions and pushes
+/// notifications to them. Transports ([`crate::transport`]) feed it; it knows none of them.
+///
+/// # Examples
+///
+/// ```
+/// use serde_json::json;
+/// use taskward_mcp::{Server, Tool, jsonrpc, wire::CallToolResult};
+/// use taskward_runtime::Taskward;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let ward = Taskward::builder().spawn().await.unwrap();
+/// let server = Server::builder(ward)
+///     .tool(Tool::new("hello", "Says hello.", json!({"type": "object"}), |_call| async {
+///         Ok(CallToolResult::text("hello"))
+///     }))
+///     .build();
+/// let (session, _notifications) = server.open_session(None);
+/// let init = br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"doc","version":"0"}}}"#;
+/// let answer = server.handle_bytes(&session, init).await.unwrap();
+/// assert_eq!(answer["result"]["protocolVersion"], "2025-11-25");
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Server {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) ward: Taskward,
+    pub(crate) tools: Vec<Tool>,
+    pub(crate) by_name: HashMap<String, usize>,
+    pub(crate) options: ServerOptions,
+    sessions: SessionMap,
+}
+
+impl Server {
+    /// A builder over a runtime.
+    pub fn builder(ward: Taskward) -> ServerBuilder {
+        ServerBuilder {
+            ward,
+            tools: Vec::new(),
+            options: ServerOptions::default(),
+        }
+    }
+
+    /// The runtime the server submits to.
+    pub fn ward(&self) -> &Taskward {
+        &self.inner.ward
+    }
+
+    /// The server's options.
+    pub fn options(&self) -> &ServerOptions {
+        &self.inner.options
+    }
+
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
+    /// Opens a session (bound to a principal when the transport authenticated one). Returns it
+    /// with the receiver of the messages the server pushes to the client (notifications).
+    pub fn open_session(
+        &self,
+        principal: Option<&str>,
+    ) -> (Arc<Session>, mpsc::UnboundedReceiver<Value>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let session = Arc::new(Session::new(id.clone(), principal, tx));
+        let options = &self.inner.options;
+        for (scope, status_updates) in [
+            (session.scope().clone(), true),
+            (session.sync_scope().clone(), false),
+        ] {
+            let handle = forward::spawn(
+                self.inner.ward.clone(),
+                forward::weak(&session),
+                scope,
+                status_updates,
+                options.poll_interval_ms,
+                options.min_progress_interval,
+            );
+            session.add_forwarder(AbortOnDropHandle::new(handle));
+        }
+        self.sessions().insert(id, session.clone());
+        (session, rx)
+    }
+
+    /// A session by id.
+    pub fn session(&self, id: &str) -> Option<Arc<Session>> {
+        self.sessions().get(id).cloned()
+    }
+
+    /// The number of open sessions.
+    pub fn session_count(&self) -> usize {
+        self.sessions().len()
+    }
+
+    /// Ends a session: its plain calls are cancelled, and its tasks get the close policy.
+    /// Returns false for an unknown session.
+    pub async fn close_session(&self, id: &str) -> bool {
+        let Some(session) = self.sessions().remove(id) else {
+            return false;
+        };
+        session.stop_forwarders();
+        let ward = &self.inner.ward;
+        let _ = ward
+            .close_scope(session.sync_scope(), ClosePolicy::Cancel)
+            .await;
+        let _ = ward
+            .close_scope(session.scope(), self.inner.options.close_policy.clone())
+            .await;
+        true
+    }
+
+    /// Answers one message: `Some(response)` for a request, `None` for a notification or a
+    /// response.
+    pub async fn handle(&self, session: &Arc<Session>, message: Message) -> Option<Value> {
+        dispatch::handle(self, session, message).await
+    }
+
+    /// Parses and answers one message; text that is not a JSON-RPC message gets its error
+    /// response (`-32700` or `-32600`).
+    pub async fn handle_bytes(&self, session: &Arc<Session>, bytes: &[u8]) -> Option<Value> {
+        match jsonrpc::parse(bytes) {
+            Ok(message) => self.handle(session, message).await,
+            Err(error) => Some(error),
+        }
+    }
+
+    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Session>>> {
+        self.inner
+            .sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+}
