@@ -11,7 +11,8 @@ use ractor::{
 };
 use serde_json::json;
 use taskward::{
-    CancelledBy, Error, Intensity, Outcome, Scope, Status, TaskContext, TaskSpec, Taskward,
+    CancelledBy, Error, FailureCause, Intensity, Outcome, Scope, Status, TaskContext, TaskSpec,
+    Taskward,
 };
 use tokio::sync::mpsc;
 
@@ -199,6 +200,13 @@ async fn exceeding_the_restart_intensity_escalates_to_the_host_which_rebuilds() 
         .await
         .unwrap();
     kept.wait().await.unwrap();
+    let live = ward
+        .submit(
+            TaskSpec::new("live").scope(scope.clone()),
+            |ctx: TaskContext| common::sleepy(ctx, Duration::from_secs(3600)),
+        )
+        .await
+        .unwrap();
     settle().await;
     assert_eq!(drain(&mut seen), [Seen::Started(root.get_id())]);
 
@@ -231,6 +239,13 @@ async fn exceeding_the_restart_intensity_escalates_to_the_host_which_rebuilds() 
 
     // The failed runtime's table can still be read; commands give up instead of hanging.
     assert_eq!(kept.get().unwrap().status, Status::Completed);
+    // No task stays live in a tree that gave up: the live one was interrupted.
+    let interrupted = live.wait().await.unwrap();
+    assert_eq!(
+        interrupted.failure().map(|f| f.cause),
+        Some(FailureCause::Interrupted),
+        "{interrupted:?}"
+    );
     let r = ward.status().await;
     assert!(matches!(r, Err(Error::Unavailable(_))), "{r:?}");
 

@@ -124,6 +124,16 @@ impl Actor for Root {
             tracing::error!(%why, "root restart intensity exceeded; escalating");
             state.shared.set_registry(None);
             state.shared.set_runner_sup(None);
+            // Stop the registry for good, then act as its heir: the tree is giving up, so no
+            // task may stay live in it.
+            let _ = state
+                .registry
+                .kill_and_wait(Some(std::time::Duration::from_secs(1)))
+                .await;
+            crate::registry::interrupt_all(
+                &state.shared,
+                "the runtime's supervision tree exceeded its restart intensity",
+            );
             return Err(format!(
                 "restart intensity exceeded: more than {} restarts within {} ms (last: {why})",
                 intensity.max_restarts,

@@ -26,7 +26,8 @@ const SWEEP_BATCH: usize = 4096;
 pub(super) struct Desk<'a> {
     shared: &'a Shared,
     book: MutexGuard<'a, Book>,
-    myself: &'a ActorRef<RegistryMsg>,
+    /// The registry actor; `None` for the root acting as the registry's heir.
+    myself: Option<&'a ActorRef<RegistryMsg>>,
 }
 
 impl<'a> Desk<'a> {
@@ -34,7 +35,42 @@ impl<'a> Desk<'a> {
         Self {
             shared,
             book: shared.book(),
-            myself,
+            myself: Some(myself),
+        }
+    }
+
+    /// The desk without a registry: for the root, once the registry is stopped for good.
+    pub(super) fn heir(shared: &'a Shared) -> Self {
+        Self {
+            shared,
+            book: shared.book(),
+            myself: None,
+        }
+    }
+
+    /// Ends every live task with cause `interrupted`, when the supervision tree gives up:
+    /// no task stays non-terminal in a runtime that can no longer run it.
+    pub(super) fn interrupt_all(&mut self, why: &str) {
+        self.drain();
+        self.book.closed = true;
+        let controls: Vec<Arc<Control>> = self
+            .shared
+            .controls
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for control in controls {
+            if control.is_terminal() {
+                continue;
+            }
+            control.token.cancel();
+            self.finish(
+                &control,
+                Outcome::Failed(Failure::new(FailureCause::Interrupted, why)),
+            );
+            self.remove_control(&control.id);
         }
     }
 
@@ -513,7 +549,9 @@ impl<'a> Desk<'a> {
                 tasks.len() == 1
             };
             if first {
-                self.myself.get_cell().monitor(cell.clone());
+                if let Some(me) = self.myself {
+                    me.get_cell().monitor(cell.clone());
+                }
             }
             if matches!(
                 cell.get_status(),
@@ -664,7 +702,9 @@ impl<'a> Desk<'a> {
             .collect();
         let mut dead = Vec::new();
         for cell in cells {
-            self.myself.get_cell().monitor(cell.clone());
+            if let Some(me) = self.myself {
+                me.get_cell().monitor(cell.clone());
+            }
             if matches!(
                 cell.get_status(),
                 ActorStatus::Stopping | ActorStatus::Stopped
@@ -702,7 +742,9 @@ impl<'a> Desk<'a> {
             }
         }
         if full {
-            let _ = self.myself.cast(RegistryMsg::Sweep);
+            if let Some(me) = self.myself {
+                let _ = me.cast(RegistryMsg::Sweep);
+            }
         }
         self.check_runners();
     }

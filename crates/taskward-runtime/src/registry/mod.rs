@@ -101,6 +101,12 @@ pub(crate) enum RegistryMsg {
     BeginShutdown(RpcReplyPort<Vec<ActorRef<RunnerMsg>>>),
 }
 
+/// Ends every live task with cause `interrupted`. Only for the root, after the registry
+/// actor has stopped for good (so that the table still has one writer).
+pub(crate) fn interrupt_all(shared: &Shared, why: &str) {
+    Desk::heir(shared).interrupt_all(why);
+}
+
 impl Actor for Registry {
     type Msg = RegistryMsg;
     type State = RegistryState;
