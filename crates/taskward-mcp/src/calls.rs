@@ -45,9 +45,10 @@ fn work(
     tool: Tool,
     arguments: Map<String, Value>,
     progress: Option<(std::sync::Weak<Session>, Value)>,
-) -> impl Fn(TaskContext) -> std::pin::Pin<
-    Box<dyn std::future::Future<Output = Result<Value, TaskError>> + Send>,
-> + Send
+) -> impl Fn(
+    TaskContext,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value, TaskError>> + Send>>
++ Send
 + Sync
 + 'static {
     move |ctx: TaskContext| {
@@ -83,8 +84,13 @@ fn answer_of(outcome: &Outcome) -> Result<Value, ErrorObject> {
             _ => serde_json::to_value(CallToolResult::error(failure.to_string()))
                 .unwrap_or_else(|_| json!({})),
         }),
-        Outcome::Cancelled(c) => Err(ErrorObject::new(SERVER_ERROR, format!("task cancelled {c}"))),
-        other => Err(ErrorObject::internal(format!("unexpected outcome: {other}"))),
+        Outcome::Cancelled(c) => Err(ErrorObject::new(
+            SERVER_ERROR,
+            format!("task cancelled {c}"),
+        )),
+        other => Err(ErrorObject::internal(format!(
+            "unexpected outcome: {other}"
+        ))),
     }
 }
 
@@ -96,7 +102,11 @@ pub(crate) async fn call_tool(
 ) -> Result<Value, ErrorObject> {
     let params: CallToolParams = jsonrpc::params(params)?;
     let inner = server.inner();
-    let Some(tool) = inner.by_name.get(&params.name).map(|&i| inner.tools[i].clone()) else {
+    let Some(tool) = inner
+        .by_name
+        .get(&params.name)
+        .map(|&i| inner.tools[i].clone())
+    else {
         return Err(ErrorObject::invalid_params(format!(
             "unknown tool: {}",
             params.name

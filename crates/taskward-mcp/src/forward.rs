@@ -63,7 +63,10 @@ pub(crate) fn spawn(
                             json!({ RELATED_TASK: { "taskId": id.to_string() } }),
                         );
                     }
-                    session.send(notification("notifications/progress", Value::Object(params)));
+                    session.send(notification(
+                        "notifications/progress",
+                        Value::Object(params),
+                    ));
                 }
                 EventKind::StatusChanged { .. }
                 | EventKind::Completed

@@ -217,8 +217,7 @@ pub fn from_value(value: Value) -> Result<Message, Value> {
 
 /// Reads typed params, answering `-32602` when they do not fit.
 pub fn params<T: serde::de::DeserializeOwned>(params: Option<&Value>) -> Result<T, ErrorObject> {
-    let value = params
-        .cloned()
-        .unwrap_or_else(|| Value::Object(Map::new()));
-    serde_json::from_value(value).map_err(|e| ErrorObject::invalid_params(format!("invalid params: {e}")))
+    let value = params.cloned().unwrap_or_else(|| Value::Object(Map::new()));
+    serde_json::from_value(value)
+        .map_err(|e| ErrorObject::invalid_params(format!("invalid params: {e}")))
 }

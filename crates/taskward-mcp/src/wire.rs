@@ -190,12 +190,15 @@ pub fn task_json(record: &TaskRecord, poll_interval_ms: u64) -> Value {
         task.insert("statusMessage".into(), json!(message));
     }
     task.insert("createdAt".into(), json!(rfc3339(record.created_at)));
-    task.insert("lastUpdatedAt".into(), json!(rfc3339(record.last_updated_at)));
+    task.insert(
+        "lastUpdatedAt".into(),
+        json!(rfc3339(record.last_updated_at)),
+    );
     task.insert(
         "ttl".into(),
-        record
-            .ttl
-            .map_or(Value::Null, |t| json!(u64::try_from(t.as_millis()).unwrap_or(u64::MAX))),
+        record.ttl.map_or(Value::Null, |t| {
+            json!(u64::try_from(t.as_millis()).unwrap_or(u64::MAX))
+        }),
     );
     task.insert("pollInterval".into(), json!(poll_interval_ms));
     Value::Object(task)
