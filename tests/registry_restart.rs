@@ -11,8 +11,8 @@ use std::time::Duration;
 use ractor::{ActorCell, ActorStatus};
 use serde_json::json;
 use taskward::{
-    Error, Event, EventFilter, EventKind, Intensity, ListQuery, Outcome, Phase, Scope, Status,
-    TaskContext, TaskError, TaskSpec, Taskward,
+    Error, Event, EventFilter, EventKind, FailureCause, Intensity, ListQuery, Outcome, Phase,
+    Scope, Status, TaskContext, TaskError, TaskSpec, Taskward,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -329,7 +329,17 @@ async fn reads_work_while_the_registry_is_gone_for_good() {
     assert_eq!(ward.root_cell().get_status(), ActorStatus::Stopped);
 
     assert_eq!(done.get().unwrap().status, Status::Completed);
-    assert_eq!(live.get().unwrap().status, Status::Working);
+    // The tree gave up, so the live task was interrupted rather than left working.
+    let live_record = live.get().unwrap();
+    assert_eq!(live_record.status, Status::Failed);
+    assert_eq!(
+        live_record
+            .outcome
+            .as_ref()
+            .and_then(|o| o.failure())
+            .map(|f| f.cause),
+        Some(FailureCause::Interrupted)
+    );
     assert_eq!(
         ward.list(&scope, &ListQuery::default())
             .unwrap()
