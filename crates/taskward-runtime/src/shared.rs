@@ -4,7 +4,7 @@
 //! actor, so a restarted registry resumes with the table intact and with the runners' reports
 //! that arrived while it was down.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
@@ -75,7 +75,8 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) store: Arc<dyn TaskStore>,
     pub(crate) controls: RwLock<HashMap<TaskId, Arc<Control>>>,
-    pub(crate) runners: Mutex<HashMap<ActorId, RunnerEntry>>,
+    /// Live runners, ordered by actor id so the sweep can check them a window at a time.
+    pub(crate) runners: Mutex<BTreeMap<ActorId, RunnerEntry>>,
     inbox: Mutex<VecDeque<Report>>,
     book: Mutex<Book>,
     pub(crate) events: broadcast::Sender<TaskEvent>,
@@ -104,7 +105,7 @@ impl Shared {
             config,
             store,
             controls: RwLock::new(HashMap::new()),
-            runners: Mutex::new(HashMap::new()),
+            runners: Mutex::new(BTreeMap::new()),
             inbox: Mutex::new(VecDeque::new()),
             book: Mutex::new(Book::default()),
             events,

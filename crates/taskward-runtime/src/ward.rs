@@ -16,7 +16,9 @@ use crate::builder::{Builder, Config};
 use crate::context::TaskContext;
 use crate::control::WorkFn;
 use crate::handle::TaskHandle;
-use crate::registry::{Admission, CreateRequest, RegistryMsg, RegistryStatus};
+use crate::registry::{
+    Admission, CreateRequest, RegistryMsg, RegistryStatus, cancel_direct, create_direct,
+};
 use crate::root::RootMsg;
 use crate::runner::{RunnerMsg, RunnerStatus};
 use crate::runner_sup::start_runner;
@@ -200,9 +202,13 @@ impl Taskward {
             work,
             external_cancel,
         });
-        let admission = self
-            .call(|reply| RegistryMsg::Create(request, reply))
-            .await??;
+        let admission = match create_direct(self.shared(), request) {
+            Ok(admission) => admission?,
+            Err(request) => {
+                self.call(|reply| RegistryMsg::Create(request, reply))
+                    .await??
+            }
+        };
         let (control, record) = match admission {
             Admission::Existing(record) => return Ok(TaskHandle::new(self.clone(), record, true)),
             Admission::New(control, record) => (control, record),
@@ -280,6 +286,15 @@ impl Taskward {
         id: TaskId,
         reason: Option<String>,
     ) -> Result<Arc<TaskRecord>, Error> {
+        if let Some(result) = cancel_direct(
+            self.shared(),
+            scope,
+            id,
+            CancelledBy::Client,
+            reason.clone(),
+        ) {
+            return result;
+        }
         let scope = scope.clone();
         self.call(|reply| RegistryMsg::Cancel {
             scope,

@@ -30,8 +30,10 @@ pub(crate) struct Book {
     pub(crate) status_counts: [u64; 5],
     pub(crate) phase_counts: [u64; 5],
     pub(crate) closed: bool,
-    /// Runners seen stopped at the last sweep, still listed.
+    /// Runners seen stopped by an earlier sweep, still listed.
     pub(crate) stopped_runners: HashSet<ActorId>,
+    /// Where the sweep's runner check goes on from (see `Desk::check_runners`).
+    pub(crate) runner_cursor: Option<ActorId>,
 }
 
 impl Book {

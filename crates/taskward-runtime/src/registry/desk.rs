@@ -1,6 +1,6 @@
 //! The registry's work, one method per command or report.
 
-use std::collections::HashSet;
+use std::ops::Bound;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, MutexGuard};
 
@@ -16,11 +16,17 @@ use super::{Admission, Book, CreateRequest, Limits, Ownership, RegistryMsg, Regi
 use crate::control::{Control, ControlParts};
 use crate::runner::RunnerMsg;
 use crate::runner_sup::RunnerSupMsg;
-use crate::shared::{AttemptResult, Report, Shared};
+use crate::shared::{AttemptResult, Report, RunnerEntry, Shared};
 use crate::spec::TaskNotice;
 
 /// Expired tasks handled per sweep message; more are handled by the next one, at once.
 const SWEEP_BATCH: usize = 4096;
+
+/// Runners whose liveness one sweep checks (see `check_runners`).
+const CHECK_BATCH: usize = 1024;
+
+/// A task and one of its attempts.
+type Attempt = (TaskId, u32);
 
 /// The registry at work: the shared state and its book, locked for one message.
 pub(super) struct Desk<'a> {
@@ -751,49 +757,66 @@ impl<'a> Desk<'a> {
 
     /// The invariant: no task stays non-terminal without a live runner. A runner that was
     /// killed (its supervisor normally reports it) is found here too.
+    ///
+    /// Each sweep checks a window of at most [`CHECK_BATCH`] runners, from where the last one
+    /// stopped, so a sweep costs the same with 100 or 1,000,000 live tasks; the whole set is
+    /// covered every `live runners / CHECK_BATCH` sweeps.
     fn check_runners(&mut self) {
         // Runners seen stopped. A runner queues its last report before it stops, so draining
         // after seeing it stopped processes that report first, and only runners that really
         // ended without reporting are failed.
-        let stale: Vec<(TaskId, u32)> = {
+        let (stale, attached): (Vec<Attempt>, Vec<Attempt>) = {
             let mut runners = self
                 .shared
                 .runners
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
-            // The runner supervisor reports (and counts) its runners' exits within moments;
-            // a runner still listed as stopped one sweep later was missed (unlinked, or its
-            // supervisor died first), and is purged here.
-            let stopped: HashSet<ActorId> = runners
-                .iter()
-                .filter(|(_, e)| e.cell.get_status() == ActorStatus::Stopped)
-                .map(|(id, _)| *id)
-                .collect();
-            let missed: Vec<ActorId> = stopped
-                .iter()
-                .filter(|id| self.book.stopped_runners.contains(id))
-                .copied()
-                .collect();
-            self.book.stopped_runners = stopped;
-            missed
-                .into_iter()
-                .filter_map(|id| runners.remove(&id))
-                .map(|e| (e.task, e.attempt))
-                .collect()
+            let from = self.book.runner_cursor.take();
+            let window: Vec<(ActorId, RunnerEntry)> = match from {
+                Some(after) => runners
+                    .range((Bound::Excluded(after), Bound::Unbounded))
+                    .take(CHECK_BATCH)
+                    .map(|(id, e)| (*id, e.clone()))
+                    .collect(),
+                None => runners
+                    .iter()
+                    .take(CHECK_BATCH)
+                    .map(|(id, e)| (*id, e.clone()))
+                    .collect(),
+            };
+            if window.len() == CHECK_BATCH {
+                self.book.runner_cursor = window.last().map(|(id, _)| *id);
+            }
+            // Runners seen stopped at an earlier sweep and since forgotten by their supervisor
+            // need no second look.
+            self.book
+                .stopped_runners
+                .retain(|id| runners.contains_key(id));
+            let mut stale = Vec::new();
+            let mut attached = Vec::new();
+            for (id, entry) in window {
+                if entry.cell.get_status() != ActorStatus::Stopped {
+                    continue;
+                }
+                // The runner supervisor reports (and counts) its runners' exits within
+                // moments; a runner still listed as stopped one look later was missed
+                // (unlinked, or its supervisor died first), and is purged here.
+                if self.book.stopped_runners.remove(&id) {
+                    runners.remove(&id);
+                    stale.push((entry.task, entry.attempt));
+                } else {
+                    self.book.stopped_runners.insert(id);
+                    // A task whose attached runner is this stopped one is failed now.
+                    if let Some(control) = self.shared.control(&entry.task)
+                        && !control.is_terminal()
+                        && control.runner().is_some_and(|r| r.get_id() == id)
+                    {
+                        attached.push((entry.task, entry.attempt));
+                    }
+                }
+            }
+            (stale, attached)
         };
-        let attached: Vec<(TaskId, u32)> = self
-            .shared
-            .controls
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .filter(|c| !c.is_terminal())
-            .filter(|c| {
-                c.runner()
-                    .is_some_and(|r| r.get_status() == ActorStatus::Stopped)
-            })
-            .map(|c| (c.id, c.attempt()))
-            .collect();
         self.drain();
         for (task, attempt) in stale.into_iter().chain(attached) {
             self.on_runner_exited(

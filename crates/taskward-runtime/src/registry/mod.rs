@@ -1,7 +1,10 @@
 //! The registry: the one writer of the task table (barrel's gen_server, with its defects fixed).
 //!
-//! Commands from the API arrive as calls; runners' reports arrive through the shared inbox and
-//! a `Drain` nudge, so that reports survive a registry restart. Every transition happens here,
+//! Commands from the API arrive as calls, except the two hot ones: `create` and `cancel` run
+//! on the registry's desk from the caller's thread ([`create_direct`], [`cancel_direct`]),
+//! under the same book lock every handler holds, so writes stay serialized and in order
+//! without a mailbox round trip. Runners' reports arrive through the shared inbox and a
+//! `Drain` nudge, so that reports survive a registry restart. Every transition happens here,
 //! in order: the first terminal transition wins, waiters are woken after the record is
 //! written, and each change is published as a numbered event.
 
@@ -24,6 +27,45 @@ use crate::runner::RunnerMsg;
 use crate::shared::Shared;
 use crate::spec::TaskSpec;
 use desk::Desk;
+
+/// Records a task from the caller's thread, on the registry's desk, without a mailbox round
+/// trip. The desk holds the book's lock for the whole command, so this is serialized with the
+/// registry actor's own handlers exactly as a message would be: one writer at a time, in order.
+///
+/// Hands the request back when the fast path does not apply: no registry is running (the
+/// mailbox path then waits for its successor), shutdown began (the mailbox path answers
+/// `ShutDown`), or the task has an owner actor (which the registry actor itself monitors).
+pub(crate) fn create_direct(
+    shared: &Shared,
+    request: Box<CreateRequest>,
+) -> Result<Result<Admission, Error>, Box<CreateRequest>> {
+    if request.spec.owner.is_some() || shared.is_stopping() {
+        return Err(request);
+    }
+    let Some(registry) = shared.registry() else {
+        return Err(request);
+    };
+    Ok(Desk::new(shared, &registry).create(*request))
+}
+
+/// Cancels a task from the caller's thread, on the registry's desk (see [`create_direct`]):
+/// reports already queued are applied first, as the registry's `Cancel` handler does. `None`
+/// when no registry is running or shutdown began: the caller then uses the mailbox.
+pub(crate) fn cancel_direct(
+    shared: &Shared,
+    scope: &Scope,
+    id: TaskId,
+    by: CancelledBy,
+    reason: Option<String>,
+) -> Option<Result<Arc<TaskRecord>, Error>> {
+    if shared.is_stopping() {
+        return None;
+    }
+    let registry = shared.registry()?;
+    let mut desk = Desk::new(shared, &registry);
+    desk.drain();
+    Some(desk.cancel(scope, id, by, reason))
+}
 
 /// The registry actor.
 #[derive(Debug)]

@@ -136,7 +136,14 @@ impl Actor for Runner {
             .work
             .clone()
             .ok_or("an external task has no work to run")?;
-        let token = control.token.child_token();
+        // An attempt needs a token of its own only when its deadline can fire it without
+        // cancelling the task; otherwise the task's token is the attempt's (one allocation
+        // less per task: see docs/performance.md, memory).
+        let token = if control.timeout.is_some() {
+            control.token.child_token()
+        } else {
+            control.token.clone()
+        };
         let ctx = TaskContext::new(shared.clone(), control.clone(), attempt, token.clone());
         // The factory runs here, so one that panics fails the start, not the task later.
         let future = std::panic::catch_unwind(AssertUnwindSafe(|| work(ctx)))
