@@ -23,6 +23,7 @@ mod handle;
 mod memory_store;
 mod progress;
 mod registry;
+mod restart_window;
 mod root;
 mod runner;
 mod runner_sup;

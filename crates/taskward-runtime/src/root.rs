@@ -1,13 +1,12 @@
 //! The root supervisor: `one_for_one` over the registry and the runner supervisor.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, SupervisionEvent};
-use tokio::time::Instant;
 
 use crate::registry::{Registry, RegistryArgs};
+use crate::restart_window::RestartWindow;
 use crate::runner_sup::{RunnerSup, RunnerSupArgs};
 use crate::shared::Shared;
 
@@ -29,7 +28,7 @@ pub(crate) struct RootState {
     shared: Arc<Shared>,
     registry: ActorCell,
     runner_sup: ActorCell,
-    restarts: VecDeque<Instant>,
+    restarts: RestartWindow,
 }
 
 async fn start_registry(
@@ -85,7 +84,7 @@ impl Actor for Root {
             shared,
             registry,
             runner_sup,
-            restarts: VecDeque::new(),
+            restarts: RestartWindow::default(),
         })
     }
 
@@ -111,16 +110,7 @@ impl Actor for Root {
             return Ok(());
         }
         let intensity = state.shared.config.root_intensity;
-        let now = Instant::now();
-        state.restarts.push_back(now);
-        while state
-            .restarts
-            .front()
-            .is_some_and(|t| now.duration_since(*t) > intensity.within)
-        {
-            state.restarts.pop_front();
-        }
-        if state.restarts.len() > intensity.max_restarts as usize {
+        if state.restarts.record(intensity) {
             tracing::error!(%why, "root restart intensity exceeded; escalating");
             state.shared.set_registry(None);
             state.shared.set_runner_sup(None);

@@ -6,14 +6,13 @@
 //! next attempt's runner. Runner crashes count against a restart intensity; past it, the
 //! supervisor fails and the root supervisor decides (OTP escalation).
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use crate::restart_window::RestartWindow;
 use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, ActorStatus, SupervisionEvent};
 use taskward_core::{Failure, FailureCause};
-use tokio::time::Instant;
 
 use crate::control::Control;
 use crate::runner::{FINISHED, Runner, RunnerArgs};
@@ -31,7 +30,7 @@ pub(crate) struct RunnerSupArgs {
 #[derive(Debug)]
 pub(crate) struct RunnerSupState {
     shared: Arc<Shared>,
-    crashes: VecDeque<Instant>,
+    crashes: RestartWindow,
 }
 
 /// What the runner supervisor is told.
@@ -83,7 +82,7 @@ impl Actor for RunnerSup {
     ) -> Result<RunnerSupState, ActorProcessingErr> {
         Ok(RunnerSupState {
             shared: args.shared,
-            crashes: VecDeque::new(),
+            crashes: RestartWindow::default(),
         })
     }
 
@@ -203,16 +202,7 @@ impl Actor for RunnerSup {
                 .runner_failures
                 .fetch_add(1, Ordering::Relaxed);
             let intensity = state.shared.config.runner_intensity;
-            let now = Instant::now();
-            state.crashes.push_back(now);
-            while state
-                .crashes
-                .front()
-                .is_some_and(|t| now.duration_since(*t) > intensity.within)
-            {
-                state.crashes.pop_front();
-            }
-            if state.crashes.len() > intensity.max_restarts as usize {
+            if state.crashes.record(intensity) {
                 return Err(format!(
                     "runner restart intensity exceeded: more than {} runner crashes within {} ms",
                     intensity.max_restarts,
