@@ -36,6 +36,10 @@ pub(crate) fn spawn(
             };
             let id = event.task_id;
             match &event.kind {
+                // Tasks start `working`: only a change from there is a transition to notify.
+                EventKind::Created { .. } if status_updates => {
+                    last_status.insert(id, Status::Working);
+                }
                 EventKind::Progress(p) => {
                     let Some(token) = session.progress_token(&id) else {
                         continue;

@@ -13,11 +13,14 @@
 //! Every tool call, plain or task-augmented, runs as a taskward task: supervised, with its
 //! timeout, progress and cancel.
 //!
+//! [`status::status_json`] renders a runtime's status for operators (`GET /status` on HTTP).
+//!
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `http` | yes | [`transport::http`]: Streamable HTTP on axum |
 
 pub mod jsonrpc;
+pub mod status;
 pub mod transport;
 pub mod wire;
 

@@ -1,21 +1,28 @@
 //! The stdio transport: newline-delimited JSON-RPC on a reader and a writer.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 
-use crate::jsonrpc;
+use crate::jsonrpc::{self, Message};
 use crate::server::Server;
 
 /// The longest line accepted; a longer one is answered with `-32600` and skipped.
 pub const MAX_LINE: usize = 4 * 1024 * 1024;
 
+/// How long requests in flight at the end of input still have to be answered.
+const END_OF_INPUT_GRACE: Duration = Duration::from_secs(1);
+
 /// Serves one session over a reader and a writer (stdin and stdout for a child process
 /// server) until the reader ends. Each message is handled in its own task, so a blocking
 /// `tasks/result` never holds up the others; answers and notifications are written one per
-/// line.
+/// line. At the end of input, requests still in flight get a short grace (one second) to be
+/// answered, then the rest are dropped unanswered and the session is closed: a client that
+/// closes its end to stop the server sees it exit promptly.
 pub async fn serve<R, W>(server: Server, reader: R, writer: W) -> std::io::Result<()>
 where
     R: AsyncRead + Unpin + Send + 'static,
@@ -42,7 +49,9 @@ where
 
     let mut lines = BufReader::new(reader);
     let mut buf = Vec::new();
+    let mut handlers = JoinSet::new();
     loop {
+        while handlers.try_join_next().is_some() {}
         buf.clear();
         let n = read_line_limited(&mut lines, &mut buf).await?;
         if n == 0 {
@@ -59,16 +68,37 @@ where
         if text.is_empty() {
             continue;
         }
+        let message = match jsonrpc::parse(text) {
+            Ok(message) => message,
+            Err(error) => {
+                let _ = out_tx.send(error);
+                continue;
+            }
+        };
+        // `initialize` is answered before the next line is read, so that the requests a
+        // client pipes right after it find the session initialized.
+        if matches!(&message, Message::Request(r) if r.method == "initialize") {
+            if let Some(answer) = server.handle(&session, message).await {
+                let _ = out_tx.send(answer);
+            }
+            continue;
+        }
         let server = server.clone();
         let session = Arc::clone(&session);
         let out = out_tx.clone();
-        let bytes = text.to_vec();
-        tokio::spawn(async move {
-            if let Some(answer) = server.handle_bytes(&session, &bytes).await {
+        handlers.spawn(async move {
+            if let Some(answer) = server.handle(&session, message).await {
                 let _ = out.send(answer);
             }
         });
     }
+    // Answers still come for a while (a piped batch of requests); but a blocking
+    // `tasks/result` must not keep the session, and this function, alive until its task ends.
+    let _ = tokio::time::timeout(END_OF_INPUT_GRACE, async {
+        while handlers.join_next().await.is_some() {}
+    })
+    .await;
+    handlers.shutdown().await;
     server.close_session(session.id()).await;
     drop(out_tx);
     drop(session);

@@ -1,0 +1,58 @@
+//! `taskward`: the reference MCP server of taskward, and a live view of a running one.
+//!
+//! - `taskward serve` runs a taskward runtime and serves demo tools (`sleep`, `count_primes`,
+//!   `fail`, `crash`, `echo`) as supervised tasks over MCP, on Streamable HTTP
+//!   (`--http 127.0.0.1:3000`, the default: MCP at `/mcp`, a JSON status at `/status`) or on
+//!   stdio (`--stdio`). Logs go to stderr, never stdout.
+//! - `taskward status` reads `/status` from a running server and shows the registry and one
+//!   progress bar per live task (`--json` for the raw answer).
+//!
+//! Run `taskward help` for every option.
+
+mod cli;
+mod demo;
+mod http_get;
+mod logging;
+mod serve;
+mod signal;
+mod status;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+/// The error of a command, shown to the user.
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("taskward: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve::run(args).await,
+            Command::Status(args) => status::run(args).await,
+        }
+    });
+    // A blocking read of stdin may still be pending: do not wait for it.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("taskward: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

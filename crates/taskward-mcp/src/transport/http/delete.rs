@@ -1,0 +1,41 @@
+//! `DELETE /mcp`: the client ends its session.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::headers::{self, SessionHeader};
+use super::reply::{self, SESSION_NOT_FOUND};
+use super::state::Shared;
+use crate::jsonrpc::INVALID_REQUEST;
+
+pub(super) async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if let Some(refused) = headers::refusal(&headers, &shared.options.allowed_origins) {
+        return refused;
+    }
+    let id = match headers::session_id(&headers) {
+        SessionHeader::Missing => {
+            return reply::error(
+                StatusCode::BAD_REQUEST,
+                None,
+                INVALID_REQUEST,
+                "missing Mcp-Session-Id header",
+            );
+        }
+        SessionHeader::Id(id) => id,
+        SessionHeader::Invalid => "",
+    };
+    // Only sessions opened over HTTP can be ended over HTTP.
+    if shared.detach(id) && shared.server.close_session(id).await {
+        StatusCode::OK.into_response()
+    } else {
+        reply::error(
+            StatusCode::NOT_FOUND,
+            None,
+            SESSION_NOT_FOUND,
+            "session not found",
+        )
+    }
+}

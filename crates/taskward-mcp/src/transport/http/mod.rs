@@ -1,0 +1,113 @@
+//! The Streamable HTTP transport (MCP revision 2025-11-25), on axum.
+//!
+//! One endpoint, `/mcp`:
+//!
+//! - `POST` carries one JSON-RPC message. `initialize` without an `Mcp-Session-Id` header opens
+//!   a session and the answer names it in `Mcp-Session-Id`; every other message must carry it.
+//!   A request is answered with `200` and the JSON-RPC response (as `application/json`, or as
+//!   an SSE stream of one `message` event when the client accepts only `text/event-stream`);
+//!   a notification or a response is answered `202` with no body.
+//! - `GET` with `Accept: text/event-stream` opens the session's SSE stream of server
+//!   notifications (`notifications/tasks/status`, `notifications/progress`), one stream at a
+//!   time (a second one gets `409`), with keep-alive comments. Notifications produced while no
+//!   stream is open are dropped.
+//! - `DELETE` ends the session.
+//!
+//! And `GET /status` answers [`status_json`](crate::status::status_json), for operators.
+//!
+//! Every error is answered, with a JSON-RPC error body where the spec allows one: `400` for a
+//! missing session id, malformed JSON (`-32700`), an invalid message (`-32600`) or an
+//! unsupported `MCP-Protocol-Version` header; `403` for an `Origin` that is neither local nor
+//! allowed (against DNS rebinding); `404` for an unknown or ended session (`-32001`); `413`
+//! for a body over [`HttpOptions::max_body_bytes`].
+//!
+//! # Examples
+//!
+//! ```no_run
+//! use taskward_mcp::Server;
+//! use taskward_mcp::transport::http::{self, HttpOptions};
+//! use taskward_runtime::Taskward;
+//!
+//! # #[tokio::main] async fn main() -> std::io::Result<()> {
+//! let ward = Taskward::builder().spawn().await.expect("runtime starts");
+//! let server = Server::builder(ward).build();
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! http::serve(server, listener, HttpOptions::default()).await
+//! # }
+//! ```
+
+mod delete;
+mod get;
+mod headers;
+mod post;
+mod reply;
+mod state;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::{get, post};
+
+use crate::server::Server;
+use state::Shared;
+
+/// Settings of the HTTP transport.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct HttpOptions {
+    /// The largest request body accepted, in bytes; a larger one is answered `413` (default
+    /// 4 MiB).
+    pub max_body_bytes: usize,
+    /// Browser origins allowed besides the local ones, exactly as sent in `Origin` (for
+    /// example `https://app.example.com`). Origins on `localhost`, `127.0.0.1` and `[::1]`,
+    /// on any port, are always allowed; a request without `Origin` is not a browser's and
+    /// is allowed too.
+    pub allowed_origins: Vec<String>,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 4 * 1024 * 1024,
+            allowed_origins: Vec::new(),
+        }
+    }
+}
+
+/// The transport's routes over a server: `POST`, `GET` and `DELETE /mcp`, and `GET /status`.
+/// Mount it in a larger app, or serve it with [`serve`].
+pub fn router(server: Server, options: HttpOptions) -> Router {
+    let limit = options.max_body_bytes;
+    let shared = Arc::new(Shared::new(server, options));
+    Router::new()
+        .route(
+            "/mcp",
+            post(post::handle).get(get::handle).delete(delete::handle),
+        )
+        .route("/status", get(status))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(shared)
+}
+
+/// Serves the transport on a listener until the listener fails.
+///
+/// # Errors
+///
+/// The listener's I/O error.
+pub async fn serve(
+    server: Server,
+    listener: tokio::net::TcpListener,
+    options: HttpOptions,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(server, options)).await
+}
+
+async fn status(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if let Some(refused) = headers::origin_refusal(&headers, &shared.options.allowed_origins) {
+        return refused;
+    }
+    Json(crate::status::status_json(shared.server.ward()).await).into_response()
+}

@@ -1,0 +1,145 @@
+//! `POST /mcp`: one JSON-RPC message in, its answer out.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use super::headers::{self, SESSION_ID, SessionHeader};
+use super::reply::{self, SESSION_NOT_FOUND};
+use super::state::Shared;
+use crate::jsonrpc::{self, ErrorObject, INVALID_REQUEST, Message};
+use crate::server::Server;
+use crate::session::Session;
+
+pub(super) async fn handle(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    if let Some(refused) = headers::refusal(&headers, &shared.options.allowed_origins) {
+        return refused;
+    }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let (status, why) = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                (StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
+            } else {
+                (
+                    StatusCode::BAD_REQUEST,
+                    "the request body could not be read",
+                )
+            };
+            return reply::error(status, None, INVALID_REQUEST, why);
+        }
+    };
+    let message = match jsonrpc::parse(&body) {
+        Ok(message) => message,
+        Err(error) => return reply::rpc(StatusCode::BAD_REQUEST, error),
+    };
+    let sse_only = headers::wants_sse_only(&headers);
+    let id = match &message {
+        Message::Request(request) => Some(request.id.clone()),
+        _ => None,
+    };
+    let session = match headers::session_id(&headers) {
+        SessionHeader::Missing => match &message {
+            Message::Request(request) if request.method == "initialize" => {
+                return initialize(shared, message, sse_only).await;
+            }
+            _ => {
+                return reply::error(
+                    StatusCode::BAD_REQUEST,
+                    id.as_ref(),
+                    INVALID_REQUEST,
+                    "missing Mcp-Session-Id header: send `initialize` first",
+                );
+            }
+        },
+        SessionHeader::Id(sid) => shared.session(sid),
+        SessionHeader::Invalid => None,
+    };
+    let Some(session) = session else {
+        return reply::error(
+            StatusCode::NOT_FOUND,
+            id.as_ref(),
+            SESSION_NOT_FOUND,
+            "session not found",
+        );
+    };
+    match run(&shared.server, session, message).await {
+        Some(answer) => answer_response(answer, sse_only),
+        None => StatusCode::ACCEPTED.into_response(),
+    }
+}
+
+/// Opens a session for `initialize`, answers it, and names the session in the answer; a
+/// failed `initialize` closes the session again. All in one task, so that a client that
+/// disconnects midway leaves no session behind.
+async fn initialize(shared: Arc<Shared>, message: Message, sse_only: bool) -> Response {
+    let id = match &message {
+        Message::Request(request) => Some(request.id.clone()),
+        _ => None,
+    };
+    let opened = tokio::spawn(async move {
+        let (session, notifications) = shared.server.open_session(None);
+        let sid = session.id().to_owned();
+        let answer = shared.server.handle(&session, message).await;
+        drop(session);
+        match answer {
+            Some(answer) if answer.get("result").is_some() => {
+                shared.attach(&sid, notifications);
+                (answer, Some(sid))
+            }
+            other => {
+                shared.server.close_session(&sid).await;
+                (other.unwrap_or(Value::Null), None)
+            }
+        }
+    });
+    let (answer, sid) = match opened.await {
+        Ok(opened) => opened,
+        Err(e) => {
+            let error = ErrorObject::internal(format!("initialize failed: {e}"));
+            (jsonrpc::failure(id.as_ref(), &error), None)
+        }
+    };
+    let mut response = answer_response(answer, sse_only);
+    if let Some(value) = sid.and_then(|sid| HeaderValue::from_str(&sid).ok()) {
+        response.headers_mut().insert(SESSION_ID, value);
+    }
+    response
+}
+
+/// Handles a message in its own task, so that a client that disconnects never cuts a call
+/// short (disconnection is not cancellation).
+async fn run(server: &Server, session: Arc<Session>, message: Message) -> Option<Value> {
+    let id = match &message {
+        Message::Request(request) => Some(request.id.clone()),
+        _ => None,
+    };
+    let server = server.clone();
+    let task = tokio::spawn(async move { server.handle(&session, message).await });
+    match task.await {
+        Ok(answer) => answer,
+        Err(e) => id.map(|id| {
+            jsonrpc::failure(
+                Some(&id),
+                &ErrorObject::internal(format!("the handler failed: {e}")),
+            )
+        }),
+    }
+}
+
+fn answer_response(answer: Value, sse_only: bool) -> Response {
+    if sse_only {
+        reply::sse_once(answer)
+    } else {
+        reply::rpc(StatusCode::OK, answer)
+    }
+}

@@ -1,0 +1,121 @@
+//! The transport's state: the server, the options, and the HTTP sessions with their
+//! notification streams.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio_util::task::AbortOnDropHandle;
+
+use super::HttpOptions;
+use crate::server::Server;
+use crate::session::Session;
+
+type StreamSlot = Arc<Mutex<Option<mpsc::UnboundedSender<Value>>>>;
+
+/// Shared by every handler.
+#[derive(Debug)]
+pub(super) struct Shared {
+    pub(super) server: Server,
+    pub(super) options: HttpOptions,
+    links: Mutex<HashMap<String, Link>>,
+}
+
+/// One HTTP session: a pump moves the session's notifications to the open GET stream, if
+/// any, and drops them otherwise.
+#[derive(Debug)]
+struct Link {
+    stream: StreamSlot,
+    _pump: AbortOnDropHandle<()>,
+}
+
+/// A second GET stream was asked for while one is open.
+#[derive(Debug)]
+pub(super) struct StreamBusy;
+
+impl Shared {
+    pub(super) fn new(server: Server, options: HttpOptions) -> Self {
+        Self {
+            server,
+            options,
+            links: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn links(&self) -> MutexGuard<'_, HashMap<String, Link>> {
+        self.links.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Makes a session just opened by `initialize` reachable over HTTP.
+    pub(super) fn attach(&self, id: &str, mut notifications: mpsc::UnboundedReceiver<Value>) {
+        let stream: StreamSlot = Arc::default();
+        let slot = stream.clone();
+        let pump = tokio::spawn(async move {
+            while let Some(message) = notifications.recv().await {
+                let mut slot = lock(&slot);
+                if let Some(tx) = slot.as_ref()
+                    && tx.send(message).is_err()
+                {
+                    *slot = None;
+                }
+            }
+            // The session is gone: end its stream.
+            lock(&slot).take();
+        });
+        let link = Link {
+            stream,
+            _pump: AbortOnDropHandle::new(pump),
+        };
+        self.links().insert(id.to_owned(), link);
+    }
+
+    /// An HTTP session by id: `None` when unknown, ended, or not opened over HTTP.
+    pub(super) fn session(&self, id: &str) -> Option<Arc<Session>> {
+        let mut links = self.links();
+        if !links.contains_key(id) {
+            return None;
+        }
+        let session = self.server.session(id);
+        if session.is_none() {
+            // Closed behind the transport's back.
+            links.remove(id);
+        }
+        session
+    }
+
+    /// Opens the session's notification stream: `Ok(None)` for an unknown session,
+    /// `Err(StreamBusy)` while another stream is open.
+    pub(super) fn open_stream(
+        &self,
+        id: &str,
+    ) -> Result<Option<mpsc::UnboundedReceiver<Value>>, StreamBusy> {
+        if self.session(id).is_none() {
+            return Ok(None);
+        }
+        let links = self.links();
+        let Some(link) = links.get(id) else {
+            return Ok(None);
+        };
+        let mut slot = lock(&link.stream);
+        if slot.as_ref().is_some_and(|tx| !tx.is_closed()) {
+            return Err(StreamBusy);
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        *slot = Some(tx);
+        Ok(Some(rx))
+    }
+
+    /// Forgets an HTTP session (ending its stream); false when it was not one.
+    pub(super) fn detach(&self, id: &str) -> bool {
+        let link = self.links().remove(id);
+        if let Some(link) = &link {
+            lock(&link.stream).take();
+        }
+        link.is_some()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
