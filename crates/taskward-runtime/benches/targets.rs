@@ -13,96 +13,36 @@
 //!
 //! Run them with `cargo bench -p taskward-runtime --bench targets` (add a filter such as `get`
 //! to run one). CI only compiles them (`cargo bench --no-run`); the `bench` example runs the
-//! same workloads next to a raw floor in about a minute.
+//! same workloads next to a raw floor in about a minute. The workloads both run live in
+//! `shared/workloads.rs`, which the example includes too.
+
+#[path = "shared/workloads.rs"]
+mod workloads;
 
 use std::hint::black_box;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{Criterion, SamplingMode, Throughput};
-use serde_json::Value;
-use taskward_core::{Cursor, ListQuery, Scope, TaskError, TaskId};
-use taskward_runtime::{TaskContext, TaskSpec, Taskward};
-use tokio::runtime::Runtime;
+use taskward_core::{Cursor, ListQuery, Scope};
+use workloads::{runtime, tokio_runtime};
 
 /// The environment variable that turns this binary into a memory-measuring child.
 const MEMORY_CHILD: &str = "TASKWARD_BENCH_MEMORY_CHILD";
 
-fn tokio() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-}
-
-async fn ward() -> Taskward {
-    Taskward::builder()
-        .unlimited_live_tasks()
-        .spawn()
-        .await
-        .expect("the runtime starts")
-}
-
-fn spec(scope: &Scope) -> TaskSpec {
-    TaskSpec::new("bench").scope(scope.clone())
-}
-
-async fn trivial(_ctx: TaskContext) -> Result<Value, TaskError> {
-    Ok(Value::Null)
-}
-
-async fn until_cancelled(ctx: TaskContext) -> Result<Value, TaskError> {
-    ctx.cancelled().await;
-    Err(TaskError::cancelled())
-}
-
-async fn fill(ward: &Taskward, scope: &Scope, n: usize) -> Vec<TaskId> {
-    let mut ids = Vec::with_capacity(n);
-    for _ in 0..n {
-        let handle = ward
-            .submit_external(spec(scope), |_| {})
-            .await
-            .expect("create");
-        ids.push(handle.id());
-    }
-    ids
-}
-
 fn submit_to_terminal(c: &mut Criterion) {
-    let rt = tokio();
-    let ward = rt.block_on(ward());
+    let rt = tokio_runtime();
+    let ward = rt.block_on(runtime());
     let scope = Scope::session("bench");
     let mut group = c.benchmark_group("submit_to_terminal");
     group.throughput(Throughput::Elements(1));
     group.measurement_time(Duration::from_secs(5));
     group.bench_function("trivial_work_16_clients", |b| {
         b.iter_custom(|iters| {
-            rt.block_on(async {
-                let clients = 16;
-                let per = (iters as usize).div_ceil(clients);
-                let start = Instant::now();
-                let mut joins = Vec::new();
-                for _ in 0..clients {
-                    let ward = ward.clone();
-                    let scope = scope.clone();
-                    joins.push(tokio::spawn(async move {
-                        let mut handles = Vec::with_capacity(per);
-                        for _ in 0..per {
-                            handles.push(ward.submit(spec(&scope), trivial).await.expect("submit"));
-                        }
-                        for h in handles {
-                            h.wait().await.expect("wait");
-                        }
-                    }));
-                }
-                for j in joins {
-                    j.await.expect("client");
-                }
-                start
-                    .elapsed()
-                    .mul_f64(iters as f64 / (per * clients) as f64)
-            })
+            let clients = 16;
+            let per = (iters as usize).div_ceil(clients);
+            let elapsed = rt.block_on(workloads::submit_to_terminal(&ward, &scope, clients, per));
+            elapsed.mul_f64(iters as f64 / (per * clients) as f64)
         })
     });
     group.finish();
@@ -111,22 +51,15 @@ fn submit_to_terminal(c: &mut Criterion) {
 }
 
 fn create(c: &mut Criterion) {
-    let rt = tokio();
-    let ward = rt.block_on(ward());
+    let rt = tokio_runtime();
+    let ward = rt.block_on(runtime());
     let scope = Scope::session("bench");
     c.bench_function("create", |b| {
         b.iter_custom(|iters| {
-            rt.block_on(async {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    black_box(
-                        ward.submit_external(spec(&scope), |_| {})
-                            .await
-                            .expect("create"),
-                    );
-                }
-                start.elapsed()
-            })
+            let (elapsed, ids) =
+                rt.block_on(workloads::create_external(&ward, &scope, iters as usize));
+            black_box(ids);
+            elapsed
         })
     });
     rt.block_on(ward.shutdown(Duration::from_secs(10)))
@@ -134,10 +67,10 @@ fn create(c: &mut Criterion) {
 }
 
 fn reads(c: &mut Criterion) {
-    let rt = tokio();
-    let ward = rt.block_on(ward());
+    let rt = tokio_runtime();
+    let ward = rt.block_on(runtime());
     let scope = Scope::session("bench");
-    let ids = rt.block_on(fill(&ward, &scope, 100_000));
+    let (_, ids) = rt.block_on(workloads::create_external(&ward, &scope, 100_000));
     let mut i = 0usize;
     c.bench_function("get", |b| {
         b.iter(|| {
@@ -165,8 +98,8 @@ fn reads(c: &mut Criterion) {
 }
 
 fn cancel_observed(c: &mut Criterion) {
-    let rt = tokio();
-    let ward = rt.block_on(ward());
+    let rt = tokio_runtime();
+    let ward = rt.block_on(runtime());
     let scope = Scope::session("bench");
     let mut group = c.benchmark_group("cancel_observed");
     group.sampling_mode(SamplingMode::Flat);
@@ -175,29 +108,7 @@ fn cancel_observed(c: &mut Criterion) {
             rt.block_on(async {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
-                    let (seen_tx, seen_rx) = tokio::sync::oneshot::channel::<Instant>();
-                    let slots = Arc::new(Mutex::new(Some((started_tx, seen_tx))));
-                    let handle = ward
-                        .submit(spec(&scope), move |ctx: TaskContext| {
-                            let slots = slots.clone();
-                            async move {
-                                let taken = slots.lock().expect("slots").take();
-                                let Some((started, seen)) = taken else {
-                                    return Err(TaskError::cancelled());
-                                };
-                                let _ = started.send(());
-                                ctx.cancelled().await;
-                                let _ = seen.send(Instant::now());
-                                Err(TaskError::cancelled())
-                            }
-                        })
-                        .await
-                        .expect("submit");
-                    started_rx.await.expect("started");
-                    let t = Instant::now();
-                    handle.cancel(None).await.expect("cancel");
-                    total += seen_rx.await.expect("seen").saturating_duration_since(t);
+                    total += workloads::cancel_observed(&ward, &scope).await;
                 }
                 total
             })
@@ -209,30 +120,11 @@ fn cancel_observed(c: &mut Criterion) {
 }
 
 fn progress(c: &mut Criterion) {
-    let rt = tokio();
-    let ward = rt.block_on(ward());
+    let rt = tokio_runtime();
+    let ward = rt.block_on(runtime());
     let scope = Scope::session("bench");
     c.bench_function("progress_hot_loop", |b| {
-        b.iter_custom(|iters| {
-            rt.block_on(async {
-                let handle = ward
-                    .submit(spec(&scope), move |ctx: TaskContext| async move {
-                        let start = Instant::now();
-                        for i in 0..iters {
-                            ctx.progress(black_box(i), Some(iters), "working");
-                        }
-                        Ok(Value::from(start.elapsed().as_nanos() as u64))
-                    })
-                    .await
-                    .expect("submit");
-                let outcome = handle.wait().await.expect("wait");
-                let ns = outcome
-                    .value()
-                    .and_then(Value::as_u64)
-                    .expect("the work returns its time");
-                Duration::from_nanos(ns)
-            })
-        })
+        b.iter_custom(|iters| rt.block_on(workloads::progress_hot_loop(&ward, &scope, iters)))
     });
     rt.block_on(ward.shutdown(Duration::from_secs(10)))
         .expect("shutdown");
@@ -294,55 +186,16 @@ impl Measurement for BytesPerTask {
     }
 }
 
-fn rss_bytes() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb * 1024.0)
-}
-
 /// In the child: bring up `n` live tasks and print the RSS they added, per task.
 fn memory_child(n: usize) {
-    let rt = tokio();
-    let per_task = rt.block_on(async {
-        let ward = ward().await;
-        let scope = Scope::session("bench");
-        for _ in 0..100 {
-            let h = ward.submit(spec(&scope), trivial).await.expect("submit");
-            h.wait().await.expect("wait");
-        }
-        let before = rss_bytes();
-        for _ in 0..n {
-            black_box(
-                ward.submit(spec(&scope), until_cancelled)
-                    .await
-                    .expect("submit"),
-            );
-        }
-        let live = ward.status().await.expect("status").live;
-        assert!(live >= n);
-        (rss_bytes() - before) / n as f64
-    });
+    let per_task = tokio_runtime().block_on(workloads::live_task_bytes(n));
     println!("{per_task}");
     std::process::exit(0);
 }
 
 fn memory_in_child(n: usize) -> f64 {
-    let out = std::process::Command::new(std::env::current_exe().expect("current exe"))
-        .env(MEMORY_CHILD, n.to_string())
-        .output()
-        .expect("the child runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .expect("bytes per task")
+    let exe = std::env::current_exe().expect("current exe");
+    workloads::bytes_from_child(std::process::Command::new(exe).env(MEMORY_CHILD, n.to_string()))
 }
 
 fn memory(c: &mut Criterion<BytesPerTask>) {
