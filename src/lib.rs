@@ -63,12 +63,15 @@
 //! - **Owners and scopes**: [`Owner`] actors are told outcomes; [`ClosePolicy`] applies when an
 //!   owner dies or [`Taskward::close_scope`] is called.
 //!
-//! # Crates
+//! # Crates and features
 //!
-//! | crate | what it holds |
-//! |---|---|
-//! | `taskward-core` | the protocol-neutral model: ids, status machine, records, outcomes, events, errors, the store trait |
-//! | `taskward-runtime` | the actors, [`TaskContext`], the in-memory store |
+//! | crate | what it holds | in the facade |
+//! |---|---|---|
+//! | `taskward-core` | the protocol-neutral model: ids, status machine, records, outcomes, events, errors, the store trait | re-exported at the root |
+//! | `taskward-runtime` | the actors, [`TaskContext`], the in-memory store | re-exported at the root |
+//! | `taskward-mcp` | the MCP tasks binding: wire types, dispatch, stdio and Streamable HTTP | `taskward::mcp`, feature `mcp` (default) |
+//!
+//! The `taskward` binary (`taskward serve`, `taskward status`) is the `taskward-cli` package.
 //!
 //! [ractor]: https://docs.rs/ractor
 //! [tokio]: https://docs.rs/tokio
@@ -84,6 +87,10 @@ pub use taskward_runtime::{
     RunnerStatus, ShutdownReport, Subscription, TaskContext, TaskHandle, TaskNotice, TaskSpec,
     Taskward,
 };
+
+/// The MCP tasks binding (feature `mcp`, on by default): serve tools as tasks to MCP clients.
+#[cfg(feature = "mcp")]
+pub use taskward_mcp as mcp;
 
 /// The crates behind the facade, for what it does not re-export.
 pub mod crates {
