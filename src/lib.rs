@@ -56,6 +56,9 @@
 //! - **Cancel and timeout**: the cooperative token fires at once ([`TaskContext::cancelled`]);
 //!   after the grace period the work is aborted. See [`CancelPolicy`].
 //! - **Progress**: [`TaskContext::progress`] never blocks and never queues a message per call.
+//! - **Input**: [`TaskContext::request_input`] parks the work (status `input_required`) until a
+//!   client answers with [`Taskward::provide_input`]; [`Taskward::input_requests`] lists what
+//!   is outstanding as [`InputRequest`]s.
 //! - **Events**: [`Taskward::subscribe`] yields numbered [`TaskEvent`]s, and
 //!   [`Event::Lagged`] instead of a silent gap.
 //! - **Supervision**: [`Builder::spawn_linked`] puts the runtime under a host's supervisor;
@@ -78,9 +81,9 @@
 
 pub use taskward_core::{
     Backoff, CancelPolicy, Cancellation, CancelledBy, ClosePolicy, Cursor, Error, Event, EventKind,
-    Failure, FailureCause, InvalidCursor, Limit, ListQuery, Outcome, Page, Phase, Progress,
-    Restart, Scope, Status, StoreError, TaskError, TaskEvent, TaskId, TaskKind, TaskRecord,
-    TaskStore,
+    Failure, FailureCause, InputRequest, InvalidCursor, Limit, ListQuery, Outcome, Page, Phase,
+    Progress, Restart, Scope, Status, StoreError, TaskError, TaskEvent, TaskId, TaskKind,
+    TaskRecord, TaskStore,
 };
 pub use taskward_runtime::{
     Builder, Config, EventFilter, Intensity, Limits, MemoryStore, Owner, RegistryStatus,

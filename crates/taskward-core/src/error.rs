@@ -41,6 +41,14 @@ pub enum Error {
     InvalidParent(TaskId),
     /// The operation applies to external tasks only.
     NotExternal(TaskId),
+    /// The task has no outstanding input request with this key (already answered, withdrawn,
+    /// or never asked).
+    UnknownInput {
+        /// The task.
+        id: TaskId,
+        /// The key that was answered.
+        key: String,
+    },
     /// The runtime is shutting down or has shut down; nothing new is admitted.
     ShutDown,
     /// The runtime's supervision tree could not be reached.
@@ -98,6 +106,9 @@ impl fmt::Display for Error {
             ),
             Error::InvalidParent(id) => write!(f, "parent task {id} is not live in this scope"),
             Error::NotExternal(id) => write!(f, "task {id} is not an external task"),
+            Error::UnknownInput { id, key } => {
+                write!(f, "task {id} has no outstanding input request {key:?}")
+            }
             Error::ShutDown => f.write_str("the runtime is shut down"),
             Error::Unavailable(why) => write!(f, "the runtime is unavailable: {why}"),
             Error::RunnerStart { id, .. } => write!(f, "the runner of task {id} failed to start"),

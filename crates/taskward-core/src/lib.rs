@@ -5,6 +5,7 @@
 //! - identity and access: [`TaskId`] (random, never sequential) and [`Scope`];
 //! - the status machine: [`Status`] (as MCP names it) and the [`Phase`] inside `working`;
 //! - the record a task table holds: [`TaskRecord`], [`Progress`], [`TaskKind`];
+//! - what parked work asks its client for: [`InputRequest`];
 //! - how a task ends: [`Outcome`], [`Failure`], [`Cancellation`], and the [`TaskError`] work
 //!   returns;
 //! - policies: [`Restart`], [`Backoff`], [`CancelPolicy`], [`ClosePolicy`];
@@ -21,6 +22,7 @@
 mod error;
 mod event;
 mod id;
+mod input;
 mod outcome;
 mod policy;
 mod query;
@@ -32,6 +34,7 @@ mod store;
 pub use error::{Error, Limit};
 pub use event::{Event, EventKind, TaskEvent};
 pub use id::{ParseTaskIdError, TaskId};
+pub use input::InputRequest;
 pub use outcome::{Cancellation, CancelledBy, Failure, FailureCause, Outcome, TaskError};
 pub use policy::{Backoff, CancelPolicy, ClosePolicy, Restart};
 pub use query::{Cursor, DEFAULT_PAGE_SIZE, InvalidCursor, ListQuery, MAX_PAGE_SIZE, Page};

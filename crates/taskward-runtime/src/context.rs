@@ -2,13 +2,15 @@
 
 use std::sync::Arc;
 
-use taskward_core::TaskId;
+use serde_json::Value;
+use taskward_core::{InputRequest, TaskError, TaskId};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use crate::control::Control;
 use crate::shared::{Report, Shared};
 
-/// The handle a task's work gets: its identity, progress reporting and cancellation.
+/// The handle a task's work gets: its identity, progress reporting, input requests and
+/// cancellation.
 ///
 /// Cancellation is cooperative first: when the task is cancelled or its attempt times out, the
 /// token fires at once, and the work should return (conventionally
@@ -113,5 +115,98 @@ impl TaskContext {
     /// A clone of the attempt's cancellation token, to hand to code that takes one.
     pub fn cancellation_token(&self) -> CancellationToken {
         self.token.clone()
+    }
+
+    /// Asks the task's client for input and parks the work until it is answered.
+    ///
+    /// The request is listed by [`Taskward::input_requests`](crate::Taskward::input_requests)
+    /// under `key`, and the task moves to `input_required` (its phase stays `running`). The
+    /// work is not replayed: this call returns where it was awaited once a client answers with
+    /// [`Taskward::provide_input`](crate::Taskward::provide_input), and the task is back to
+    /// `working` once no request of it is outstanding. Several requests may be outstanding at
+    /// once (from concurrent calls); keys are unique over the task's lifetime.
+    ///
+    /// # Errors
+    ///
+    /// [`TaskError::cancelled`] when the task is cancelled (by a client, its owner, its parent,
+    /// shutdown or TTL expiry) or the attempt times out, before or while the work is parked;
+    /// return it, and the task ends as the cancel or the timeout says. A `TaskError` with the
+    /// message `input key already used` when this task already asked under `key`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: dropping the future (in a `select!` that another branch won) withdraws
+    /// the request. It is no longer outstanding, an answer to it is refused with
+    /// `UnknownInput`, and its key stays used: ask again under a new key.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use serde_json::json;
+    /// use taskward_core::{Outcome, Scope, Status, TaskError};
+    /// use taskward_runtime::{TaskContext, TaskSpec, Taskward};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), taskward_core::Error> {
+    /// let ward = Taskward::builder().spawn().await?;
+    /// let scope = Scope::session("s-1");
+    /// let task = ward
+    ///     .submit(TaskSpec::new("greet").scope(scope.clone()), |ctx: TaskContext| async move {
+    ///         let name = ctx.request_input("name", json!({ "message": "Your name?" })).await?;
+    ///         let name = name.as_str().ok_or_else(|| TaskError::new("not a name"))?;
+    ///         Ok(json!(format!("hello, {name}")))
+    ///     })
+    ///     .await?;
+    ///
+    /// // The client sees the request (the task is `input_required`) and answers it.
+    /// while ward.get(&scope, task.id())?.status != Status::InputRequired {
+    ///     tokio::time::sleep(Duration::from_millis(1)).await;
+    /// }
+    /// assert_eq!(ward.input_requests(&scope, task.id())?[0].key, "name");
+    /// ward.provide_input(&scope, task.id(), "name", json!("Ada")).await?;
+    ///
+    /// assert_eq!(task.wait().await?, Outcome::completed(json!("hello, Ada")));
+    /// ward.shutdown(Duration::from_secs(1)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn request_input(
+        &self,
+        key: impl Into<String>,
+        request: Value,
+    ) -> Result<Value, TaskError> {
+        if self.token.is_cancelled() {
+            return Err(TaskError::cancelled());
+        }
+        let key = key.into();
+        let answer = self
+            .control
+            .ask(InputRequest::new(key.clone(), request))
+            .ok_or_else(|| TaskError::new("input key already used"))?;
+        let id = self.control.id;
+        self.shared.report(Report::Inputs { id });
+        // Withdraws the request if the work stops waiting before it is answered.
+        let _withdraw = Withdraw { ctx: self, key };
+        tokio::select! {
+            biased;
+            () = self.token.cancelled() => Err(TaskError::cancelled()),
+            answer = answer => answer.map_err(|_| TaskError::cancelled()),
+        }
+    }
+}
+
+/// Withdraws an input request that is still outstanding when its work stops waiting for it
+/// (cancelled, timed out, or the future dropped), so the task does not stay `input_required`.
+struct Withdraw<'a> {
+    ctx: &'a TaskContext,
+    key: String,
+}
+
+impl Drop for Withdraw<'_> {
+    fn drop(&mut self) {
+        if self.ctx.control.withdraw(&self.key) {
+            self.ctx.shared.report(Report::Inputs {
+                id: self.ctx.control.id,
+            });
+        }
     }
 }

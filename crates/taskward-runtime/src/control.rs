@@ -1,5 +1,6 @@
 //! The control block of a live task, shared by the registry, its runner and its waiters.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -8,8 +9,10 @@ use std::time::Duration;
 
 use ractor::ActorRef;
 use serde_json::Value;
-use taskward_core::{CancelPolicy, Cancellation, Outcome, Restart, TaskError, TaskId};
-use tokio::sync::Notify;
+use taskward_core::{
+    CancelPolicy, Cancellation, InputRequest, Outcome, Restart, TaskError, TaskId,
+};
+use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::context::TaskContext;
@@ -24,6 +27,23 @@ pub(crate) type WorkFn = Arc<dyn Fn(TaskContext) -> WorkFuture + Send + Sync>;
 
 /// Called when an external task is cancelled.
 pub(crate) type ExternalCancel = Box<dyn Fn(&Cancellation) + Send + Sync>;
+
+/// The input requests of a task: allocated by its first `request_input`, so a task that never
+/// asks for input pays one empty slot and nothing else.
+#[derive(Debug, Default)]
+pub(crate) struct Inputs {
+    /// Every key asked over the task's lifetime (keys are never reused).
+    used: HashSet<String>,
+    /// The outstanding requests, in the order they were made, each with its parked work's
+    /// wake-up.
+    pending: Vec<Pending>,
+}
+
+#[derive(Debug)]
+struct Pending {
+    request: InputRequest,
+    answer: oneshot::Sender<Value>,
+}
 
 /// Everything about a live task that is not in its record: the token, the progress cell, the
 /// outcome slot and the waiters, the runner attached, and the spec the runner needs.
@@ -49,6 +69,8 @@ pub(crate) struct Control {
     pub(crate) cancel_policy: CancelPolicy,
     pub(crate) restart: Restart,
     pub(crate) span: tracing::Span,
+    /// Input requests; only `request_input`, `input_requests` and `provide_input` touch it.
+    inputs: Mutex<Option<Box<Inputs>>>,
 }
 
 impl std::fmt::Debug for Control {
@@ -90,6 +112,7 @@ impl Control {
             cancel_policy: parts.cancel_policy,
             restart: parts.restart,
             span,
+            inputs: Mutex::new(None),
         }
     }
 
@@ -120,6 +143,65 @@ impl Control {
         let mut slot = self.runner.lock().unwrap_or_else(|e| e.into_inner());
         *slot = Some(runner);
         self.token.is_cancelled()
+    }
+
+    fn inputs(&self) -> std::sync::MutexGuard<'_, Option<Box<Inputs>>> {
+        self.inputs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records an outstanding input request and returns the receiver its answer arrives on;
+    /// `None` when the key was already used by this task.
+    pub(crate) fn ask(&self, request: InputRequest) -> Option<oneshot::Receiver<Value>> {
+        let mut inputs = self.inputs();
+        let inputs = inputs.get_or_insert_with(Box::default);
+        if !inputs.used.insert(request.key.clone()) {
+            return None;
+        }
+        let (answer, rx) = oneshot::channel();
+        inputs.pending.push(Pending { request, answer });
+        Some(rx)
+    }
+
+    /// Withdraws an outstanding request whose work stopped waiting; returns whether it was
+    /// still outstanding.
+    pub(crate) fn withdraw(&self, key: &str) -> bool {
+        let mut inputs = self.inputs();
+        let Some(inputs) = inputs.as_mut() else {
+            return false;
+        };
+        match inputs.pending.iter().position(|p| p.request.key == key) {
+            Some(i) => {
+                inputs.pending.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Answers an outstanding request, waking its work; returns how many remain outstanding,
+    /// or `None` when no outstanding request has this key.
+    pub(crate) fn answer(&self, key: &str, response: Value) -> Option<usize> {
+        let mut inputs = self.inputs();
+        let inputs = inputs.as_mut()?;
+        let i = inputs.pending.iter().position(|p| p.request.key == key)?;
+        let pending = inputs.pending.remove(i);
+        // A work that stopped waiting meanwhile withdraws nothing more: the request is answered.
+        let _ = pending.answer.send(response);
+        Some(inputs.pending.len())
+    }
+
+    /// The outstanding requests, in the order they were made.
+    pub(crate) fn input_requests(&self) -> Vec<InputRequest> {
+        self.inputs().as_ref().map_or_else(Vec::new, |inputs| {
+            inputs.pending.iter().map(|p| p.request.clone()).collect()
+        })
+    }
+
+    /// Whether any request is outstanding.
+    pub(crate) fn awaits_input(&self) -> bool {
+        self.inputs()
+            .as_ref()
+            .is_some_and(|inputs| !inputs.pending.is_empty())
     }
 
     pub(crate) fn detach(&self, runner: &ActorRef<RunnerMsg>) {

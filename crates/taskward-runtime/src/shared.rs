@@ -25,6 +25,9 @@ pub(crate) enum Report {
     Started { id: TaskId, attempt: u32 },
     /// The progress cell has news.
     Progress { id: TaskId },
+    /// The work made or withdrew an input request: the registry moves the task to
+    /// `input_required` or back to `working`, as the outstanding requests now say.
+    Inputs { id: TaskId },
     /// The attempt's deadline passed; the work is being cancelled.
     Cancelling { id: TaskId, attempt: u32 },
     /// The attempt ended.

@@ -8,8 +8,8 @@ use ractor::concurrency::JoinHandle;
 use ractor::{ActorCell, ActorRef, MessagingErr, RpcReplyPort};
 use serde_json::Value;
 use taskward_core::{
-    Cancellation, CancelledBy, ClosePolicy, Error, ListQuery, Outcome, Page, Scope, TaskError,
-    TaskId, TaskRecord,
+    Cancellation, CancelledBy, ClosePolicy, Error, InputRequest, ListQuery, Outcome, Page, Scope,
+    TaskError, TaskId, TaskRecord,
 };
 
 use crate::builder::{Builder, Config};
@@ -399,6 +399,86 @@ impl Taskward {
             scope,
             id,
             result,
+            reply,
+        })
+        .await?
+    }
+
+    /// The outstanding input requests of a task, in the order its work made them (empty when
+    /// none, and once the task has ended). Read without a mailbox round trip.
+    ///
+    /// Work asks with [`TaskContext::request_input`]; answer with
+    /// [`provide_input`](Taskward::provide_input).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown, expired or foreign id.
+    pub fn input_requests(&self, scope: &Scope, id: TaskId) -> Result<Vec<InputRequest>, Error> {
+        let record = self.get(scope, id)?;
+        if record.is_terminal() {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .shared()
+            .control(&id)
+            .map_or_else(Vec::new, |control| control.input_requests()))
+    }
+
+    /// Answers one outstanding input request of a task: the work parked in
+    /// [`TaskContext::request_input`] under `key` resumes with `response`. The task is back to
+    /// `working` when no request remains outstanding; the record returned says so.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown, expired or foreign id; [`Error::AlreadyTerminal`]
+    /// naming the status of a task that already ended; [`Error::UnknownInput`] when no request
+    /// under `key` is outstanding (already answered, withdrawn, or never asked).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use serde_json::json;
+    /// use taskward_core::{Error, Outcome, Scope, Status};
+    /// use taskward_runtime::{TaskContext, TaskSpec, Taskward};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Error> {
+    /// let ward = Taskward::builder().spawn().await?;
+    /// let scope = Scope::session("s-1");
+    /// let task = ward
+    ///     .submit(TaskSpec::new("confirm").scope(scope.clone()), |ctx: TaskContext| async move {
+    ///         let yes = ctx.request_input("ok?", json!({ "message": "Proceed?" })).await?;
+    ///         Ok(json!({ "proceeded": yes }))
+    ///     })
+    ///     .await?;
+    /// while ward.input_requests(&scope, task.id())?.is_empty() {
+    ///     tokio::time::sleep(Duration::from_millis(1)).await;
+    /// }
+    ///
+    /// let record = ward.provide_input(&scope, task.id(), "ok?", json!(true)).await?;
+    /// assert_ne!(record.status, Status::InputRequired);
+    /// // Each request is answered once.
+    /// let again = ward.provide_input(&scope, task.id(), "ok?", json!(true)).await;
+    /// assert!(matches!(again, Err(Error::UnknownInput { .. } | Error::AlreadyTerminal { .. })));
+    ///
+    /// assert_eq!(task.wait().await?, Outcome::completed(json!({ "proceeded": true })));
+    /// ward.shutdown(Duration::from_secs(1)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn provide_input(
+        &self,
+        scope: &Scope,
+        id: TaskId,
+        key: &str,
+        response: Value,
+    ) -> Result<Arc<TaskRecord>, Error> {
+        let scope = scope.clone();
+        let key = key.to_owned();
+        self.call(|reply| RegistryMsg::ProvideInput {
+            scope,
+            id,
+            key,
+            response,
             reply,
         })
         .await?

@@ -335,6 +335,11 @@ impl<'a> Desk<'a> {
                 }
             }
             Report::Progress { id } => self.on_progress(id),
+            Report::Inputs { id } => {
+                if let Some(control) = self.shared.control(&id) {
+                    self.sync_input_status(&control);
+                }
+            }
             Report::Finished {
                 id,
                 attempt,
@@ -365,6 +370,38 @@ impl<'a> Desk<'a> {
         if let Some(record) = self.update(&id, |r| r.progress = Some(progress.clone())) {
             self.publish(id, &record.scope, EventKind::Progress(progress));
         }
+    }
+
+    /// Moves a live task to `input_required` while its work has input requests outstanding,
+    /// and back to `working` once it has none; publishes the change. Returns the record as it
+    /// now is.
+    fn sync_input_status(&mut self, control: &Control) -> Option<Arc<TaskRecord>> {
+        let current = self.shared.store.get(&control.id)?;
+        if control.is_terminal() || current.is_terminal() {
+            return Some(current);
+        }
+        let status = if control.awaits_input() {
+            Status::InputRequired
+        } else {
+            Status::Working
+        };
+        if current.status == status {
+            return Some(current);
+        }
+        let record = self.update(&control.id, |r| r.status = status)?;
+        self.publish(
+            control.id,
+            &record.scope,
+            EventKind::StatusChanged {
+                status,
+                phase: record.phase,
+                attempt: record.attempt,
+            },
+        );
+        control
+            .span
+            .in_scope(|| tracing::debug!(status = %status, "input status changed"));
+        Some(record)
     }
 
     fn on_finished(&mut self, id: TaskId, attempt: u32, result: AttemptResult) {
@@ -638,6 +675,34 @@ impl<'a> Desk<'a> {
             id,
             status: record.status,
         })
+    }
+
+    pub(super) fn provide_input(
+        &mut self,
+        scope: &Scope,
+        id: TaskId,
+        key: &str,
+        response: Value,
+    ) -> Result<Arc<TaskRecord>, Error> {
+        let record = self.scoped(scope, id)?;
+        let terminal = |status| Error::AlreadyTerminal { id, status };
+        if record.is_terminal() {
+            return Err(terminal(record.status));
+        }
+        let control = self
+            .shared
+            .control(&id)
+            .ok_or_else(|| terminal(record.status))?;
+        if let Some(outcome) = control.outcome.get() {
+            return Err(terminal(outcome.status()));
+        }
+        if control.answer(key, response).is_none() {
+            return Err(Error::UnknownInput {
+                id,
+                key: key.to_owned(),
+            });
+        }
+        Ok(self.sync_input_status(&control).unwrap_or(record))
     }
 
     pub(super) fn close_scope(&mut self, scope: &Scope, policy: &ClosePolicy) -> usize {

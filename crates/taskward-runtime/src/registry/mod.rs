@@ -139,6 +139,13 @@ pub(crate) enum RegistryMsg {
         result: Result<Value, TaskError>,
         reply: Reply<Arc<TaskRecord>>,
     },
+    ProvideInput {
+        scope: Scope,
+        id: TaskId,
+        key: String,
+        response: Value,
+        reply: Reply<Arc<TaskRecord>>,
+    },
     Status(RpcReplyPort<RegistryStatus>),
     BeginShutdown(RpcReplyPort<Vec<ActorRef<RunnerMsg>>>),
 }
@@ -240,6 +247,17 @@ impl Actor for Registry {
                 reply,
             } => {
                 let _ = reply.send(desk.finish_external(&scope, id, result));
+            }
+            RegistryMsg::ProvideInput {
+                scope,
+                id,
+                key,
+                response,
+                reply,
+            } => {
+                // The park reports queued before the answer are applied first.
+                desk.drain();
+                let _ = reply.send(desk.provide_input(&scope, id, &key, response));
             }
             RegistryMsg::Status(reply) => {
                 desk.drain();
