@@ -54,7 +54,24 @@ EXPECTED_TASK_SUPPORT = {
     "fail": "optional",
     "crash": "optional",
     "echo": "forbidden",
+    "ask_name": "required",
 }
+
+ASKED_NAME = "Ada"
+
+
+class Elicitations:
+    """Answers the server's `elicitation/create` requests (form mode) with ASKED_NAME, and
+    remembers them."""
+
+    def __init__(self) -> None:
+        self.seen: list[Any] = []
+
+    async def answer(self, context: Any, params: Any) -> Any:
+        from mcp.types import ElicitResult
+
+        self.seen.append(params)
+        return ElicitResult(action="accept", content={"name": ASKED_NAME})
 
 
 class Report:
@@ -116,6 +133,7 @@ class Inbox:
 
     def __init__(self) -> None:
         self.notifications: list[tuple[str, dict[str, Any]]] = []
+        self.elicitations = Elicitations()
 
     async def handle(self, message: Any) -> None:
         root = getattr(message, "root", None)
@@ -279,6 +297,27 @@ async def suite(report: Report, label: str, connect: Callable[[Inbox], Any], sta
 
         await report.check(name("crash as a task: failed, statusMessage says it panicked"), crash)
 
+        async def ask_name() -> None:
+            create = await session.experimental.call_tool_as_task("ask_name", {})
+            task_id = create.task.taskId
+            created["ask_name"] = task_id
+            while (status := await session.experimental.get_task(task_id)).status != "input_required":
+                expect(status.status == "working", f"status {status.status}")
+                await asyncio.sleep(0.05)
+            # tasks/result delivers the queued elicitation/create; the callback answers it.
+            result = await session.experimental.get_task_result(task_id, CallToolResult)
+            expect(result.content[0].text == f"Hello, {ASKED_NAME}!", f"tasks/result {result!r}")
+            asked = inbox.elicitations.seen
+            expect(len(asked) == 1, f"{len(asked)} elicitations")
+            meta = (asked[0].meta.model_dump(by_alias=True) if asked[0].meta else {}) or {}
+            expect(meta.get(RELATED_TASK, {}).get("taskId") == task_id, f"elicitation _meta {meta!r}")
+            final = await session.experimental.get_task(task_id)
+            expect(final.status == "completed", f"ended {final.status}")
+
+        await report.check(
+            name("ask_name as a task: input_required, tasks/result delivers elicitation/create, answered"), ask_name
+        )
+
         async def echo_task() -> None:
             await expect_error(METHOD_NOT_FOUND, session.experimental.call_tool_as_task("echo", {"text": "x"}))
 
@@ -424,7 +463,9 @@ async def over_http(report: Report) -> None:
         async def connect(inbox: Inbox) -> AsyncIterator[tuple[ClientSession, Any]]:
             async with streamablehttp_client(url) as (read, write, _session_id):
                 async with ClientSession(
-                    read, write, read_timeout_seconds=timedelta(seconds=CHECK_TIMEOUT), message_handler=inbox.handle
+                    read, write, read_timeout_seconds=timedelta(seconds=CHECK_TIMEOUT),
+                    message_handler=inbox.handle,
+                    elicitation_callback=inbox.elicitations.answer,
                 ) as session:
                     yield session, await session.initialize()
 
@@ -448,7 +489,9 @@ async def over_stdio(report: Report) -> None:
     async def connect(inbox: Inbox) -> AsyncIterator[tuple[ClientSession, Any]]:
         async with stdio_client(params, errlog=log) as (read, write):
             async with ClientSession(
-                read, write, read_timeout_seconds=timedelta(seconds=CHECK_TIMEOUT), message_handler=inbox.handle
+                read, write, read_timeout_seconds=timedelta(seconds=CHECK_TIMEOUT),
+                    message_handler=inbox.handle,
+                    elicitation_callback=inbox.elicitations.answer,
             ) as session:
                 yield session, await session.initialize()
 

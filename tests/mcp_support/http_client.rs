@@ -129,6 +129,23 @@ pub async fn open_stream(addr: SocketAddr, session: &str) -> EventStream {
     }
 }
 
+/// POSTs a body with the given headers and keeps the answer open as a stream of SSE events
+/// (for answers that stream: `tasks/result` with input requests, `subscriptions/listen`).
+pub async fn post_stream(addr: SocketAddr, headers: &[(&str, &str)], body: &[u8]) -> EventStream {
+    let mut reader = connect(addr, "POST", "/mcp", headers, body).await;
+    let (status, headers) = tokio::time::timeout(PATIENCE, read_head(&mut reader))
+        .await
+        .expect("answer head in time");
+    let chunked = is_chunked(&headers);
+    EventStream {
+        status,
+        headers,
+        reader,
+        chunked,
+        buffer: String::new(),
+    }
+}
+
 impl EventStream {
     /// The next event (comments such as keep-alives skipped); `None` when the stream ended.
     pub async fn next(&mut self) -> Option<SseEvent> {

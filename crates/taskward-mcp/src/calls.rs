@@ -7,9 +7,10 @@ use serde_json::{Map, Value, json};
 use taskward_core::{Error, ListQuery, Outcome, TaskError, TaskId};
 use taskward_runtime::{TaskContext, TaskSpec};
 
+use crate::elicit;
 use crate::jsonrpc::{self, ErrorObject, RequestId, SERVER_ERROR};
 use crate::server::Server;
-use crate::session::Session;
+use crate::session::{Session, Sink};
 use crate::tool::{Tool, ToolCall};
 use crate::wire::{
     CallToolParams, CallToolResult, ListParams, TaskIdParams, TaskSupport, related_task_meta,
@@ -17,13 +18,13 @@ use crate::wire::{
 };
 
 /// Maps a runtime error on a request to its JSON-RPC error.
-fn rpc_error(err: Error) -> ErrorObject {
+pub(crate) fn rpc_error(err: Error) -> ErrorObject {
     match err {
         Error::NotFound(id) => ErrorObject::invalid_params(format!("unknown task: {id}")),
         Error::AlreadyTerminal { status, .. } => ErrorObject::invalid_params(format!(
             "Cannot cancel task: already in terminal status '{status}'"
         )),
-        Error::TtlAboveMaximum { .. } | Error::InvalidCursor(_) => {
+        Error::TtlAboveMaximum { .. } | Error::InvalidCursor(_) | Error::UnknownInput { .. } => {
             ErrorObject::invalid_params(err.to_string())
         }
         Error::LimitExceeded { .. } => ErrorObject::new(SERVER_ERROR, err.to_string()),
@@ -31,7 +32,7 @@ fn rpc_error(err: Error) -> ErrorObject {
     }
 }
 
-fn task_id(params: Option<&Value>) -> Result<TaskId, ErrorObject> {
+pub(crate) fn task_id(params: Option<&Value>) -> Result<TaskId, ErrorObject> {
     let params: TaskIdParams = jsonrpc::params(params)?;
     params
         .task_id
@@ -39,12 +40,14 @@ fn task_id(params: Option<&Value>) -> Result<TaskId, ErrorObject> {
         .map_err(|_| ErrorObject::invalid_params(format!("unknown task: {}", params.task_id)))
 }
 
-/// The work of one tool call: runs the tool's handler, and turns `isError: true` into a
-/// failed task that keeps the whole result.
-fn work(
+/// The work of one tool call: runs the tool's handler and, when `fail_on_error` (2025-11-25),
+/// turns `isError: true` into a failed task that keeps the whole result; otherwise (2026-07-28)
+/// such a result completes the task.
+pub(crate) fn work(
     tool: Tool,
     arguments: Map<String, Value>,
     progress: Option<(std::sync::Weak<Session>, Value)>,
+    fail_on_error: bool,
 ) -> impl Fn(
     TaskContext,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value, TaskError>> + Send>>
@@ -65,7 +68,7 @@ fn work(
         Box::pin(async move {
             let result = fut.await?;
             let value = serde_json::to_value(&result)?;
-            if result.is_error {
+            if fail_on_error && result.is_error {
                 let text = result.first_text().unwrap_or("the tool failed").to_owned();
                 return Err(TaskError::new(text).with_data(value));
             }
@@ -76,7 +79,7 @@ fn work(
 
 /// What the original `tools/call` would have answered for an outcome: the `CallToolResult`,
 /// or a JSON-RPC error for a cancelled task.
-fn answer_of(outcome: &Outcome) -> Result<Value, ErrorObject> {
+pub(crate) fn answer_of(outcome: &Outcome) -> Result<Value, ErrorObject> {
     match outcome {
         Outcome::Completed { value } => Ok(value.clone()),
         Outcome::Failed(failure) => Ok(match &failure.data {
@@ -94,6 +97,16 @@ fn answer_of(outcome: &Outcome) -> Result<Value, ErrorObject> {
     }
 }
 
+/// A tool by name; `-32602` for an unknown one.
+pub(crate) fn find_tool(server: &Server, name: &str) -> Result<Tool, ErrorObject> {
+    let inner = server.inner();
+    inner
+        .by_name
+        .get(name)
+        .map(|&i| inner.tools[i].clone())
+        .ok_or_else(|| ErrorObject::invalid_params(format!("unknown tool: {name}")))
+}
+
 pub(crate) async fn call_tool(
     server: &Server,
     session: &Arc<Session>,
@@ -101,17 +114,7 @@ pub(crate) async fn call_tool(
     params: Option<&Value>,
 ) -> Result<Value, ErrorObject> {
     let params: CallToolParams = jsonrpc::params(params)?;
-    let inner = server.inner();
-    let Some(tool) = inner
-        .by_name
-        .get(&params.name)
-        .map(|&i| inner.tools[i].clone())
-    else {
-        return Err(ErrorObject::invalid_params(format!(
-            "unknown tool: {}",
-            params.name
-        )));
-    };
+    let tool = find_tool(server, &params.name)?;
     let progress = params
         .progress_token()
         .map(|token| (Arc::downgrade(session), token));
@@ -133,7 +136,7 @@ pub(crate) async fn call_tool(
                 spec = spec.timeout(timeout);
             }
             let handle = ward
-                .submit(spec, work(tool, arguments, progress))
+                .submit(spec, work(tool, arguments, progress, true))
                 .await
                 .map_err(rpc_error)?;
             Ok(json!({ "task": task_json(handle.record(), server.options().poll_interval_ms) }))
@@ -152,7 +155,7 @@ pub(crate) async fn call_tool(
                 spec = spec.timeout(timeout);
             }
             let handle = ward
-                .submit(spec, work(tool, arguments, progress))
+                .submit(spec, work(tool, arguments, progress, true))
                 .await
                 .map_err(rpc_error)?;
             session.track_call(request_id.clone(), handle.id());
@@ -173,15 +176,16 @@ pub(crate) fn get(
     Ok(task_json(&record, server.options().poll_interval_ms))
 }
 
+/// `tasks/result`: waits for the outcome, delivering the task's input requests to the client
+/// on `sink` while it waits.
 pub(crate) async fn result(
     server: &Server,
     session: &Session,
     params: Option<&Value>,
+    sink: &Sink,
 ) -> Result<Value, ErrorObject> {
     let id = task_id(params)?;
-    let outcome = server
-        .ward()
-        .wait(session.scope(), id)
+    let outcome = elicit::await_outcome(server, session, id, sink)
         .await
         .map_err(rpc_error)?;
     let meta = related_task_meta(&id.to_string());

@@ -6,20 +6,30 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::calls;
+use crate::elicit;
 use crate::jsonrpc::{self, ErrorObject, Message, Notification, Request};
+use crate::modern;
 use crate::server::Server;
-use crate::session::Session;
+use crate::session::{Session, Sink};
 use crate::wire::{CancelledParams, ListParams, PROTOCOL_VERSION, SUPPORTED_VERSIONS};
 
+/// Answers one message of a session. A request whose `_meta` names a protocol version (or
+/// `server/discover`) is a stateless 2026-07-28 request; anything else follows the session
+/// (2025-11-25). Messages tied to the request before its answer (`elicitation/create`
+/// during `tasks/result`, `subscriptions/listen` notifications) go to `sink`.
 pub(crate) async fn handle(
     server: &Server,
     session: &Arc<Session>,
     message: Message,
+    sink: &Sink,
 ) -> Option<Value> {
     match message {
+        Message::Request(request) if modern::is_modern(&request) => {
+            Some(modern::handle(server, session.principal(), request, sink).await)
+        }
         Message::Request(request) => {
             let id = request.id.clone();
-            let answer = request_answer(server, session, request).await;
+            let answer = request_answer(server, session, request, sink).await;
             Some(match answer {
                 Ok(result) => jsonrpc::success(&id, result),
                 Err(error) => jsonrpc::failure(Some(&id), &error),
@@ -29,8 +39,10 @@ pub(crate) async fn handle(
             on_notification(server, session, notification).await;
             None
         }
-        // The server sends no requests yet, so there is nothing to match a response to.
-        Message::Response(_) => None,
+        Message::Response(response) => {
+            elicit::on_response(server, session, &response).await;
+            None
+        }
     }
 }
 
@@ -38,6 +50,7 @@ async fn request_answer(
     server: &Server,
     session: &Arc<Session>,
     request: Request,
+    sink: &Sink,
 ) -> Result<Value, ErrorObject> {
     let params = request.params.as_ref();
     match request.method.as_str() {
@@ -53,7 +66,7 @@ async fn request_answer(
         }
         "tools/call" => calls::call_tool(server, session, &request.id, params).await,
         "tasks/get" => calls::get(server, session, params),
-        "tasks/result" => calls::result(server, session, params).await,
+        "tasks/result" => calls::result(server, session, params, sink).await,
         "tasks/list" => calls::list(server, session, params),
         "tasks/cancel" => calls::cancel(server, session, params).await,
         other => Err(ErrorObject::method_not_found(format!(

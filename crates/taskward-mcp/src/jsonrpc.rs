@@ -17,6 +17,13 @@ pub const INVALID_PARAMS: i64 = -32602;
 pub const INTERNAL_ERROR: i64 = -32603;
 /// Implementation-defined server error (limits, cancelled task results).
 pub const SERVER_ERROR: i64 = -32000;
+/// 2026-07-28: an HTTP header (`Mcp-Name`, `Mcp-Method`, `MCP-Protocol-Version`) disagrees
+/// with the body, or a required one is missing.
+pub const HEADER_MISMATCH: i64 = -32020;
+/// 2026-07-28: the request lacks a client capability it needs (the tasks extension).
+pub const MISSING_CAPABILITY: i64 = -32021;
+/// 2026-07-28: the request's `io.modelcontextprotocol/protocolVersion` is not supported.
+pub const UNSUPPORTED_VERSION: i64 = -32022;
 
 /// A request id: a string or an integer.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -67,7 +74,8 @@ pub enum Message {
     Request(Request),
     /// A notification.
     Notification(Notification),
-    /// A response to a request the server sent (the server sends none yet; they are ignored).
+    /// A response to a request the server sent (an `elicitation/create` delivered during
+    /// `tasks/result`): the whole message object, `id` included.
     Response(Value),
 }
 
@@ -195,7 +203,10 @@ pub fn from_value(value: Value) -> Result<Message, Value> {
     }
     if object.contains_key("result") || object.contains_key("error") {
         return match id {
-            Some(_) => Ok(Message::Response(Value::Object(object))),
+            Some(id) => {
+                object.insert("id".into(), serde_json::to_value(id).unwrap_or(Value::Null));
+                Ok(Message::Response(Value::Object(object)))
+            }
             None => invalid("a response must carry an id"),
         };
     }

@@ -10,6 +10,15 @@
 //! blocking `tasks/result`, scoped and paginated `tasks/list`, `tasks/cancel`,
 //! `notifications/tasks/status` and `notifications/progress` with the request's own token.
 //!
+//! It also serves revision 2026-07-28 statelessly, per request: a request whose `_meta` names
+//! `io.modelcontextprotocol/protocolVersion` (and `server/discover`) needs no `initialize`,
+//! and the tasks extension `io.modelcontextprotocol/tasks` (SEP-2663) applies when that
+//! request declares it: flat `CreateTaskResult`, detailed `tasks/get`, `tasks/update`,
+//! acknowledged `tasks/cancel`, `subscriptions/listen`. See `docs/mcp.md` for the table of
+//! both generations. A tool asks the client for input with
+//! [`TaskContext::request_input`](taskward_runtime::TaskContext): 2025-11-25 clients get the
+//! `elicitation/create` through `tasks/result`, 2026-07-28 clients in `tasks/get`.
+//!
 //! Every tool call, plain or task-augmented, runs as a taskward task: supervised, with its
 //! timeout, progress and cancel.
 //!
@@ -26,7 +35,9 @@ pub mod wire;
 
 mod calls;
 mod dispatch;
+mod elicit;
 mod forward;
+mod modern;
 mod server;
 mod session;
 mod tool;

@@ -5,16 +5,27 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use taskward_core::ClosePolicy;
+use taskward_core::{ClosePolicy, Scope};
 use taskward_runtime::Taskward;
 use tokio::sync::mpsc;
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::dispatch;
 use crate::forward;
-use crate::jsonrpc::{self, Message};
-use crate::session::{Session, SessionMap};
+use crate::jsonrpc::{self, Message, Request};
+use crate::modern;
+use crate::session::{Session, SessionMap, Sink};
 use crate::tool::Tool;
+
+/// The session part of the scope of stateless (2026-07-28) tasks.
+const MODERN_SCOPE: &str = "modern";
+
+fn scoped(scope: Scope, principal: Option<&str>) -> Scope {
+    match principal {
+        Some(p) => scope.with_principal(p),
+        None => scope,
+    }
+}
 
 /// Settings of a [`Server`].
 #[derive(Debug, Clone)]
@@ -240,9 +251,49 @@ impl Server {
     }
 
     /// Answers one message: `Some(response)` for a request, `None` for a notification or a
-    /// response.
+    /// response. Messages tied to the request that come before its answer (an
+    /// `elicitation/create` during `tasks/result`, the notifications of
+    /// `subscriptions/listen`) are queued with the session's notifications.
+    ///
+    /// A request whose `params._meta` carries `io.modelcontextprotocol/protocolVersion`, and
+    /// `server/discover`, are served statelessly as revision 2026-07-28, in the shared scope
+    /// of the session's principal ([`Server::modern_scope`]), whether or not the session is
+    /// initialized.
     pub async fn handle(&self, session: &Arc<Session>, message: Message) -> Option<Value> {
-        dispatch::handle(self, session, message).await
+        dispatch::handle(self, session, message, &session.outgoing()).await
+    }
+
+    /// [`Server::handle`], with the request's related messages sent to `sink` (its own
+    /// stream, on HTTP).
+    pub(crate) async fn handle_related(
+        &self,
+        session: &Arc<Session>,
+        message: Message,
+        sink: &Sink,
+    ) -> Option<Value> {
+        dispatch::handle(self, session, message, sink).await
+    }
+
+    /// Answers a stateless (2026-07-28) request outside any session.
+    pub(crate) async fn handle_modern(
+        &self,
+        principal: Option<&str>,
+        request: Request,
+        sink: &Sink,
+    ) -> Value {
+        modern::handle(self, principal, request, sink).await
+    }
+
+    /// The scope of the tasks that stateless (2026-07-28) requests create: one per principal
+    /// (one anonymous scope without authentication), shared by every connection of that
+    /// principal. Every request of the principal sees them; their ids are unguessable.
+    pub fn modern_scope(&self, principal: Option<&str>) -> Scope {
+        scoped(Scope::session(MODERN_SCOPE), principal)
+    }
+
+    /// The private scope where the synchronous tool calls of stateless requests run.
+    pub(crate) fn modern_calls_scope(&self, principal: Option<&str>) -> Scope {
+        scoped(Scope::session(format!("{MODERN_SCOPE}#calls")), principal)
     }
 
     /// Parses and answers one message; text that is not a JSON-RPC message gets its error

@@ -1,7 +1,7 @@
 //! MCP sessions: one per connected client.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
@@ -11,16 +11,22 @@ use tokio_util::task::AbortOnDropHandle;
 
 use crate::jsonrpc::RequestId;
 
+/// Where the messages tied to one request go before its answer: the session's outgoing queue
+/// on stdio, the request's own SSE stream on HTTP.
+pub(crate) type Sink = mpsc::UnboundedSender<Value>;
+
 /// One client's session: its scope, its outgoing message queue, and what is in flight.
 ///
 /// Tasks created by task-augmented calls belong to the session's scope; plain calls run as
 /// tasks in a private scope beside it, so they never show in `tasks/list`.
 pub struct Session {
     id: String,
+    principal: Option<String>,
     scope: Scope,
     sync_scope: Scope,
-    outgoing: mpsc::UnboundedSender<Value>,
+    outgoing: Sink,
     initialized: AtomicBool,
+    next_request: AtomicU64,
     state: Mutex<SessionState>,
     forwarders: Mutex<Vec<AbortOnDropHandle<()>>>,
 }
@@ -32,6 +38,9 @@ struct SessionState {
     inflight: HashMap<RequestId, TaskId>,
     /// Progress tokens of running tasks.
     progress: HashMap<TaskId, Value>,
+    /// Requests the server sent (`elicitation/create` during `tasks/result`), by their id:
+    /// the task and the input key the answer is for.
+    pending: HashMap<RequestId, (TaskId, String)>,
 }
 
 impl std::fmt::Debug for Session {
@@ -57,10 +66,12 @@ impl Session {
         }
         Self {
             id,
+            principal: principal.map(str::to_owned),
             scope,
             sync_scope,
             outgoing,
             initialized: AtomicBool::new(false),
+            next_request: AtomicU64::new(1),
             state: Mutex::new(SessionState::default()),
             forwarders: Mutex::new(Vec::new()),
         }
@@ -69,6 +80,11 @@ impl Session {
     /// The session id (`Mcp-Session-Id` on HTTP).
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// The principal the transport authenticated, if any.
+    pub fn principal(&self) -> Option<&str> {
+        self.principal.as_deref()
     }
 
     /// The scope of the session's tasks.
@@ -98,6 +114,27 @@ impl Session {
     /// Queues a message for the client. Returns false when the transport is gone.
     pub(crate) fn send(&self, message: Value) -> bool {
         self.outgoing.send(message).is_ok()
+    }
+
+    /// The session's outgoing queue, as the sink of a request's related messages.
+    pub(crate) fn outgoing(&self) -> Sink {
+        self.outgoing.clone()
+    }
+
+    /// Records a request the server is about to send for a task's input, and returns its id
+    /// (`taskward-<n>`, unique in the session).
+    pub(crate) fn register_request(&self, task: TaskId, key: &str) -> RequestId {
+        let n = self.next_request.fetch_add(1, Ordering::Relaxed);
+        let id = RequestId::String(format!("taskward-{n}"));
+        self.state()
+            .pending
+            .insert(id.clone(), (task, key.to_owned()));
+        id
+    }
+
+    /// The task and input key a client's response answers, forgotten once taken.
+    pub(crate) fn take_request(&self, id: &RequestId) -> Option<(TaskId, String)> {
+        self.state().pending.remove(id)
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, SessionState> {

@@ -13,6 +13,25 @@ pub const PROTOCOL_VERSION: &str = "2025-11-25";
 /// Revisions a client may ask for at `initialize`; the first is the latest.
 pub const SUPPORTED_VERSIONS: [&str; 3] = ["2025-11-25", "2025-06-18", "2025-03-26"];
 
+/// The stateless revision served per request, chosen by the request's own `_meta`
+/// (`io.modelcontextprotocol/protocolVersion`) rather than by `initialize`.
+pub const MODERN_VERSION: &str = "2026-07-28";
+
+/// The stateless revisions a request's `_meta` may name.
+pub const MODERN_VERSIONS: [&str; 1] = [MODERN_VERSION];
+
+/// The request `_meta` key naming a stateless request's protocol revision.
+pub const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
+
+/// The request `_meta` key carrying a stateless request's client capabilities.
+pub const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
+
+/// The tasks extension (SEP-2663), as named in `capabilities.extensions`.
+pub const TASKS_EXTENSION: &str = "io.modelcontextprotocol/tasks";
+
+/// The `_meta` key naming the `subscriptions/listen` request a notification belongs to.
+pub const SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
+
 /// The `_meta` key tying a message to a task.
 pub const RELATED_TASK: &str = "io.modelcontextprotocol/related-task";
 

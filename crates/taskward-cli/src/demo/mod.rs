@@ -7,7 +7,9 @@
 //! | `fail {message}` | optional | a tool error (`isError: true`) fails the task |
 //! | `crash {}` | optional | a panic in the work fails the task |
 //! | `echo {text}` | forbidden | a plain tool; a task-augmented call gets `-32601` |
+//! | `ask_name {}` | required | asks for a name by form elicitation (`input_required`), greets |
 
+mod ask_name;
 mod crash;
 mod echo;
 mod fail;
@@ -24,6 +26,7 @@ pub(crate) fn tools() -> Vec<Tool> {
         fail::tool(),
         crash::tool(),
         echo::tool(),
+        ask_name::tool(),
     ]
 }
 
@@ -48,6 +51,7 @@ mod tests {
                 ("fail", TaskSupport::Optional),
                 ("crash", TaskSupport::Optional),
                 ("echo", TaskSupport::Forbidden),
+                ("ask_name", TaskSupport::Required),
             ]
         );
         for tool in &tools {

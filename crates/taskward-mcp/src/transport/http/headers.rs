@@ -66,7 +66,7 @@ fn is_local(origin: &str) -> bool {
 
 /// Refuses (`400`) an `MCP-Protocol-Version` header naming a revision the server does not
 /// speak.
-fn version_refusal(headers: &HeaderMap) -> Option<Response> {
+pub(super) fn version_refusal(headers: &HeaderMap) -> Option<Response> {
     let version = headers.get(PROTOCOL_VERSION)?;
     match version.to_str() {
         Ok(v) if SUPPORTED_VERSIONS.contains(&v.trim()) => None,

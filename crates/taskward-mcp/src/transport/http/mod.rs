@@ -6,7 +6,15 @@
 //!   a session and the answer names it in `Mcp-Session-Id`; every other message must carry it.
 //!   A request is answered with `200` and the JSON-RPC response (as `application/json`, or as
 //!   an SSE stream of one `message` event when the client accepts only `text/event-stream`);
-//!   a notification or a response is answered `202` with no body.
+//!   a notification or a response is answered `202` with no body. When the server sends
+//!   messages tied to the request before answering it (an `elicitation/create` during
+//!   `tasks/result`), the answer is an SSE stream of those messages, then the response.
+//! - A stateless 2026-07-28 request (its `_meta` names a protocol version, or
+//!   `server/discover`) needs no session: its tasks live in the principal's shared scope
+//!   ([`Server::modern_scope`](crate::Server::modern_scope)). `MCP-Protocol-Version` must
+//!   equal the `_meta` version, `Mcp-Method` the method, and `Mcp-Name` the `taskId` of
+//!   `tasks/get|update|cancel` (else `-32020`, `400`); `-32021` and `-32022` are `400`,
+//!   `-32601` is `404`; `subscriptions/listen` is answered as an SSE stream.
 //! - `GET` with `Accept: text/event-stream` opens the session's SSE stream of server
 //!   notifications (`notifications/tasks/status`, `notifications/progress`), one stream at a
 //!   time (a second one gets `409`), with keep-alive comments. Notifications produced while no
@@ -39,6 +47,7 @@
 mod delete;
 mod get;
 mod headers;
+mod modern;
 mod post;
 mod reply;
 mod state;

@@ -8,11 +8,13 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
+use tokio::sync::mpsc;
 
 use super::headers::{self, SESSION_ID, SessionHeader};
 use super::reply::{self, SESSION_NOT_FOUND};
 use super::state::Shared;
 use crate::jsonrpc::{self, ErrorObject, INVALID_REQUEST, Message};
+use crate::modern;
 use crate::server::Server;
 use crate::session::Session;
 
@@ -21,7 +23,7 @@ pub(super) async fn handle(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    if let Some(refused) = headers::refusal(&headers, &shared.options.allowed_origins) {
+    if let Some(refused) = headers::origin_refusal(&headers, &shared.options.allowed_origins) {
         return refused;
     }
     let body = match body {
@@ -43,11 +45,33 @@ pub(super) async fn handle(
         Err(error) => return reply::rpc(StatusCode::BAD_REQUEST, error),
     };
     let sse_only = headers::wants_sse_only(&headers);
+    match message {
+        Message::Request(request) if modern::is_modern(&request) => {
+            super::modern::handle(shared, &headers, request, sse_only).await
+        }
+        // A stateless notification needs no session and no action.
+        Message::Notification(n) if modern::meta_version(n.params.as_ref()).is_some() => {
+            StatusCode::ACCEPTED.into_response()
+        }
+        message => legacy(shared, &headers, message, sse_only).await,
+    }
+}
+
+/// A message of a 2025-11-25 session.
+async fn legacy(
+    shared: Arc<Shared>,
+    headers: &HeaderMap,
+    message: Message,
+    sse_only: bool,
+) -> Response {
+    if let Some(refused) = headers::version_refusal(headers) {
+        return refused;
+    }
     let id = match &message {
         Message::Request(request) => Some(request.id.clone()),
         _ => None,
     };
-    let session = match headers::session_id(&headers) {
+    let session = match headers::session_id(headers) {
         SessionHeader::Missing => match &message {
             Message::Request(request) if request.method == "initialize" => {
                 return initialize(shared, message, sse_only).await;
@@ -72,10 +96,7 @@ pub(super) async fn handle(
             "session not found",
         );
     };
-    match run(&shared.server, session, message).await {
-        Some(answer) => answer_response(answer, sse_only),
-        None => StatusCode::ACCEPTED.into_response(),
-    }
+    run(&shared.server, session, message, sse_only).await
 }
 
 /// Opens a session for `initialize`, answers it, and names the session in the answer; a
@@ -117,23 +138,29 @@ async fn initialize(shared: Arc<Shared>, message: Message, sse_only: bool) -> Re
 }
 
 /// Handles a message in its own task, so that a client that disconnects never cuts a call
-/// short (disconnection is not cancellation).
-async fn run(server: &Server, session: Arc<Session>, message: Message) -> Option<Value> {
+/// short (disconnection is not cancellation). Messages tied to the request (an
+/// `elicitation/create` during `tasks/result`) turn the answer into an SSE stream.
+async fn run(server: &Server, session: Arc<Session>, message: Message, sse_only: bool) -> Response {
     let id = match &message {
         Message::Request(request) => Some(request.id.clone()),
         _ => None,
     };
     let server = server.clone();
-    let task = tokio::spawn(async move { server.handle(&session, message).await });
-    match task.await {
-        Ok(answer) => answer,
-        Err(e) => id.map(|id| {
-            jsonrpc::failure(
-                Some(&id),
-                &ErrorObject::internal(format!("the handler failed: {e}")),
-            )
-        }),
-    }
+    let (tx, rx) = mpsc::unbounded_channel();
+    let handler = tokio::spawn(async move {
+        let inner =
+            tokio::spawn(async move { server.handle_related(&session, message, &tx).await });
+        match inner.await {
+            Ok(answer) => answer,
+            Err(e) => id.map(|id| {
+                jsonrpc::failure(
+                    Some(&id),
+                    &ErrorObject::internal(format!("the handler failed: {e}")),
+                )
+            }),
+        }
+    });
+    reply::streamed(handler, rx, sse_only, |_| StatusCode::OK).await
 }
 
 fn answer_response(answer: Value, sse_only: bool) -> Response {

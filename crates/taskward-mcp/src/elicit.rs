@@ -1,0 +1,106 @@
+//! Input for 2025-11-25 tasks: while a task is `input_required`, a pending `tasks/result`
+//! delivers the task's queued requests (`elicitation/create`) to the client as server →
+//! client JSON-RPC requests, and the client's responses answer them.
+
+use std::collections::HashSet;
+
+use serde_json::{Map, Value, json};
+use taskward_core::{Error, Outcome, Status, TaskId};
+use taskward_runtime::EventFilter;
+
+use crate::jsonrpc::RequestId;
+use crate::server::Server;
+use crate::session::{Session, Sink};
+use crate::wire::related_task_meta;
+
+/// Waits for a task's outcome. Each time the task is `input_required`, its outstanding
+/// requests not yet sent by this call are sent on `sink`, with ids the session keeps to
+/// match the client's responses ([`on_response`]).
+pub(crate) async fn await_outcome(
+    server: &Server,
+    session: &Session,
+    id: TaskId,
+    sink: &Sink,
+) -> Result<Outcome, Error> {
+    let ward = server.ward();
+    let scope = session.scope();
+    // Subscribed before the first read, so that no change is missed.
+    let mut events = ward.subscribe(
+        EventFilter::all()
+            .scope(scope.clone())
+            .task(id)
+            .without_progress(),
+    );
+    let mut delivered: HashSet<String> = HashSet::new();
+    loop {
+        let record = ward.get(scope, id)?;
+        if let Some(outcome) = &record.outcome {
+            return Ok(outcome.clone());
+        }
+        if record.status == Status::InputRequired {
+            for input in ward.input_requests(scope, id)? {
+                if delivered.insert(input.key.clone()) {
+                    let request_id = session.register_request(id, &input.key);
+                    let _ = sink.send(request_message(&request_id, &input.request, id));
+                }
+            }
+        }
+        tokio::select! {
+            outcome = ward.wait(scope, id) => return outcome,
+            // Any event of the task (or a lag) is a reason to look again; none means the
+            // runtime is gone.
+            event = events.recv() => {
+                if event.is_none() {
+                    return ward.wait(scope, id).await;
+                }
+            }
+        }
+    }
+}
+
+/// The JSON-RPC request for one input request (`{method, params}`), tied to its task.
+fn request_message(id: &RequestId, request: &Value, task: TaskId) -> Value {
+    let method = request.get("method").cloned().unwrap_or(Value::Null);
+    let mut params = match request.get("params") {
+        Some(Value::Object(p)) => p.clone(),
+        _ => Map::new(),
+    };
+    let related = related_task_meta(&task.to_string());
+    match params.get_mut("_meta") {
+        Some(Value::Object(meta)) => {
+            if let Value::Object(related) = related {
+                meta.extend(related);
+            }
+        }
+        _ => {
+            params.insert("_meta".into(), related);
+        }
+    }
+    json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params })
+}
+
+/// A client's response to a request the server sent: its result answers the task's input
+/// (an error response answers it `{"action": "cancel"}`). Responses to unknown ids, and
+/// answers the task no longer waits for, are ignored.
+pub(crate) async fn on_response(server: &Server, session: &Session, response: &Value) {
+    let Some(id) = response
+        .get("id")
+        .and_then(|id| serde_json::from_value::<RequestId>(id.clone()).ok())
+    else {
+        return;
+    };
+    let Some((task, key)) = session.take_request(&id) else {
+        return;
+    };
+    let answer = match response.get("result") {
+        Some(result) => result.clone(),
+        None => json!({ "action": "cancel" }),
+    };
+    if let Err(error) = server
+        .ward()
+        .provide_input(session.scope(), task, &key, answer)
+        .await
+    {
+        tracing::debug!(%task, key, %error, "input answer not taken");
+    }
+}

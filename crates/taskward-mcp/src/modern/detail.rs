@@ -1,0 +1,55 @@
+//! The 2026-07-28 shapes of a task: the flat `Task` and the `DetailedTask`.
+
+use serde_json::{Map, Value, json};
+use taskward_core::{Outcome, Scope, Status, TaskRecord};
+
+use crate::jsonrpc::INTERNAL_ERROR;
+use crate::server::Server;
+use crate::wire::task_json;
+
+/// The `Task` fields of a record: `taskId`, `status`, `statusMessage`, `createdAt`,
+/// `lastUpdatedAt`, `ttlMs` (null when unlimited) and `pollIntervalMs`.
+pub(crate) fn task(record: &TaskRecord, poll_interval_ms: u64) -> Map<String, Value> {
+    let Value::Object(mut task) = task_json(record, poll_interval_ms) else {
+        return Map::new();
+    };
+    let ttl = task.remove("ttl").unwrap_or(Value::Null);
+    task.insert("ttlMs".into(), ttl);
+    task.remove("pollInterval");
+    task.insert("pollIntervalMs".into(), json!(poll_interval_ms));
+    task
+}
+
+/// The `DetailedTask` of a record: the `Task` fields, plus `result` (completed), `error`
+/// (failed) or `inputRequests` (input_required, every outstanding request by key).
+pub(crate) fn detailed(server: &Server, scope: &Scope, record: &TaskRecord) -> Map<String, Value> {
+    let mut task = task(record, server.options().poll_interval_ms);
+    match (&record.outcome, record.status) {
+        (Some(Outcome::Completed { value }), _) => {
+            task.insert("result".into(), value.clone());
+        }
+        (Some(Outcome::Failed(failure)), _) => {
+            let mut error = json!({
+                "code": INTERNAL_ERROR,
+                "message": failure.message,
+                "data": { "cause": failure.cause.as_str() },
+            });
+            if let Some(data) = &failure.data {
+                error["data"]["detail"] = data.clone();
+            }
+            task.insert("error".into(), error);
+        }
+        (None, Status::InputRequired) => {
+            let requests: Map<String, Value> = server
+                .ward()
+                .input_requests(scope, record.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|input| (input.key, input.request))
+                .collect();
+            task.insert("inputRequests".into(), Value::Object(requests));
+        }
+        _ => {}
+    }
+    task
+}
