@@ -256,6 +256,9 @@ async fn generations_are_chosen_per_request() {
     let tools = ok(&server, &session, "tools/list", json!({})).await;
     assert_eq!(tools["resultType"], "complete");
     assert!(tools["tools"][0].get("execution").is_none(), "{tools}");
+    // 2026-07-28 list results say how long they may be cached, and by whom.
+    assert_eq!(tools["ttlMs"], 0, "{tools}");
+    assert_eq!(tools["cacheScope"], "private", "{tools}");
 }
 
 #[tokio::test]

@@ -103,7 +103,13 @@ async fn answer(
                     info
                 })
                 .collect();
-            Ok(json!({ "resultType": "complete", "tools": tools }))
+            // 2026-07-28 list results carry their cacheability (SEP-2549): not cacheable here.
+            Ok(json!({
+                "resultType": "complete",
+                "tools": tools,
+                "ttlMs": 0,
+                "cacheScope": "private"
+            }))
         }
         "tools/call" => tasks::call_tool(&ctx, params).await,
         "tasks/get" => tasks::get(&ctx, params),
