@@ -3,8 +3,11 @@
 
 Runs the same checks over Streamable HTTP (`taskward serve --http 127.0.0.1:PORT`) and over
 stdio (`taskward serve --stdio`), with `mcp`'s experimental tasks client (revision
-2025-11-25): capabilities, taskSupport, task-augmented calls, tasks/get, tasks/result,
-tasks/list, tasks/cancel, notifications, error codes, and the isolation of sessions.
+2025-11-25): capabilities, taskSupport, task-augmented calls, tasks/get, tasks/result (with
+`ask_name`'s elicitation answered mid-task through the SDK's elicitation callback), tasks/list,
+tasks/cancel, notifications, error codes, and the isolation of sessions. While the HTTP server
+runs, the rmcp 3.x client tests (tests/interop-rmcp, 2026-07-28 tasks extension) are run against
+that same process (`TASKWARD_URL`), so one server is seen serving both generations.
 
 Prints one line per check ("ok  <check>" or "FAIL <check>: <why>") and ends with
 "N passed, M failed"; exits non-zero when a check failed. Started by tests/interop/run.sh.
@@ -470,6 +473,7 @@ async def over_http(report: Report) -> None:
                     yield session, await session.initialize()
 
         await suite(report, "http", connect, f"http://127.0.0.1:{port}")
+        await rmcp_against(report, url)
     except Exception as err:  # noqa: BLE001
         report.fail("[http] the run", describe(err))
     finally:
@@ -479,6 +483,30 @@ async def over_http(report: Report) -> None:
         report.ok("[http] the server stops cleanly on SIGTERM")
     else:
         report.fail("[http] the server stops cleanly on SIGTERM", f"exit code {code}")
+
+
+async def rmcp_against(report: Report, url: str) -> None:
+    """Runs the rmcp 3.x client tests (2026-07-28, tasks extension) against this same server
+    process, so that one process is seen serving both generations."""
+    check = "[http] the rmcp 3.x client (2026-07-28 tasks extension) passes against this same server process"
+    cargo = os.environ.get("CARGO", "cargo")
+    proc = await asyncio.create_subprocess_exec(
+        cargo, "test", "--quiet", "-p", "taskward-interop-rmcp", "--test", "rmcp_client",
+        cwd=ROOT, env={**os.environ, "TASKWARD_URL": url},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout=900)
+    except asyncio.TimeoutError:
+        proc.kill()
+        report.fail(check, "timed out")
+        return
+    text = out.decode(errors="replace")
+    passed = [line for line in text.splitlines() if line.startswith("test result:")]
+    if proc.returncode == 0:
+        report.ok(f"{check} ({passed[-1] if passed else 'ok'})")
+    else:
+        report.fail(check, text[-2000:])
 
 
 async def over_stdio(report: Report) -> None:

@@ -7,6 +7,10 @@
 //! scenario needs them). The server binary is `$TASKWARD_BIN` if set, else
 //! `<target>/release/taskward`, built first with `cargo build --release -p taskward-cli` (a no-op
 //! when it is up to date), where `<target>` is `$CARGO_TARGET_DIR` or the workspace's `target/`.
+//!
+//! With `$TASKWARD_URL` set (an `http://…/mcp` URL), the tests start no server and drive that one:
+//! `tests/interop/client.py` does so, so that the Python 2025-11-25 client and this 2026-07-28
+//! client are served by the same server process.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -104,7 +108,8 @@ fn free_port() -> u16 {
 /// `taskward serve --http 127.0.0.1:PORT`, killed when dropped (also when the test panics, in
 /// which case its log is printed).
 struct Server {
-    child: Child,
+    /// `None` when driving an external server (`$TASKWARD_URL`).
+    child: Option<Child>,
     url: String,
     log: PathBuf,
 }
@@ -112,6 +117,13 @@ struct Server {
 impl Server {
     /// Starts the server and waits (at most [`STEP_LIMIT`]) until it accepts connections.
     fn start(label: &str) -> Self {
+        if let Ok(url) = std::env::var("TASKWARD_URL") {
+            return Server {
+                child: None,
+                url,
+                log: PathBuf::new(),
+            };
+        }
         let binary = server_binary();
         let port = free_port();
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
@@ -127,7 +139,7 @@ impl Server {
             .spawn()
             .unwrap_or_else(|error| panic!("{} does not start: {error}", binary.display()));
         let mut server = Server {
-            child,
+            child: Some(child),
             url: format!("http://{addr}/mcp"),
             log,
         };
@@ -135,6 +147,8 @@ impl Server {
         loop {
             if let Some(status) = server
                 .child
+                .as_mut()
+                .expect("a started server")
                 .try_wait()
                 .expect("the server can be waited on")
             {
@@ -165,8 +179,11 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let Some(child) = self.child.as_mut() else {
+            return;
+        };
+        let _ = child.kill();
+        let _ = child.wait();
         if std::thread::panicking() {
             eprintln!(
                 "--- server log ({}) ---\n{}",
