@@ -165,6 +165,17 @@ impl Shared {
             .cloned()
     }
 
+    /// A snapshot of every control in the table (those of ended tasks whose runner has not
+    /// reported yet included), taken under the read lock and released at once.
+    pub(crate) fn controls_snapshot(&self) -> Vec<Arc<Control>> {
+        self.controls
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
     pub(crate) fn registry(&self) -> Option<ActorRef<RegistryMsg>> {
         self.registry
             .read()

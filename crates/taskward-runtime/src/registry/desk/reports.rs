@@ -1,0 +1,164 @@
+//! Runners' reports: started, cancelling, progress, inputs, finished, exited.
+
+use std::sync::Arc;
+
+use taskward_core::{EventKind, Failure, FailureCause, Outcome, Phase, Status, TaskId, TaskRecord};
+
+use super::Desk;
+use crate::control::Control;
+use crate::shared::{AttemptResult, Report};
+
+impl Desk<'_> {
+    pub(in crate::registry) fn drain(&mut self) {
+        while let Some(report) = self.shared.next_report() {
+            self.on_report(report);
+        }
+    }
+
+    fn on_report(&mut self, report: Report) {
+        match report {
+            Report::Started { id, attempt } => {
+                if let Some(control) = self.shared.control(&id) {
+                    self.set_phase(&control, attempt, Phase::Running);
+                }
+            }
+            Report::Cancelling { id, attempt } => {
+                if let Some(control) = self.shared.control(&id) {
+                    self.set_phase(&control, attempt, Phase::Cancelling);
+                }
+            }
+            Report::Progress { id } => self.on_progress(id),
+            Report::Inputs { id } => {
+                if let Some(control) = self.shared.control(&id) {
+                    self.sync_input_status(&control);
+                }
+            }
+            Report::Finished {
+                id,
+                attempt,
+                result,
+            } => self.on_finished(id, attempt, result),
+            Report::RunnerExited {
+                id,
+                attempt,
+                failure,
+            } => self.on_runner_exited(id, attempt, failure),
+        }
+    }
+
+    fn on_progress(&mut self, id: TaskId) {
+        let Some(control) = self.shared.control(&id) else {
+            return;
+        };
+        if control.is_terminal() {
+            return;
+        }
+        let progress = control.progress.take();
+        let Some(current) = self.shared.store.get(&id) else {
+            return;
+        };
+        if current.progress.as_ref() == Some(&progress) {
+            return;
+        }
+        if let Some(record) = self.update(&id, |r| r.progress = Some(progress.clone())) {
+            self.publish(id, &record.scope, EventKind::Progress(progress));
+        }
+    }
+
+    /// Moves a live task to `input_required` while its work has input requests outstanding,
+    /// and back to `working` once it has none; publishes the change. Returns the record as it
+    /// now is.
+    pub(super) fn sync_input_status(&mut self, control: &Control) -> Option<Arc<TaskRecord>> {
+        let current = self.shared.store.get(&control.id)?;
+        if control.is_terminal() || current.is_terminal() {
+            return Some(current);
+        }
+        let status = if control.awaits_input() {
+            Status::InputRequired
+        } else {
+            Status::Working
+        };
+        if current.status == status {
+            return Some(current);
+        }
+        let record = self.update(&control.id, |r| r.status = status)?;
+        self.publish(
+            control.id,
+            &record.scope,
+            EventKind::StatusChanged {
+                status,
+                phase: record.phase,
+                attempt: record.attempt,
+            },
+        );
+        control
+            .span
+            .in_scope(|| tracing::debug!(status = %status, "input status changed"));
+        Some(record)
+    }
+
+    fn on_finished(&mut self, id: TaskId, attempt: u32, result: AttemptResult) {
+        let dropped = match &result {
+            AttemptResult::Completed(_) => Some(Status::Completed),
+            AttemptResult::Failed(_) => Some(Status::Failed),
+            AttemptResult::Cancelled => None,
+        };
+        let Some(control) = self.shared.control(&id) else {
+            if let Some(status) = dropped {
+                self.late_result(id, status);
+            }
+            return;
+        };
+        if control.attempt() != attempt {
+            if let Some(status) = dropped {
+                self.late_result(id, status);
+            }
+            return;
+        }
+        if control.is_terminal() {
+            if let Some(status) = dropped {
+                self.late_result(id, status);
+            }
+            self.remove_control(&id);
+            return;
+        }
+        match result {
+            AttemptResult::Completed(value) => {
+                self.finish(&control, Outcome::completed(value));
+            }
+            AttemptResult::Cancelled => {
+                self.finish(
+                    &control,
+                    Outcome::Failed(Failure::new(
+                        FailureCause::Error,
+                        "the work reported a cancellation nobody asked for",
+                    )),
+                );
+            }
+            AttemptResult::Failed(failure) => {
+                if self.try_retry(&control, attempt, &failure) {
+                    return;
+                }
+                self.finish(&control, Outcome::Failed(failure));
+            }
+        }
+        self.remove_control(&id);
+    }
+
+    pub(super) fn on_runner_exited(&mut self, id: TaskId, attempt: u32, failure: Failure) {
+        let Some(control) = self.shared.control(&id) else {
+            return;
+        };
+        if control.attempt() != attempt {
+            return;
+        }
+        if !control.is_terminal() {
+            tracing::warn!(task = %id, attempt, %failure, "runner exited without reporting");
+            if self.try_retry(&control, attempt, &failure) {
+                return;
+            }
+            self.finish(&control, Outcome::Failed(failure));
+        }
+        self.remove_control(&id);
+    }
+}

@@ -1,0 +1,232 @@
+//! The transitions: the terminal one, cancellation, retry, late results and phases.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use taskward_core::{
+    Cancellation, CancelledBy, EventKind, Failure, FailureCause, Outcome, Phase, Status, TaskId,
+    TaskRecord,
+};
+
+use super::Desk;
+use crate::control::Control;
+use crate::runner::RunnerMsg;
+use crate::runner_sup::RunnerSupMsg;
+use crate::spec::TaskNotice;
+
+impl Desk<'_> {
+    /// The terminal transition: the first one wins; later ones are counted and dropped.
+    pub(super) fn finish(
+        &mut self,
+        control: &Control,
+        outcome: Outcome,
+    ) -> Option<Arc<TaskRecord>> {
+        // Only the registry sets outcomes, so checking first and setting last is race-free,
+        // and lets everything below happen before any waiter can see the outcome.
+        if control.outcome.get().is_some() {
+            self.shared
+                .counters
+                .duplicate_terminals
+                .fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        // The owner is told first: a host that waits and then asks its owner actor finds the
+        // notice already in the owner's mailbox.
+        if let Some(ownership) = self.book.owned_by.get(&control.id) {
+            (ownership.owner.notify)(notice(control.id, &outcome));
+        }
+        let progress = control
+            .progress
+            .is_reported()
+            .then(|| control.progress.snapshot());
+        let status = outcome.status();
+        let record = self.update(&control.id, |r| {
+            r.status = status;
+            r.phase = None;
+            if progress.is_some() {
+                r.progress = progress;
+            }
+            r.status_message = match &outcome {
+                Outcome::Failed(f) => Some(f.to_string()),
+                Outcome::Cancelled(c) => Some(format!("cancelled {c}")),
+                _ => None,
+            };
+            r.outcome = Some(outcome.clone());
+        });
+        if let Some(record) = &record {
+            self.book.remove_live(&record.scope);
+            let kind = match &outcome {
+                Outcome::Completed { .. } => EventKind::Completed,
+                Outcome::Failed(f) => EventKind::Failed(f.clone()),
+                Outcome::Cancelled(c) => EventKind::Cancelled(c.clone()),
+                _ => EventKind::Completed,
+            };
+            self.publish(control.id, &record.scope, kind);
+        }
+        let _ = control.outcome.set(outcome);
+        // Waiters re-check the outcome after enabling their wake-up, so none is missed.
+        control.done.notify_waiters();
+        control
+            .span
+            .in_scope(|| tracing::debug!(status = %status, "task ended"));
+        record
+    }
+
+    fn signal_cancel(&self, control: &Control, cancellation: &Cancellation) {
+        control.token.cancel();
+        if let Some(runner) = control.runner() {
+            let _ = runner.cast(RunnerMsg::Cancel);
+        }
+        if let Some(callback) = &control.external_cancel {
+            callback(cancellation);
+        }
+    }
+
+    pub(super) fn cancel_control(
+        &mut self,
+        control: &Arc<Control>,
+        by: CancelledBy,
+        reason: Option<String>,
+    ) -> Option<Arc<TaskRecord>> {
+        let cancellation = Cancellation::new(by, reason);
+        let record = self.finish(control, Outcome::Cancelled(cancellation.clone()))?;
+        self.signal_cancel(control, &cancellation);
+        if control.runner().is_none() {
+            // No runner will report: queued, waiting to retry, or external.
+            self.remove_control(&control.id);
+        }
+        let children = self
+            .book
+            .children
+            .get(&control.id)
+            .cloned()
+            .unwrap_or_default();
+        for child in children {
+            if let Some(c) = self.shared.control(&child) {
+                self.cancel_control(
+                    &c,
+                    CancelledBy::Parent,
+                    Some(format!("parent {} cancelled", control.id)),
+                );
+            }
+        }
+        Some(record)
+    }
+
+    pub(super) fn try_retry(
+        &mut self,
+        control: &Arc<Control>,
+        attempt: u32,
+        failure: &Failure,
+    ) -> bool {
+        if self.book.closed || self.shared.is_stopping() {
+            return false;
+        }
+        match failure.cause {
+            FailureCause::ResultTooLarge | FailureCause::StartFailed => return false,
+            FailureCause::TimedOut if !control.restart.retries_timeouts() => return false,
+            _ => {}
+        }
+        let next = attempt + 1;
+        let Some(delay) = control.restart.delay_before(next) else {
+            return false;
+        };
+        let Some(sup) = self.shared.runner_sup() else {
+            return false;
+        };
+        control.set_attempt(next);
+        *control.runner.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        if sup
+            .cast(RunnerSupMsg::Restart {
+                control: control.clone(),
+                attempt: next,
+                delay,
+            })
+            .is_err()
+        {
+            control.set_attempt(attempt);
+            return false;
+        }
+        self.shared.counters.retries.fetch_add(1, Ordering::Relaxed);
+        let message = format!(
+            "attempt {attempt} failed ({failure}); retrying in {} ms",
+            delay.as_millis()
+        );
+        if let Some(record) = self.update(&control.id, |r| {
+            r.phase = Some(Phase::RetryWait);
+            r.attempt = next;
+            r.status_message = Some(message);
+        }) {
+            self.publish(
+                control.id,
+                &record.scope,
+                EventKind::StatusChanged {
+                    status: Status::Working,
+                    phase: Some(Phase::RetryWait),
+                    attempt: next,
+                },
+            );
+        }
+        control.span.in_scope(|| {
+            tracing::debug!(
+                attempt = next,
+                delay_ms = delay.as_millis() as u64,
+                "retry scheduled"
+            )
+        });
+        true
+    }
+
+    pub(super) fn late_result(&mut self, id: TaskId, dropped: Status) {
+        self.shared
+            .counters
+            .late_results
+            .fetch_add(1, Ordering::Relaxed);
+        if let Some(record) = self.shared.store.get(&id) {
+            self.publish(id, &record.scope, EventKind::LateResult { dropped });
+        }
+        tracing::debug!(task = %id, dropped = %dropped, "late result dropped");
+    }
+
+    pub(super) fn set_phase(&mut self, control: &Control, attempt: u32, phase: Phase) {
+        if control.is_terminal() || control.attempt() != attempt {
+            return;
+        }
+        if let Some(record) = self.update(&control.id, |r| {
+            r.phase = Some(phase);
+            r.attempt = attempt;
+        }) {
+            self.publish(
+                control.id,
+                &record.scope,
+                EventKind::StatusChanged {
+                    status: record.status,
+                    phase: Some(phase),
+                    attempt,
+                },
+            );
+        }
+    }
+}
+
+fn notice(id: TaskId, outcome: &Outcome) -> TaskNotice {
+    match outcome {
+        Outcome::Completed { value } => TaskNotice::Completed {
+            id,
+            value: value.clone(),
+        },
+        Outcome::Failed(f) if f.cause == FailureCause::TimedOut => TaskNotice::TimedOut { id },
+        Outcome::Failed(f) => TaskNotice::Failed {
+            id,
+            failure: f.clone(),
+        },
+        Outcome::Cancelled(c) => TaskNotice::Cancelled {
+            id,
+            cancellation: c.clone(),
+        },
+        _ => TaskNotice::Failed {
+            id,
+            failure: Failure::new(FailureCause::Error, outcome.to_string()),
+        },
+    }
+}

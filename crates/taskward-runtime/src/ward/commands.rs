@@ -1,0 +1,161 @@
+//! Commands: cancel, close a scope, answer input, drive external tasks.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use taskward_core::{CancelledBy, ClosePolicy, Error, Scope, TaskError, TaskId, TaskRecord};
+
+use super::Taskward;
+#[cfg(doc)]
+use crate::context::TaskContext;
+use crate::registry::{RegistryMsg, cancel_direct};
+use crate::shared::Report;
+
+impl Taskward {
+    /// Cancels a task: it is `cancelled` when this returns; then its work's token fires and,
+    /// after the grace period, the work is aborted. Children of the task are cancelled too.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown or foreign id; [`Error::AlreadyTerminal`] naming the
+    /// status of a task that already ended.
+    pub async fn cancel(
+        &self,
+        scope: &Scope,
+        id: TaskId,
+        reason: Option<String>,
+    ) -> Result<Arc<TaskRecord>, Error> {
+        if let Some(result) = cancel_direct(
+            self.shared(),
+            scope,
+            id,
+            CancelledBy::Client,
+            reason.clone(),
+        ) {
+            return result;
+        }
+        let scope = scope.clone();
+        self.call(|reply| RegistryMsg::Cancel {
+            scope,
+            id,
+            by: CancelledBy::Client,
+            reason,
+            reply,
+        })
+        .await?
+    }
+
+    /// Applies a close policy to every live task of a scope (a session ended): keep them,
+    /// cancel them (cancelled by owner), or transfer them to another scope. Returns how many
+    /// tasks were cancelled or transferred.
+    pub async fn close_scope(&self, scope: &Scope, policy: ClosePolicy) -> Result<usize, Error> {
+        let scope = scope.clone();
+        self.call(|reply| RegistryMsg::CloseScope {
+            scope,
+            policy,
+            reply,
+        })
+        .await
+    }
+
+    /// Drives an external task to its end: `Ok(value)` completes it, `Err` fails it (or
+    /// cancels it, for [`TaskError::cancelled`]).
+    pub async fn finish_external(
+        &self,
+        scope: &Scope,
+        id: TaskId,
+        result: Result<Value, TaskError>,
+    ) -> Result<Arc<TaskRecord>, Error> {
+        let scope = scope.clone();
+        self.call(|reply| RegistryMsg::FinishExternal {
+            scope,
+            id,
+            result,
+            reply,
+        })
+        .await?
+    }
+
+    /// Answers one outstanding input request of a task: the work parked in
+    /// [`TaskContext::request_input`] under `key` resumes with `response`. The task is back to
+    /// `working` when no request remains outstanding; the record returned says so.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown, expired or foreign id; [`Error::AlreadyTerminal`]
+    /// naming the status of a task that already ended; [`Error::UnknownInput`] when no request
+    /// under `key` is outstanding (already answered, withdrawn, or never asked).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use serde_json::json;
+    /// use taskward_core::{Error, Outcome, Scope, Status};
+    /// use taskward_runtime::{TaskContext, TaskSpec, Taskward};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Error> {
+    /// let ward = Taskward::builder().spawn().await?;
+    /// let scope = Scope::session("s-1");
+    /// let task = ward
+    ///     .submit(TaskSpec::new("confirm").scope(scope.clone()), |ctx: TaskContext| async move {
+    ///         let yes = ctx.request_input("ok?", json!({ "message": "Proceed?" })).await?;
+    ///         Ok(json!({ "proceeded": yes }))
+    ///     })
+    ///     .await?;
+    /// while ward.input_requests(&scope, task.id())?.is_empty() {
+    ///     tokio::time::sleep(Duration::from_millis(1)).await;
+    /// }
+    ///
+    /// let record = ward.provide_input(&scope, task.id(), "ok?", json!(true)).await?;
+    /// assert_ne!(record.status, Status::InputRequired);
+    /// // Each request is answered once.
+    /// let again = ward.provide_input(&scope, task.id(), "ok?", json!(true)).await;
+    /// assert!(matches!(again, Err(Error::UnknownInput { .. } | Error::AlreadyTerminal { .. })));
+    ///
+    /// assert_eq!(task.wait().await?, Outcome::completed(json!({ "proceeded": true })));
+    /// ward.shutdown(Duration::from_secs(1)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn provide_input(
+        &self,
+        scope: &Scope,
+        id: TaskId,
+        key: &str,
+        response: Value,
+    ) -> Result<Arc<TaskRecord>, Error> {
+        let scope = scope.clone();
+        let key = key.to_owned();
+        self.call(|reply| RegistryMsg::ProvideInput {
+            scope,
+            id,
+            key,
+            response,
+            reply,
+        })
+        .await?
+    }
+
+    /// Reports progress of an external task (latest wins, as [`TaskContext::progress`]).
+    pub fn external_progress(
+        &self,
+        scope: &Scope,
+        id: TaskId,
+        done: u64,
+        total: Option<u64>,
+        message: Option<&str>,
+    ) -> Result<(), Error> {
+        let record = self.get(scope, id)?;
+        if !record.external {
+            return Err(Error::NotExternal(id));
+        }
+        let control = self.shared().control(&id).ok_or(Error::AlreadyTerminal {
+            id,
+            status: record.status,
+        })?;
+        if control.progress.set(done, total, message) {
+            self.shared().report(Report::Progress { id });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,231 @@
+//! The runtime handle: everything a host calls.
+//!
+//! This module holds the handle, its registry call and the submit path; each sibling holds
+//! one concern: [`reads`] (records, waits, events, input requests), [`commands`] (cancel,
+//! scopes, input, external tasks), [`inspect`] (status and actor cells) and [`shutdown`].
+
+mod commands;
+mod inspect;
+mod reads;
+mod shutdown;
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ractor::concurrency::JoinHandle;
+use ractor::{ActorRef, MessagingErr, RpcReplyPort};
+use serde_json::Value;
+use taskward_core::{Cancellation, Error, TaskError};
+
+use crate::builder::{Builder, Config};
+use crate::context::TaskContext;
+use crate::control::WorkFn;
+use crate::handle::TaskHandle;
+use crate::registry::{Admission, CreateRequest, RegistryMsg, create_direct};
+use crate::root::RootMsg;
+use crate::runner_sup::start_runner;
+use crate::shared::Shared;
+use crate::spec::TaskSpec;
+
+pub use shutdown::ShutdownReport;
+
+/// How long a call waits for a restarting registry before giving up.
+const RESTART_WAIT: Duration = Duration::from_secs(5);
+
+/// A running taskward runtime: submit, read, wait, cancel, subscribe, inspect, shut down.
+///
+/// Cheap to clone; every clone talks to the same runtime. Reads ([`get`](Taskward::get),
+/// [`list`](Taskward::list)) go straight to the table without a mailbox round trip; commands go
+/// to the registry actor, the table's one writer.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use serde_json::json;
+/// use taskward_core::{Outcome, Scope, Status};
+/// use taskward_runtime::{TaskContext, TaskSpec, Taskward};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), taskward_core::Error> {
+/// let ward = Taskward::builder().spawn().await?;
+/// let scope = Scope::session("s-1");
+/// let task = ward
+///     .submit(TaskSpec::new("add").scope(scope.clone()), |ctx: TaskContext| async move {
+///         ctx.progress(1, Some(1), "adding");
+///         Ok(json!(2 + 2))
+///     })
+///     .await?;
+/// assert_eq!(task.wait().await?, Outcome::completed(json!(4)));
+/// assert_eq!(ward.get(&scope, task.id())?.status, Status::Completed);
+/// ward.shutdown(Duration::from_secs(1)).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Taskward {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    shared: Arc<Shared>,
+    root: ActorRef<RootMsg>,
+    join: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Taskward {
+    /// A builder for a runtime.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    pub(crate) fn new(shared: Arc<Shared>, root: ActorRef<RootMsg>, join: JoinHandle<()>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                shared,
+                root,
+                join: Mutex::new(Some(join)),
+            }),
+        }
+    }
+
+    fn shared(&self) -> &Arc<Shared> {
+        &self.inner.shared
+    }
+
+    /// The configuration the runtime runs with.
+    pub fn config(&self) -> &Config {
+        &self.inner.shared.config
+    }
+
+    /// Sends a command to the registry and waits for its answer. A registry that is being
+    /// restarted gets the command once its successor is up (the message was never delivered,
+    /// so it runs exactly once).
+    async fn call<T: Send + 'static>(
+        &self,
+        build: impl FnOnce(RpcReplyPort<T>) -> RegistryMsg,
+    ) -> Result<T, Error> {
+        let shared = self.shared();
+        let (tx, rx) = ractor::concurrency::oneshot();
+        let mut message = build(tx.into());
+        let mut generation = shared.registry_generation();
+        loop {
+            generation.borrow_and_update();
+            let sent = match shared.registry() {
+                Some(registry) => registry.send_message(message),
+                None => Err(MessagingErr::SendErr(message)),
+            };
+            match sent {
+                Ok(()) => break,
+                Err(MessagingErr::SendErr(returned)) => {
+                    message = returned;
+                    if shared.is_stopping() {
+                        return Err(Error::ShutDown);
+                    }
+                    match tokio::time::timeout(RESTART_WAIT, generation.changed()).await {
+                        Ok(Ok(())) => continue,
+                        _ => {
+                            return Err(Error::Unavailable(
+                                "the registry is down and was not restarted".into(),
+                            ));
+                        }
+                    }
+                }
+                Err(other) => return Err(Error::Unavailable(other.to_string())),
+            }
+        }
+        rx.await.map_err(|_| {
+            if shared.is_stopping() {
+                Error::ShutDown
+            } else {
+                Error::Unavailable("the registry stopped before answering".into())
+            }
+        })
+    }
+
+    /// Submits a task and returns once it is recorded (status `working`) and its runner has
+    /// acknowledged start.
+    ///
+    /// `work` is called once per attempt with the attempt's [`TaskContext`]; it runs in its own
+    /// tokio task under a runner actor that enforces the timeout and relays cancellation.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LimitExceeded`] or [`Error::TtlAboveMaximum`] when over a limit (nothing is
+    /// created), [`Error::InvalidParent`], [`Error::ShutDown`] once shutdown began, and
+    /// [`Error::RunnerStart`] when the runner could not start (the task is then failed with
+    /// cause `start_failed`, never left working).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: the submission runs in its own tokio task, so dropping this future never
+    /// leaves a recorded task without its runner. The task may still be created.
+    pub async fn submit<F, Fut>(&self, spec: TaskSpec, work: F) -> Result<TaskHandle, Error>
+    where
+        F: Fn(TaskContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Value, TaskError>> + Send + 'static,
+    {
+        let work: WorkFn = Arc::new(move |ctx| Box::pin(work(ctx)));
+        let ward = self.clone();
+        tokio::spawn(async move { ward.admit(spec, Some(work), None).await })
+            .await
+            .map_err(|e| Error::Unavailable(format!("the submission was interrupted: {e}")))?
+    }
+
+    /// Registers an external task: its work runs elsewhere (a child process, another
+    /// service), the host drives it to a terminal status with
+    /// [`finish_external`](Taskward::finish_external), and `on_cancel` is called when it is
+    /// cancelled (by a client, its owner, expiry or shutdown). It shares the registry, events
+    /// and TTL with every other task.
+    pub async fn submit_external(
+        &self,
+        spec: TaskSpec,
+        on_cancel: impl Fn(&Cancellation) + Send + Sync + 'static,
+    ) -> Result<TaskHandle, Error> {
+        self.admit(spec, None, Some(Box::new(on_cancel))).await
+    }
+
+    async fn admit(
+        &self,
+        spec: TaskSpec,
+        work: Option<WorkFn>,
+        external_cancel: Option<crate::control::ExternalCancel>,
+    ) -> Result<TaskHandle, Error> {
+        let request = Box::new(CreateRequest {
+            spec,
+            work,
+            external_cancel,
+        });
+        let admission = match create_direct(self.shared(), request) {
+            Ok(admission) => admission?,
+            Err(request) => {
+                self.call(|reply| RegistryMsg::Create(request, reply))
+                    .await??
+            }
+        };
+        let (control, record) = match admission {
+            Admission::Existing(record) => return Ok(TaskHandle::new(self.clone(), record, true)),
+            Admission::New(control, record) => (control, record),
+        };
+        if record.external {
+            return Ok(TaskHandle::new(self.clone(), record, false));
+        }
+        let id = control.id;
+        let started = match self.shared().runner_sup() {
+            Some(sup) => start_runner(self.shared(), sup.get_cell(), control, 1)
+                .await
+                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>),
+            None => Err("the runner supervisor is restarting".into()),
+        };
+        match started {
+            Ok(()) => Ok(TaskHandle::new(self.clone(), record, false)),
+            Err(source) => {
+                let reason = source.to_string();
+                let _ = self
+                    .call(|reply| RegistryMsg::StartFailed { id, reason, reply })
+                    .await;
+                Err(Error::RunnerStart { id, source })
+            }
+        }
+    }
+}

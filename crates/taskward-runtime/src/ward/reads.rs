@@ -1,0 +1,106 @@
+//! Reads: records, pages, live tasks, waiting, events and input requests, none of them
+//! through the registry's mailbox.
+
+use std::sync::Arc;
+
+use taskward_core::{Error, InputRequest, ListQuery, Outcome, Page, Scope, TaskId, TaskRecord};
+
+use super::Taskward;
+#[cfg(doc)]
+use crate::context::TaskContext;
+use crate::subscription::{EventFilter, Subscription};
+
+impl Taskward {
+    /// The current record of a task, read from the table without a mailbox round trip.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown, expired or foreign id.
+    pub fn get(&self, scope: &Scope, id: TaskId) -> Result<Arc<TaskRecord>, Error> {
+        self.shared()
+            .store
+            .get(&id)
+            .filter(|r| r.scope == *scope)
+            .ok_or(Error::NotFound(id))
+    }
+
+    /// One page of a scope's tasks, oldest first, read from the table's scope index.
+    pub fn list(&self, scope: &Scope, query: &ListQuery) -> Result<Page, Error> {
+        Ok(self.shared().store.list(scope, query))
+    }
+
+    /// The records of every live task, in all scopes, oldest first: for operators. Costs
+    /// O(live tasks); it does not go through the registry's mailbox.
+    pub fn live_tasks(&self) -> Vec<Arc<TaskRecord>> {
+        let ids: Vec<TaskId> = self
+            .shared()
+            .controls
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .copied()
+            .collect();
+        let mut records: Vec<Arc<TaskRecord>> = ids
+            .iter()
+            .filter_map(|id| self.shared().store.get(id))
+            .filter(|r| !r.is_terminal())
+            .collect();
+        records.sort_by_key(|r| r.seq);
+        records
+    }
+
+    /// Waits for a task's outcome: wakes on completion, failure, cancel and expiry.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe. The wake-up is armed before the outcome is checked, so an outcome set
+    /// between the check and the wait is never missed.
+    pub async fn wait(&self, scope: &Scope, id: TaskId) -> Result<Outcome, Error> {
+        let record = self.get(scope, id)?;
+        if let Some(outcome) = &record.outcome {
+            return Ok(outcome.clone());
+        }
+        let Some(control) = self.shared().control(&id) else {
+            // Ended between the two reads.
+            return self
+                .get(scope, id)?
+                .outcome
+                .clone()
+                .ok_or(Error::NotFound(id));
+        };
+        loop {
+            let notified = control.done.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(outcome) = control.outcome.get() {
+                return Ok(outcome.clone());
+            }
+            notified.await;
+        }
+    }
+
+    /// Subscribes to task events that pass `filter`, from now on.
+    pub fn subscribe(&self, filter: EventFilter) -> Subscription {
+        Subscription::new(self.shared().events.subscribe(), filter)
+    }
+
+    /// The outstanding input requests of a task, in the order its work made them (empty when
+    /// none, and once the task has ended). Read without a mailbox round trip.
+    ///
+    /// Work asks with [`TaskContext::request_input`]; answer with
+    /// [`provide_input`](Taskward::provide_input).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown, expired or foreign id.
+    pub fn input_requests(&self, scope: &Scope, id: TaskId) -> Result<Vec<InputRequest>, Error> {
+        let record = self.get(scope, id)?;
+        if record.is_terminal() {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .shared()
+            .control(&id)
+            .map_or_else(Vec::new, |control| control.input_requests()))
+    }
+}
