@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Cancellation, Failure, Phase, Progress, Scope, Status, TaskId};
+use crate::{Cancellation, Failure, Outcome, Phase, Progress, Scope, Status, TaskId};
 
 /// One change to one task, numbered.
 ///
@@ -74,6 +74,17 @@ pub enum EventKind {
         /// The status the late report would have set.
         dropped: Status,
     },
+}
+
+impl From<&Outcome> for EventKind {
+    /// The terminal event an outcome publishes.
+    fn from(outcome: &Outcome) -> Self {
+        match outcome {
+            Outcome::Completed { .. } => EventKind::Completed,
+            Outcome::Failed(f) => EventKind::Failed(f.clone()),
+            Outcome::Cancelled(c) => EventKind::Cancelled(c.clone()),
+        }
+    }
 }
 
 /// An item of a subscription: an event, or the count of events a slow subscriber missed.

@@ -1,7 +1,7 @@
 //! Forwarding task events to a session as notifications.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Weak};
+use std::sync::Weak;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
@@ -112,9 +112,4 @@ fn is_terminal(event: &TaskEvent) -> bool {
         event.kind,
         EventKind::Completed | EventKind::Failed(_) | EventKind::Cancelled(_)
     )
-}
-
-/// Keeps the session alive only as long as the transport holds it.
-pub(crate) fn weak(session: &Arc<Session>) -> Weak<Session> {
-    Arc::downgrade(session)
 }

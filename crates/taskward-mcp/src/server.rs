@@ -211,7 +211,7 @@ impl Server {
         ] {
             let handle = forward::spawn(
                 self.inner.ward.clone(),
-                forward::weak(&session),
+                Arc::downgrade(&session),
                 scope,
                 status_updates,
                 options.poll_interval_ms,

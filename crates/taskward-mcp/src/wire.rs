@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use taskward_core::{Status, TaskRecord};
+use taskward_core::TaskRecord;
 use time::format_description::well_known::Rfc3339;
 
 use crate::jsonrpc::RequestId;
@@ -204,7 +204,7 @@ impl CallToolResult {
 pub fn task_json(record: &TaskRecord, poll_interval_ms: u64) -> Value {
     let mut task = Map::new();
     task.insert("taskId".into(), json!(record.id.to_string()));
-    task.insert("status".into(), json!(status_str(record.status)));
+    task.insert("status".into(), json!(record.status.as_str()));
     if let Some(message) = &record.status_message {
         task.insert("statusMessage".into(), json!(message));
     }
@@ -226,10 +226,6 @@ pub fn task_json(record: &TaskRecord, poll_interval_ms: u64) -> Value {
 /// `_meta` tying a result or notification to a task.
 pub fn related_task_meta(task_id: &str) -> Value {
     json!({ RELATED_TASK: { "taskId": task_id } })
-}
-
-fn status_str(status: Status) -> &'static str {
-    status.as_str()
 }
 
 fn rfc3339(t: time::OffsetDateTime) -> String {

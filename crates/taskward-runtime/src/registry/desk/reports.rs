@@ -103,25 +103,26 @@ impl Desk<'_> {
             AttemptResult::Failed(_) => Some(Status::Failed),
             AttemptResult::Cancelled => None,
         };
-        let Some(control) = self.shared.control(&id) else {
+        // A report for a task that ended already (or for an attempt superseded by a retry) is
+        // dropped; a result in it is counted and evented, never lost silently.
+        let control = self
+            .shared
+            .control(&id)
+            .filter(|c| c.attempt() == attempt && !c.is_terminal());
+        let Some(control) = control else {
             if let Some(status) = dropped {
                 self.late_result(id, status);
+            }
+            if self
+                .shared
+                .control(&id)
+                .is_some_and(|c| c.attempt() == attempt && c.is_terminal())
+            {
+                // That attempt's runner has reported: no one else will for this task.
+                self.remove_control(&id);
             }
             return;
         };
-        if control.attempt() != attempt {
-            if let Some(status) = dropped {
-                self.late_result(id, status);
-            }
-            return;
-        }
-        if control.is_terminal() {
-            if let Some(status) = dropped {
-                self.late_result(id, status);
-            }
-            self.remove_control(&id);
-            return;
-        }
         match result {
             AttemptResult::Completed(value) => {
                 self.finish(&control, Outcome::completed(value));

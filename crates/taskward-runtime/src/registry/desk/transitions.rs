@@ -55,12 +55,7 @@ impl Desk<'_> {
         });
         if let Some(record) = &record {
             self.book.remove_live(&record.scope);
-            let kind = match &outcome {
-                Outcome::Completed { .. } => EventKind::Completed,
-                Outcome::Failed(f) => EventKind::Failed(f.clone()),
-                Outcome::Cancelled(c) => EventKind::Cancelled(c.clone()),
-                _ => EventKind::Completed,
-            };
+            let kind = EventKind::from(&outcome);
             self.publish(control.id, &record.scope, kind);
         }
         let _ = control.outcome.set(outcome);
