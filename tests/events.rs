@@ -454,3 +454,112 @@ async fn a_slow_reader_never_sees_a_silent_gap() {
         "every event is either received or counted"
     );
 }
+
+/// A runtime whose subscribers buffer only four events.
+async fn small_buffer_ward() -> Taskward {
+    Taskward::builder().event_capacity(4).spawn().await.unwrap()
+}
+
+/// Runs `n` trivial tasks in `scope` to their end: three events each.
+async fn flood(ward: &Taskward, scope: &Scope, n: usize) {
+    for i in 0..n {
+        common::completed(ward, scope, &format!("flood{i}"), json!(i)).await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_scope_subscriber_never_lags_behind_other_scopes_events() {
+    let ward = small_buffer_ward().await;
+    let mine = Scope::session("mine");
+    let other = Scope::session("other");
+    let mut sub = ward.subscribe(EventFilter::all().scope(mine.clone()));
+
+    let t = common::completed(&ward, &mine, "mine", json!("mine")).await;
+    // Ten times the buffer, all in another scope.
+    flood(&ward, &other, 14).await;
+
+    let seen = tasks_of(&drain_quiet(&mut sub).await);
+    assert_eq!(
+        names_for(&seen, t.id()),
+        ["created", "status_changed", "completed"]
+    );
+    assert!(seen.iter().all(|e| e.scope == mine), "{seen:?}");
+    assert_strictly_increasing(&seen);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_subscriber_never_lags_behind_other_tasks_events() {
+    let ward = small_buffer_ward().await;
+    let scope = Scope::session("shared");
+    let gate = CancellationToken::new();
+    let t = {
+        let gate = gate.clone();
+        ward.submit(
+            TaskSpec::new("watched").scope(scope.clone()),
+            move |_ctx: TaskContext| {
+                let gate = gate.clone();
+                async move {
+                    gate.cancelled().await;
+                    Ok(json!("watched"))
+                }
+            },
+        )
+        .await
+        .unwrap()
+    };
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let mut sub = ward.subscribe(EventFilter::all().task(t.id()));
+    // Other tasks of the same scope, ten times the buffer.
+    flood(&ward, &scope, 14).await;
+    gate.cancel();
+    t.wait().await.unwrap();
+
+    let seen = tasks_of(&drain_quiet(&mut sub).await);
+    assert_eq!(names_for(&seen, t.id()), ["completed"], "{seen:?}");
+    assert_eq!(seen.len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_subscription_ends_after_shutdown_once_its_events_are_read() {
+    let ward = common::ward().await;
+    let scope = Scope::session("s");
+    let everything = ward.subscribe(EventFilter::all());
+    let by_scope = ward.subscribe(EventFilter::all().scope(scope.clone()));
+    common::completed(&ward, &scope, "done", json!(1)).await;
+    let live = ward
+        .submit(
+            TaskSpec::new("live").scope(scope.clone()),
+            |ctx: TaskContext| common::sleepy(ctx, Duration::from_secs(3600)),
+        )
+        .await
+        .unwrap();
+    let by_task = ward.subscribe(EventFilter::all().task(live.id()));
+
+    ward.shutdown(Duration::from_secs(1)).await.unwrap();
+    // The handle is kept: the runtime is shut down, not dropped.
+    for mut sub in [everything, by_scope, by_task] {
+        let mut seen = Vec::new();
+        let ended = tokio::time::timeout(Duration::from_secs(600), async {
+            while let Some(item) = sub.recv().await {
+                seen.push(item);
+            }
+        })
+        .await;
+        assert!(ended.is_ok(), "the subscription ended; saw {seen:?}");
+        let seen = tasks_of(&seen);
+        let cancelled = seen
+            .iter()
+            .find_map(|e| match &e.kind {
+                EventKind::Cancelled(c) if e.task_id == live.id() => Some(c.by),
+                _ => None,
+            })
+            .expect("the terminal event was delivered before the end");
+        assert_eq!(cancelled, CancelledBy::Shutdown);
+    }
+
+    // Subscribing afterwards gives a subscription that has already ended.
+    let mut late = ward.subscribe(EventFilter::all());
+    let next = tokio::time::timeout(Duration::from_secs(600), late.recv()).await;
+    assert!(matches!(next, Ok(None)), "{next:?}");
+    drop(ward);
+}

@@ -38,6 +38,22 @@ async fn cooperative(
     Err(TaskError::cancelled())
 }
 
+/// A task in `scope` whose work always fails, retried after an hour: it waits without a
+/// runner.
+async fn retrying(ward: &Taskward, scope: &Scope) -> TaskHandle {
+    ward.submit(
+        TaskSpec::new("retrying")
+            .scope(scope.clone())
+            .restart(Restart::transient(
+                5,
+                Backoff::fixed(Duration::from_secs(3600)),
+            )),
+        |_ctx| async { Err(TaskError::new("fails")) },
+    )
+    .await
+    .unwrap()
+}
+
 #[tokio::test(start_paused = true)]
 async fn cooperative_work_is_cancelled_and_waited_for() {
     let ward = common::ward().await;
@@ -209,18 +225,7 @@ async fn every_task_ends_terminal_whatever_its_phase() {
         .await
         .unwrap();
     // Waiting to retry (no runner).
-    let retrying = ward
-        .submit(
-            TaskSpec::new("retrying")
-                .scope(scope.clone())
-                .restart(Restart::transient(
-                    5,
-                    Backoff::fixed(Duration::from_secs(3600)),
-                )),
-            |_ctx| async { Err(TaskError::new("fails")) },
-        )
-        .await
-        .unwrap();
+    let retrying = retrying(&ward, &scope).await;
     // External (its work runs elsewhere).
     let told = Arc::new(AtomicBool::new(false));
     let external = {
@@ -370,4 +375,99 @@ async fn the_store_is_flushed_with_every_task_terminal() {
     assert_eq!((report.runners, report.aborted), (4, 2));
     assert_eq!(store.flushes.load(Ordering::SeqCst), 1);
     assert_eq!(store.live_at_flush.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn thousands_of_stubborn_works_are_aborted_together_at_the_deadline() {
+    let ward = common::ward().await;
+    let scope = Scope::session("stubborn");
+    let mut tasks = Vec::new();
+    for _ in 0..5_000 {
+        tasks.push(
+            ward.submit(
+                TaskSpec::new("stubborn")
+                    .scope(scope.clone())
+                    .cancel_grace(Duration::from_secs(3600)),
+                |ctx: TaskContext| common::stubborn(ctx, Duration::from_secs(3600)),
+            )
+            .await
+            .unwrap(),
+        );
+    }
+    let deadline = Duration::from_millis(200);
+
+    let started = tokio::time::Instant::now();
+    let report = ward.shutdown(deadline).await.unwrap();
+    let took = started.elapsed();
+
+    // Virtual time: one deadline for all, plus a bound that does not grow with the tasks.
+    assert!(
+        took <= deadline + Duration::from_millis(50),
+        "shutdown took {took:?} of virtual time"
+    );
+    assert_eq!((report.runners, report.aborted), (5_000, 5_000));
+    for task in &tasks {
+        assert_cancelled_by_shutdown(task);
+    }
+    assert_eq!(ward.runner_supervisor_cell(), None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_report_counts_the_runners_shutdown_cancelled_and_those_still_finishing() {
+    let ward = common::ward().await;
+    let scope = Scope::session("s");
+    let cleaned = Arc::new(AtomicUsize::new(0));
+    // Live and cooperative: cancelled by shutdown, stops in time.
+    let coop = {
+        let cleaned = cleaned.clone();
+        ward.submit(TaskSpec::new("coop").scope(scope.clone()), move |ctx| {
+            cooperative(ctx, Duration::from_millis(100), cleaned.clone())
+        })
+        .await
+        .unwrap()
+    };
+    // Live and stubborn: cancelled by shutdown, aborted at the deadline.
+    let stubborn = ward
+        .submit(
+            TaskSpec::new("stubborn")
+                .scope(scope.clone())
+                .cancel_grace(Duration::from_secs(3600)),
+            |ctx: TaskContext| common::stubborn(ctx, Duration::from_secs(3600)),
+        )
+        .await
+        .unwrap();
+    // Cancelled by its client before shutdown, its stubborn work still within its grace
+    // period: not cancelled by shutdown, but still finishing, and aborted at the deadline.
+    let lingering = ward
+        .submit(
+            TaskSpec::new("lingering")
+                .scope(scope.clone())
+                .cancel_grace(Duration::from_secs(3600)),
+            |ctx: TaskContext| common::stubborn(ctx, Duration::from_secs(3600)),
+        )
+        .await
+        .unwrap();
+    lingering.cancel(None).await.unwrap();
+    // Without a running work: ended, waiting to retry, external.
+    let done = common::completed(&ward, &scope, "done", json!(1)).await;
+    let retrying = retrying(&ward, &scope).await;
+    let external = ward
+        .submit_external(TaskSpec::new("external").scope(scope.clone()), |_| {})
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert_eq!(retrying.get().unwrap().phase, Some(Phase::RetryWait));
+
+    let report = ward.shutdown(Duration::from_secs(1)).await.unwrap();
+
+    assert_eq!(report.runners, 2, "coop and stubborn: {report:?}");
+    assert_eq!(report.finishing, 1, "lingering: {report:?}");
+    assert_eq!(report.aborted, 2, "stubborn and lingering: {report:?}");
+    assert_eq!(cleaned.load(Ordering::SeqCst), 1);
+    for task in [&coop, &stubborn, &retrying, &external] {
+        assert_cancelled_by_shutdown(task);
+    }
+    let by = lingering.get().unwrap().outcome.clone().unwrap();
+    assert_eq!(by.cancellation().unwrap().by, CancelledBy::Client);
+    assert_eq!(done.get().unwrap().status, Status::Completed);
 }

@@ -32,6 +32,24 @@ pub async fn stubborn(_ctx: TaskContext, d: Duration) -> Result<Value, TaskError
     Ok(json!("ignored the cancel"))
 }
 
+/// Submits work in `scope` that returns `value` at once, and waits until it has completed.
+pub async fn completed(
+    ward: &Taskward,
+    scope: &taskward::Scope,
+    name: &str,
+    value: Value,
+) -> taskward::TaskHandle {
+    let task = ward
+        .submit(
+            taskward::TaskSpec::new(name).scope(scope.clone()),
+            instant(value),
+        )
+        .await
+        .expect("submit");
+    task.wait().await.expect("wait");
+    task
+}
+
 /// The next task event of a subscription, skipping progress events; panics on lag or end.
 pub async fn next_event(sub: &mut Subscription) -> taskward::TaskEvent {
     loop {

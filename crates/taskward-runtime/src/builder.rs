@@ -54,7 +54,8 @@ pub struct Config {
     pub default_cancel_policy: CancelPolicy,
     /// How often the TTL sweep runs.
     pub sweep_interval: Duration,
-    /// Events buffered per subscriber before it lags.
+    /// Events buffered per event channel (one per subscribed task, per subscribed scope, and
+    /// one for unfiltered subscribers) before a subscriber on it lags.
     pub event_capacity: usize,
     /// Runner crashes tolerated by the runner supervisor.
     pub runner_intensity: Intensity,
@@ -187,7 +188,8 @@ impl Builder {
         self
     }
 
-    /// Events buffered per subscriber before it is told it lagged.
+    /// Events buffered per event channel (one per subscribed task, per subscribed scope, and
+    /// one for unfiltered subscribers) before a subscriber on it is told it lagged.
     pub fn event_capacity(mut self, capacity: usize) -> Self {
         self.config.event_capacity = capacity.max(1);
         self

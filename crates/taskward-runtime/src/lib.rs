@@ -19,6 +19,7 @@
 mod builder;
 mod context;
 mod control;
+mod event_router;
 mod handle;
 mod memory_store;
 mod progress;

@@ -88,6 +88,16 @@ impl Actor for Root {
         })
     }
 
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<RootMsg>,
+        state: &mut RootState,
+    ) -> Result<(), ActorProcessingErr> {
+        // The runtime is gone (shut down, or stopped by its host): subscriptions end.
+        state.shared.events.close();
+        Ok(())
+    }
+
     async fn handle_supervisor_evt(
         &self,
         myself: ActorRef<RootMsg>,
@@ -124,6 +134,7 @@ impl Actor for Root {
                 &state.shared,
                 "the runtime's supervision tree exceeded its restart intensity",
             );
+            state.shared.events.close();
             return Err(format!(
                 "restart intensity exceeded: more than {} restarts within {} ms (last: {why})",
                 intensity.max_restarts,

@@ -10,11 +10,12 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use ractor::{ActorCell, ActorId, ActorRef};
 use serde_json::Value;
-use taskward_core::{Failure, TaskEvent, TaskId, TaskStore};
-use tokio::sync::{broadcast, watch};
+use taskward_core::{Failure, TaskId, TaskStore};
+use tokio::sync::watch;
 
 use crate::builder::Config;
 use crate::control::Control;
+use crate::event_router::EventRouter;
 use crate::registry::{Book, RegistryMsg};
 use crate::runner_sup::RunnerSupMsg;
 
@@ -82,7 +83,8 @@ pub(crate) struct Shared {
     pub(crate) runners: Mutex<BTreeMap<ActorId, RunnerEntry>>,
     inbox: Mutex<VecDeque<Report>>,
     book: Mutex<Book>,
-    pub(crate) events: broadcast::Sender<TaskEvent>,
+    /// The event channels, by route; subscriptions hold it weakly.
+    pub(crate) events: Arc<EventRouter>,
     registry: RwLock<Option<ActorRef<RegistryMsg>>>,
     registry_generation: watch::Sender<u64>,
     runner_sup: RwLock<Option<ActorRef<RunnerSupMsg>>>,
@@ -103,7 +105,7 @@ impl std::fmt::Debug for Shared {
 
 impl Shared {
     pub(crate) fn new(config: Config, store: Arc<dyn TaskStore>) -> Self {
-        let (events, _) = broadcast::channel(config.event_capacity.max(1));
+        let events = Arc::new(EventRouter::new(config.event_capacity));
         Self {
             config,
             store,

@@ -1,8 +1,12 @@
 //! Subscribing to task events.
 
+use std::sync::{Arc, Weak};
+
 use futures_core::Stream;
 use taskward_core::{Event, EventKind, Scope, TaskEvent, TaskId};
 use tokio::sync::broadcast;
+
+use crate::event_router::{EventRouter, Route};
 
 /// Which events a subscription receives.
 ///
@@ -60,28 +64,51 @@ impl EventFilter {
 
 /// A stream of task events, from [`Taskward::subscribe`](crate::Taskward::subscribe).
 ///
-/// Events arrive in sequence order. A subscriber that falls more than the runtime's event
-/// capacity behind receives [`Event::Lagged`] with the number it missed, then continues with
-/// the oldest event still buffered: never a silent gap.
+/// Events arrive in sequence order. A subscription listens only to the events it asked for:
+/// one with a task in its filter to that task's, one with a scope to that scope's, one
+/// without either to every event, so the events of other scopes and tasks cost it nothing
+/// and never make it lag. One that falls more than the runtime's event capacity behind its
+/// own events receives [`Event::Lagged`] with the number of them it missed, then continues
+/// with the oldest one still buffered: never a silent gap.
+///
+/// A subscription ends (`recv` returns `None`) once the runtime has shut down, after the
+/// events buffered for it, or once every handle to the runtime is dropped.
 #[derive(Debug)]
 pub struct Subscription {
-    receiver: broadcast::Receiver<TaskEvent>,
+    /// `None` once ended, or when subscribed after shutdown.
+    receiver: Option<broadcast::Receiver<TaskEvent>>,
+    route: Route,
+    router: Weak<EventRouter>,
     filter: EventFilter,
 }
 
 impl Subscription {
-    pub(crate) fn new(receiver: broadcast::Receiver<TaskEvent>, filter: EventFilter) -> Self {
-        Self { receiver, filter }
+    /// Subscribes on the narrowest route the filter allows: its task, else its scope, else
+    /// every event.
+    pub(crate) fn new(router: &Arc<EventRouter>, filter: EventFilter) -> Self {
+        let route = match (&filter.task, &filter.scope) {
+            (Some(id), _) => Route::Task(*id),
+            (None, Some(scope)) => Route::Scope(scope.clone()),
+            (None, None) => Route::All,
+        };
+        Self {
+            receiver: router.subscribe(&route),
+            route,
+            router: Arc::downgrade(router),
+            filter,
+        }
     }
 
-    /// The next event that passes the filter, or `None` once the runtime is gone.
+    /// The next event that passes the filter, or `None` once the runtime has shut down (after
+    /// the events buffered for this subscription) or is gone.
     ///
     /// # Cancel safety
     ///
     /// Cancel safe: an event is removed from the subscription only when this returns it.
     pub async fn recv(&mut self) -> Option<Event> {
+        let receiver = self.receiver.as_mut()?;
         loop {
-            match self.receiver.recv().await {
+            match receiver.recv().await {
                 Ok(event) if self.filter.matches(&event) => return Some(Event::Task(event)),
                 Ok(_) => {}
                 Err(broadcast::error::RecvError::Lagged(n)) => return Some(Event::Lagged(n)),
@@ -95,5 +122,13 @@ impl Subscription {
         Box::pin(futures_util::stream::unfold(self, |mut sub| async move {
             sub.recv().await.map(|event| (event, sub))
         }))
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        if let (Some(receiver), Some(router)) = (self.receiver.take(), self.router.upgrade()) {
+            router.release(&self.route, receiver);
+        }
     }
 }

@@ -147,7 +147,16 @@ pub(crate) enum RegistryMsg {
         reply: Reply<Arc<TaskRecord>>,
     },
     Status(RpcReplyPort<RegistryStatus>),
-    BeginShutdown(RpcReplyPort<Vec<ActorRef<RunnerMsg>>>),
+    BeginShutdown(RpcReplyPort<ShutdownRunners>),
+}
+
+/// The runners whose work was still running when shutdown began.
+#[derive(Debug, Default)]
+pub(crate) struct ShutdownRunners {
+    /// Those of the live tasks shutdown cancelled.
+    pub(crate) cancelled: Vec<ActorRef<RunnerMsg>>,
+    /// Those still finishing a task that had already ended (within a cancel's grace period).
+    pub(crate) finishing: Vec<ActorRef<RunnerMsg>>,
 }
 
 /// Ends every live task with cause `interrupted`. Only for the root, after the registry

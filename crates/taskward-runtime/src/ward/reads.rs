@@ -80,8 +80,13 @@ impl Taskward {
     }
 
     /// Subscribes to task events that pass `filter`, from now on.
+    ///
+    /// The subscription listens only to its task's events when the filter names a task, else
+    /// only to its scope's when it names a scope: other scopes' and tasks' events cost it
+    /// nothing and never make it lag (see [`Subscription`]). After shutdown, the subscription
+    /// returned has already ended.
     pub fn subscribe(&self, filter: EventFilter) -> Subscription {
-        Subscription::new(self.shared().events.subscribe(), filter)
+        Subscription::new(&self.shared().events, filter)
     }
 
     /// The outstanding input requests of a task, in the order its work made them (empty when

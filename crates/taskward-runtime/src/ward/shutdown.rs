@@ -2,50 +2,85 @@
 
 use std::time::Duration;
 
+use futures_util::future::join_all;
+use ractor::{ActorCell, ActorRef, ActorStatus};
 use taskward_core::Error;
+use tokio::time::Instant;
 
 use super::Taskward;
-use crate::registry::RegistryMsg;
+use crate::registry::{RegistryMsg, ShutdownRunners};
 use crate::runner::RunnerMsg;
 
+/// How long shutdown waits for aborted work's runners to stop (an abort takes effect at once;
+/// this only bounds a runner that cannot be reached).
+const ABORT_WAIT: Duration = Duration::from_secs(1);
+
 /// What a shutdown did.
+///
+/// A runner is counted when its work had not reported its end when shutdown began; tasks
+/// without running work (ended, waiting to retry, external) have none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct ShutdownReport {
-    /// Runners that were still running when shutdown began (their tasks are cancelled).
+    /// Runners of the live tasks shutdown cancelled (by `shutdown`): their work was still
+    /// running when shutdown began.
     pub runners: usize,
-    /// Runners whose work did not stop by the deadline and was aborted.
+    /// Runners still finishing a task that had already ended when shutdown began (one
+    /// cancelled earlier, within its grace period). Shutdown waits for them as for the others.
+    pub finishing: usize,
+    /// Of `runners` and `finishing`, those still running at the deadline: their work was
+    /// aborted.
     pub aborted: usize,
+}
+
+/// Waits for every runner at once, until `until` at the latest.
+async fn stopped_by(runners: &[ActorRef<RunnerMsg>], until: Instant) {
+    let cells: Vec<ActorCell> = runners.iter().map(ActorRef::get_cell).collect();
+    let all = join_all(cells.iter().map(|cell| cell.wait(None)));
+    let _ = tokio::time::timeout_at(until, all).await;
 }
 
 impl Taskward {
     /// Shuts the runtime down within `deadline`: stops admitting, cancels every live task
-    /// (cancelled by shutdown), waits for the work to stop, aborts what has not by the
-    /// deadline, flushes the store and stops the supervision tree. Every task ends terminal.
+    /// (cancelled by shutdown), waits for the work to stop, aborts at the deadline all the
+    /// work that has not, flushes the store and stops the supervision tree. Every task ends
+    /// terminal, and every [`Subscription`](crate::Subscription) ends once the events buffered
+    /// for it are read.
+    ///
+    /// It returns shortly after the deadline at the latest, whatever the number of tasks: the
+    /// runners are waited for together, and the remaining ones are aborted together.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: dropped midway, the runtime is left stopping (admitting nothing, its
+    /// tasks cancelled) with its tree still up; calling `shutdown` again completes it.
     pub async fn shutdown(&self, deadline: Duration) -> Result<ShutdownReport, Error> {
         let shared = self.shared().clone();
-        let until = tokio::time::Instant::now() + deadline;
-        let runners = if shared.is_stopping() {
-            Vec::new()
+        let until = Instant::now() + deadline;
+        let ShutdownRunners {
+            cancelled,
+            finishing,
+        } = if shared.is_stopping() {
+            ShutdownRunners::default()
         } else {
             self.call(RegistryMsg::BeginShutdown)
                 .await
                 .unwrap_or_default()
         };
         let mut report = ShutdownReport {
-            runners: runners.len(),
+            runners: cancelled.len(),
+            finishing: finishing.len(),
             aborted: 0,
         };
+        let mut runners = cancelled;
+        runners.extend(finishing);
+        stopped_by(&runners, until).await;
+        runners.retain(|r| r.get_status() != ActorStatus::Stopped);
         for runner in &runners {
-            let left = until.saturating_duration_since(tokio::time::Instant::now());
-            if runner.get_cell().wait(Some(left)).await.is_err() {
-                let _ = runner.cast(RunnerMsg::Abort);
-                report.aborted += 1;
-            }
+            let _ = runner.cast(RunnerMsg::Abort);
         }
-        for runner in &runners {
-            let _ = runner.get_cell().wait(Some(Duration::from_secs(1))).await;
-        }
+        report.aborted = runners.len();
+        stopped_by(&runners, Instant::now() + ABORT_WAIT).await;
         // Let the registry record the runners' last reports before the tree stops.
         let _ = self.call(RegistryMsg::Status).await;
         shared
@@ -58,6 +93,8 @@ impl Taskward {
             .await;
         shared.set_registry(None);
         shared.set_runner_sup(None);
+        // Nothing is published any more: subscriptions end after their buffered events.
+        shared.events.close();
         let join = self
             .inner
             .join

@@ -51,11 +51,10 @@ impl<'a> Desk<'a> {
 
     fn publish(&mut self, id: TaskId, scope: &Scope, kind: EventKind) {
         let seq = self.book.event_seq();
-        if self.shared.events.receiver_count() > 0 {
-            let _ = self
-                .shared
+        if self.shared.events.subscribers() > 0 {
+            self.shared
                 .events
-                .send(TaskEvent::new(seq, id, scope.clone(), kind));
+                .publish(TaskEvent::new(seq, id, scope.clone(), kind));
         }
     }
 

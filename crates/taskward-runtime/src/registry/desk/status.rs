@@ -37,7 +37,7 @@ impl Desk<'_> {
             registry_restarts: counters.registry_restarts.load(Ordering::Relaxed),
             runner_supervisor_restarts: counters.runner_sup_restarts.load(Ordering::Relaxed),
             runner_failures: counters.runner_failures.load(Ordering::Relaxed),
-            subscribers: self.shared.events.receiver_count(),
+            subscribers: self.shared.events.subscribers(),
         }
     }
 }

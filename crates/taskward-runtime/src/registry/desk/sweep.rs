@@ -2,12 +2,11 @@
 
 use std::ops::Bound;
 
-use ractor::{ActorId, ActorRef, ActorStatus};
+use ractor::{ActorId, ActorStatus};
 use taskward_core::{CancelledBy, EventKind, Failure, FailureCause, Outcome, TaskId};
 
 use super::Desk;
-use crate::registry::RegistryMsg;
-use crate::runner::RunnerMsg;
+use crate::registry::{RegistryMsg, ShutdownRunners};
 use crate::shared::RunnerEntry;
 
 /// Expired tasks handled per sweep message; more are handled by the next one, at once.
@@ -146,12 +145,16 @@ impl Desk<'_> {
         }
     }
 
-    pub(in crate::registry) fn begin_shutdown(&mut self) -> Vec<ActorRef<RunnerMsg>> {
+    /// Stops admitting and cancels every live task (by shutdown). Returns the runners whose
+    /// work has not reported its end (reports queued before are applied first): those of the
+    /// tasks it cancelled, and those still finishing a task that had already ended.
+    pub(in crate::registry) fn begin_shutdown(&mut self) -> ShutdownRunners {
         self.book.closed = true;
         let controls = self.shared.controls_snapshot();
-        let mut runners = Vec::new();
+        let mut runners = ShutdownRunners::default();
         for control in controls {
-            if !control.is_terminal() {
+            let live = !control.is_terminal();
+            if live {
                 self.cancel_control(
                     &control,
                     CancelledBy::Shutdown,
@@ -159,7 +162,11 @@ impl Desk<'_> {
                 );
             }
             if let Some(runner) = control.runner() {
-                runners.push(runner);
+                if live {
+                    runners.cancelled.push(runner);
+                } else {
+                    runners.finishing.push(runner);
+                }
             }
         }
         runners
