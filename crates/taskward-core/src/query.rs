@@ -75,7 +75,25 @@ impl ListQuery {
 
     /// Whether a record passes the filters.
     pub fn matches(&self, record: &TaskRecord) -> bool {
-        self.status.is_none_or(|s| record.status == s) && (!self.live_only || !record.is_terminal())
+        self.admits(record.status)
+    }
+
+    /// Whether a task in this status passes the filters (the filters look at nothing else).
+    ///
+    /// A store can keep an index per status and read only those a query admits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskward_core::{ListQuery, Status};
+    ///
+    /// let live = ListQuery::new().live_only();
+    /// assert!(live.admits(Status::InputRequired));
+    /// assert!(!live.admits(Status::Completed));
+    /// assert!(!live.status(Status::Failed).admits(Status::Failed));
+    /// ```
+    pub fn admits(&self, status: Status) -> bool {
+        self.status.is_none_or(|s| status == s) && (!self.live_only || !status.is_terminal())
     }
 }
 
