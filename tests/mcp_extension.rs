@@ -595,16 +595,16 @@ async fn http_modern_requests_need_no_session_and_check_headers() {
     .await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.json()["result"]["status"], "working");
-    // Mcp-Name missing, or not the taskId: -32020, 400.
-    for name in [None, Some("other")] {
-        let mut headers = vec![("MCP-Protocol-Version", V)];
-        if let Some(n) = name {
-            headers.push(("Mcp-Name", n));
-        }
-        let r = post(addr, &headers, &get).await;
-        assert_eq!(r.status, 400, "{name:?}");
-        assert_eq!(r.json()["error"]["code"], -32020);
-    }
+    // An Mcp-Name that is not the taskId: -32020, 400 (a missing one is accepted: see
+    // `http_routing_headers_are_checked_only_when_present`).
+    let r = post(
+        addr,
+        &[("MCP-Protocol-Version", V), ("Mcp-Name", "other")],
+        &get,
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"]["code"], -32020);
     // MCP-Protocol-Version must equal the _meta version.
     let r = post(
         addr,
@@ -736,4 +736,186 @@ async fn http_legacy_tasks_result_streams_the_elicitation() {
         answer["result"]["content"][0]["text"], "Hello, Grace!",
         "{answer}"
     );
+}
+
+// ---- routing headers: checked only when present (case 11) ----
+
+/// Creates a task over HTTP without any routing header and returns its id.
+async fn http_start(addr: std::net::SocketAddr, tool: &str, args: Value) -> String {
+    let call = modern_request("tools/call", json!({"name": tool, "arguments": args}), true);
+    let r = post(addr, &[], &call).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let created = r.json()["result"].clone();
+    assert_eq!(created["resultType"], "task", "{created}");
+    created["taskId"].as_str().expect("a task id").to_owned()
+}
+
+/// `Mcp-Name`, `Mcp-Method` and `MCP-Protocol-Version` of tasks/get, tasks/update and
+/// tasks/cancel: each one missing is accepted (the body says it all); each one present and
+/// disagreeing with the body is -32020 with HTTP 400.
+#[tokio::test]
+async fn http_routing_headers_are_checked_only_when_present() {
+    let addr = http_server().await;
+    let id = http_start(addr, "sleep", json!({"ms": 60_000})).await;
+    // tasks/cancel last: the task is cancelled by the first one, and acknowledged after.
+    for (method, params) in [
+        ("tasks/get", json!({"taskId": id})),
+        ("tasks/update", json!({"taskId": id, "inputResponses": {}})),
+        ("tasks/cancel", json!({"taskId": id})),
+    ] {
+        let message = modern_request(method, params, true);
+        let all = [
+            ("MCP-Protocol-Version", V),
+            ("Mcp-Method", method),
+            ("Mcp-Name", id.as_str()),
+        ];
+        // Every header, none, and each one left out: accepted.
+        let mut sets: Vec<Vec<(&str, &str)>> = vec![all.to_vec(), Vec::new()];
+        for left_out in 0..all.len() {
+            let mut set = all.to_vec();
+            set.remove(left_out);
+            sets.push(set);
+        }
+        for headers in &sets {
+            let r = post(addr, headers, &message).await;
+            assert_eq!(r.status, 200, "{method} with {headers:?}: {r:?}");
+            assert!(r.json().get("error").is_none(), "{method}: {:?}", r.json());
+        }
+        // Each one present and disagreeing: -32020, 400, whatever the others.
+        for (name, wrong) in [
+            ("Mcp-Name", "00000000-0000-4000-8000-000000000000"),
+            ("Mcp-Method", "tools/call"),
+            ("MCP-Protocol-Version", "2025-11-25"),
+            ("MCP-Protocol-Version", "2099-01-01"),
+        ] {
+            for others in [all.to_vec(), Vec::new()] {
+                let mut headers: Vec<(&str, &str)> =
+                    others.into_iter().filter(|(n, _)| *n != name).collect();
+                headers.push((name, wrong));
+                let r = post(addr, &headers, &message).await;
+                assert_eq!(r.status, 400, "{method} with {headers:?}: {r:?}");
+                let answer = r.json();
+                assert_eq!(answer["error"]["code"], -32020, "{method}: {answer}");
+                assert_eq!(answer["id"], message["id"]);
+            }
+        }
+    }
+}
+
+/// An `Mcp-Name` in the `=?base64?…?=` sentinel is compared decoded.
+#[tokio::test]
+async fn http_mcp_name_in_the_base64_sentinel_is_decoded() {
+    let addr = http_server().await;
+    let unknown = "00000000-0000-4000-8000-000000000000";
+    let get = modern_request("tasks/get", json!({"taskId": unknown}), true);
+    // The id, encoded: the header agrees, the task is unknown (-32602, 200).
+    let r = post(
+        addr,
+        &[(
+            "Mcp-Name",
+            "=?base64?MDAwMDAwMDAtMDAwMC00MDAwLTgwMDAtMDAwMDAwMDAwMDAw?=",
+        )],
+        &get,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json()["error"]["code"], -32602);
+    // Another text encoded, or a sentinel that is not Base64: -32020.
+    for wrong in ["=?base64?bm90IGl0?=", "=?base64?***?="] {
+        let r = post(addr, &[("Mcp-Name", wrong)], &get).await;
+        assert_eq!(r.status, 400, "{wrong}: {r:?}");
+        assert_eq!(r.json()["error"]["code"], -32020);
+    }
+}
+
+/// POSTs a message the way a 2026-07-28 client that sends no routing headers does
+/// (fastmcp-tasks 4.x): `MCP-Protocol-Version`, but no `Mcp-Method`, no `Mcp-Name` and no
+/// session; the protocol version, client info and capabilities travel in each `_meta`.
+async fn headerless(addr: std::net::SocketAddr, method: &str, params: Value) -> Value {
+    let message = modern_request(method, params, true);
+    let r = post(addr, &[("MCP-Protocol-Version", V)], &message).await;
+    assert_eq!(r.status, 200, "{method}: {r:?}");
+    let answer = r.json();
+    assert_eq!(answer["id"], message["id"]);
+    assert!(answer.get("error").is_none(), "{method}: {answer}");
+    answer["result"].clone()
+}
+
+/// Polls `tasks/get` (backing off from 20 ms, as fastmcp-tasks does) until `status`.
+async fn headerless_until(addr: std::net::SocketAddr, id: &str, status: &str) -> Value {
+    tokio::time::timeout(PATIENCE, async {
+        let mut pause = Duration::from_millis(20);
+        loop {
+            let task = headerless(addr, "tasks/get", json!({"taskId": id})).await;
+            assert_eq!(task["resultType"], "complete", "{task}");
+            assert_eq!(task["taskId"], id);
+            if task["status"] == status {
+                return task;
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("task {id} never {status}"))
+}
+
+/// The interop case of a 2026-07-28 client without routing headers, as fastmcp-tasks 4.x
+/// drives a server: discover, `tools/call` with the tasks extension, `tasks/get` polled to
+/// completion, `tasks/update` answering an input request, `tasks/cancel`.
+#[tokio::test]
+async fn a_client_without_routing_headers_runs_tasks_end_to_end() {
+    let addr = http_server().await;
+    let discovered = headerless(addr, "server/discover", json!({})).await;
+    assert_eq!(discovered["supportedVersions"], json!([V]), "{discovered}");
+    assert_eq!(discovered["capabilities"]["extensions"][EXT], json!({}));
+
+    // tools/call answered with a task, polled to completion.
+    let created = headerless(
+        addr,
+        "tools/call",
+        json!({"name": "sleep", "arguments": {"ms": 30}}),
+    )
+    .await;
+    assert_eq!(created["resultType"], "task", "{created}");
+    assert_eq!(created["status"], "working");
+    let id = created["taskId"].as_str().expect("a task id");
+    let done = headerless_until(addr, id, "completed").await;
+    assert_eq!(done["result"]["content"][0]["text"], "slept 30", "{done}");
+
+    // An input request, answered with tasks/update.
+    let created = headerless(
+        addr,
+        "tools/call",
+        json!({"name": "ask_name", "arguments": {}}),
+    )
+    .await;
+    let id = created["taskId"].as_str().expect("a task id");
+    let asking = headerless_until(addr, id, "input_required").await;
+    assert_eq!(asking["inputRequests"]["name"], question(), "{asking}");
+    let ack = headerless(
+        addr,
+        "tasks/update",
+        json!({"taskId": id, "inputResponses": {"name": {"action": "accept", "content": {"name": "Luca"}}}}),
+    )
+    .await;
+    assert_eq!(ack, json!({"resultType": "complete"}));
+    let done = headerless_until(addr, id, "completed").await;
+    assert_eq!(
+        done["result"]["content"][0]["text"], "Hello, Luca!",
+        "{done}"
+    );
+
+    // tasks/cancel, acknowledged; the task ends cancelled.
+    let created = headerless(
+        addr,
+        "tools/call",
+        json!({"name": "sleep", "arguments": {"ms": 60_000}}),
+    )
+    .await;
+    let id = created["taskId"].as_str().expect("a task id");
+    let ack = headerless(addr, "tasks/cancel", json!({"taskId": id})).await;
+    assert_eq!(ack, json!({"resultType": "complete"}));
+    let cancelled = headerless_until(addr, id, "cancelled").await;
+    assert!(cancelled.get("result").is_none(), "{cancelled}");
 }

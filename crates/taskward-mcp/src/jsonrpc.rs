@@ -17,8 +17,8 @@ pub const INVALID_PARAMS: i64 = -32602;
 pub const INTERNAL_ERROR: i64 = -32603;
 /// Implementation-defined server error (limits, cancelled task results).
 pub const SERVER_ERROR: i64 = -32000;
-/// 2026-07-28: an HTTP header (`Mcp-Name`, `Mcp-Method`, `MCP-Protocol-Version`) disagrees
-/// with the body, or a required one is missing.
+/// 2026-07-28: an HTTP header that mirrors the body (`Mcp-Name`, `Mcp-Method`,
+/// `MCP-Protocol-Version`) was sent and disagrees with it. A missing one is accepted.
 pub const HEADER_MISMATCH: i64 = -32020;
 /// 2026-07-28: the request lacks a client capability it needs (the tasks extension).
 pub const MISSING_CAPABILITY: i64 = -32021;

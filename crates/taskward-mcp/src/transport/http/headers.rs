@@ -1,8 +1,12 @@
 //! What the transport reads from request headers: origin, protocol version, session id,
-//! accepted media types.
+//! accepted media types, and the routing headers that mirror the body (SEP-2243).
+
+use std::borrow::Cow;
 
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 
 use super::reply;
 use crate::jsonrpc::INVALID_REQUEST;
@@ -11,7 +15,15 @@ use crate::wire::SUPPORTED_VERSIONS;
 /// The session header.
 pub(super) const SESSION_ID: &str = "mcp-session-id";
 /// The protocol version header.
-const PROTOCOL_VERSION: &str = "mcp-protocol-version";
+pub(super) const PROTOCOL_VERSION: &str = "mcp-protocol-version";
+/// 2026-07-28 routing header mirroring the JSON-RPC method.
+pub(super) const MCP_METHOD: &str = "mcp-method";
+/// 2026-07-28 routing header mirroring the request's name-shaped field (`taskId` on
+/// `tasks/*`).
+pub(super) const MCP_NAME: &str = "mcp-name";
+/// The sentinel that wraps a routing header value sent in Base64: `=?base64?…?=`.
+const BASE64_PREFIX: &str = "=?base64?";
+const BASE64_SUFFIX: &str = "?=";
 
 /// The refusal of an `/mcp` request whose `Origin` or `MCP-Protocol-Version` is not
 /// acceptable, if it is not.
@@ -82,6 +94,31 @@ pub(super) fn version_refusal(headers: &HeaderMap) -> Option<Response> {
     }
 }
 
+/// A header as text: `None` when absent, `Some(None)` when it is not visible ASCII.
+pub(super) fn text<'a>(headers: &'a HeaderMap, name: &str) -> Option<Option<&'a str>> {
+    headers.get(name).map(|v| v.to_str().ok().map(str::trim))
+}
+
+/// A routing header that mirrors a body field (`Mcp-Name`), its `=?base64?…?=` sentinel
+/// unwrapped: `None` when absent, `Some(None)` when it is not visible ASCII or its sentinel
+/// is not Base64 of UTF-8 (such a header agrees with no body).
+pub(super) fn mirrored<'a>(headers: &'a HeaderMap, name: &str) -> Option<Option<Cow<'a, str>>> {
+    text(headers, name).map(|value| value.and_then(unwrap_sentinel))
+}
+
+fn unwrap_sentinel(value: &str) -> Option<Cow<'_, str>> {
+    match value
+        .strip_prefix(BASE64_PREFIX)
+        .and_then(|v| v.strip_suffix(BASE64_SUFFIX))
+    {
+        None => Some(Cow::Borrowed(value)),
+        Some(encoded) => {
+            let bytes = BASE64.decode(encoded).ok()?;
+            String::from_utf8(bytes).ok().map(Cow::Owned)
+        }
+    }
+}
+
 /// What the request says about its session.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum SessionHeader<'a> {
@@ -144,7 +181,24 @@ pub(super) fn wants_sse_only(headers: &HeaderMap) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_local;
+    use super::{is_local, unwrap_sentinel};
+
+    #[test]
+    fn sentinel_values_are_decoded() {
+        assert_eq!(unwrap_sentinel("plain-id").as_deref(), Some("plain-id"));
+        assert_eq!(
+            unwrap_sentinel("=?base64?Y2Fmw6k=?=").as_deref(),
+            Some("café")
+        );
+        assert_eq!(unwrap_sentinel("=?base64??=").as_deref(), Some(""));
+        assert_eq!(unwrap_sentinel("=?base64?***?="), None);
+        assert_eq!(unwrap_sentinel("=?base64?/w==?="), None, "not UTF-8");
+        // Not a whole sentinel: taken as it is.
+        assert_eq!(
+            unwrap_sentinel("=?base64?abc").as_deref(),
+            Some("=?base64?abc")
+        );
+    }
 
     #[test]
     fn local_origins_on_any_port() {

@@ -11,10 +11,12 @@
 //!   `tasks/result`), the answer is an SSE stream of those messages, then the response.
 //! - A stateless 2026-07-28 request (its `_meta` names a protocol version, or
 //!   `server/discover`) needs no session: its tasks live in the principal's shared scope
-//!   ([`Server::modern_scope`](crate::Server::modern_scope)). `MCP-Protocol-Version` must
-//!   equal the `_meta` version, `Mcp-Method` the method, and `Mcp-Name` the `taskId` of
-//!   `tasks/get|update|cancel` (else `-32020`, `400`); `-32021` and `-32022` are `400`,
-//!   `-32601` is `404`; `subscriptions/listen` is answered as an SSE stream.
+//!   ([`Server::modern_scope`](crate::Server::modern_scope)). The routing headers are
+//!   checked only when sent: `MCP-Protocol-Version` must equal the `_meta` version,
+//!   `Mcp-Method` the method, and `Mcp-Name` (plain or in the `=?base64?…?=` sentinel) the
+//!   `taskId` of `tasks/get|update|cancel`, else `-32020` (`400`); a missing one is
+//!   accepted. `-32021` and `-32022` are `400`, `-32601` is `404`; `subscriptions/listen`
+//!   is answered as an SSE stream.
 //! - `GET` with `Accept: text/event-stream` opens the session's SSE stream of server
 //!   notifications (`notifications/tasks/status`, `notifications/progress`), one stream at a
 //!   time (a second one gets `409`), with keep-alive comments. Notifications produced while no

@@ -1,5 +1,5 @@
-//! `POST /mcp` of a stateless (2026-07-28) request: no session; the headers must agree with
-//! the body; error codes map to HTTP statuses.
+//! `POST /mcp` of a stateless (2026-07-28) request: no session; the routing headers, when
+//! sent, must agree with the body; error codes map to HTTP statuses.
 
 use std::sync::Arc;
 
@@ -8,6 +8,7 @@ use axum::response::Response;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use super::headers::{self, MCP_METHOD, MCP_NAME, PROTOCOL_VERSION};
 use super::reply;
 use super::state::Shared;
 use crate::jsonrpc::{
@@ -15,14 +16,12 @@ use crate::jsonrpc::{
 };
 use crate::modern::meta_version;
 
-const PROTOCOL_VERSION: &str = "mcp-protocol-version";
-const MCP_METHOD: &str = "mcp-method";
-const MCP_NAME: &str = "mcp-name";
-
-/// Answers a stateless request. Refused with `-32020` (HTTP 400): an
-/// `MCP-Protocol-Version` or `Mcp-Method` header that differs from the body, and on
-/// `tasks/get|update|cancel` an `Mcp-Name` that is missing or is not `params.taskId`.
-/// Any `Mcp-Session-Id` is ignored: the request's tasks live in the principal's shared scope.
+/// Answers a stateless request. The body alone says what the request is; the headers that
+/// mirror it (`MCP-Protocol-Version`, `Mcp-Method`, and `Mcp-Name` on
+/// `tasks/get|update|cancel`) are checked only when present: one that disagrees with the
+/// body is refused with `-32020` (HTTP 400), one that is missing is accepted (clients in
+/// use, such as fastmcp-tasks 4.x, send none). Any `Mcp-Session-Id` is ignored: the
+/// request's tasks live in the principal's shared scope.
 pub(super) async fn handle(
     shared: Arc<Shared>,
     headers: &HeaderMap,
@@ -34,7 +33,7 @@ pub(super) async fn handle(
             StatusCode::BAD_REQUEST,
             Some(&request.id),
             HEADER_MISMATCH,
-            &why,
+            why,
         );
     }
     let (tx, rx) = mpsc::unbounded_channel();
@@ -43,36 +42,30 @@ pub(super) async fn handle(
     reply::streamed(handler, rx, sse_only, status_of).await
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<Option<&'a str>> {
-    headers.get(name).map(|v| v.to_str().ok().map(str::trim))
-}
-
-/// Why the headers disagree with the body, if they do.
-fn mismatch(headers: &HeaderMap, request: &Request) -> Option<String> {
+/// Why a header that was sent disagrees with the body, if one does. A header compares
+/// only with a body field that is there: a request without a `_meta` version or without a
+/// string `taskId` is judged by the dispatch (`-32602`), not here.
+fn mismatch(headers: &HeaderMap, request: &Request) -> Option<&'static str> {
     let params = request.params.as_ref();
-    if let Some(version) = header(headers, PROTOCOL_VERSION)
+    if let Some(version) = headers::text(headers, PROTOCOL_VERSION)
         && let Some(meta) = meta_version(params)
         && version != meta.as_str()
     {
-        return Some("MCP-Protocol-Version does not match _meta protocolVersion".into());
+        return Some("MCP-Protocol-Version does not match _meta protocolVersion");
     }
-    if let Some(method) = header(headers, MCP_METHOD)
+    if let Some(method) = headers::text(headers, MCP_METHOD)
         && method != Some(request.method.as_str())
     {
-        return Some("Mcp-Method does not match the method".into());
+        return Some("Mcp-Method does not match the method");
     }
     if matches!(
         request.method.as_str(),
         "tasks/get" | "tasks/update" | "tasks/cancel"
-    ) {
-        let task_id = params.and_then(|p| p.get("taskId")).and_then(Value::as_str);
-        match header(headers, MCP_NAME) {
-            None => return Some("missing Mcp-Name header (the taskId)".into()),
-            Some(name) if name != task_id || name.is_none() => {
-                return Some("Mcp-Name does not match params.taskId".into());
-            }
-            Some(_) => {}
-        }
+    ) && let Some(name) = headers::mirrored(headers, MCP_NAME)
+        && let Some(task_id) = params.and_then(|p| p.get("taskId")).and_then(Value::as_str)
+        && name.as_deref() != Some(task_id)
+    {
+        return Some("Mcp-Name does not match params.taskId");
     }
     None
 }
