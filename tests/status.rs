@@ -110,6 +110,10 @@ async fn the_registry_reports_counts_runners_uptime_and_limits() {
         status.live_runners, 2,
         "only the gated tasks still have runners"
     );
+    assert_eq!(
+        status.controls, 2,
+        "only the live tasks keep a control block"
+    );
     assert!(
         status.uptime >= Duration::from_secs(5) && status.uptime < Duration::from_secs(6),
         "{:?}",
@@ -133,6 +137,7 @@ async fn the_registry_reports_counts_runners_uptime_and_limits() {
     assert_eq!(status.count(Status::Completed), 3);
     assert_eq!(status.phase_count(Phase::Running), 0);
     assert_eq!(status.live_runners, 0);
+    assert_eq!(status.controls, 0);
 }
 
 #[tokio::test(start_paused = true)]
