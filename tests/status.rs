@@ -110,6 +110,10 @@ async fn the_registry_reports_counts_runners_uptime_and_limits() {
         status.live_runners, 2,
         "only the gated tasks still have runners"
     );
+    assert_eq!(
+        status.controls, 2,
+        "only the live tasks keep a control block"
+    );
     assert!(
         status.uptime >= Duration::from_secs(5) && status.uptime < Duration::from_secs(6),
         "{:?}",
@@ -133,6 +137,7 @@ async fn the_registry_reports_counts_runners_uptime_and_limits() {
     assert_eq!(status.count(Status::Completed), 3);
     assert_eq!(status.phase_count(Phase::Running), 0);
     assert_eq!(status.live_runners, 0);
+    assert_eq!(status.controls, 0);
 }
 
 #[tokio::test(start_paused = true)]
@@ -351,4 +356,92 @@ async fn the_supervision_tree_is_visible_through_ractor() {
             .iter()
             .all(|r| r.get_status() == ActorStatus::Stopped)
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_runner_cell_is_mapped_to_its_task_and_killing_it_loses_the_task() {
+    let ward = common::ward().await;
+    let scope = Scope::session("s");
+    let gate = CancellationToken::new();
+    let doomed = ward
+        .submit(
+            TaskSpec::new("doomed").scope(scope.clone()),
+            gated(gate.clone(), 1),
+        )
+        .await
+        .unwrap();
+    let spared = ward
+        .submit(
+            TaskSpec::new("spared").scope(scope.clone()),
+            gated(gate.clone(), 2),
+        )
+        .await
+        .unwrap();
+    settle().await;
+
+    // Every runner the supervisor links is listed once, with its task.
+    let listed: HashSet<_> = ward
+        .runners()
+        .into_iter()
+        .map(|(task, cell)| (task, cell.get_id()))
+        .collect();
+    let children: HashSet<_> = ward
+        .runner_supervisor_cell()
+        .unwrap()
+        .get_children()
+        .iter()
+        .map(|c| c.get_id())
+        .collect();
+    let cell = ward.runner_cell(&scope, doomed.id()).unwrap();
+    let spared_cell = ward.runner_cell(&scope, spared.id()).unwrap();
+    assert_ne!(cell.get_id(), spared_cell.get_id());
+    assert_eq!(
+        listed,
+        HashSet::from([
+            (doomed.id(), cell.get_id()),
+            (spared.id(), spared_cell.get_id())
+        ])
+    );
+    assert_eq!(
+        listed.iter().map(|(_, c)| *c).collect::<HashSet<_>>(),
+        children
+    );
+    let r = ward.runner_cell(&Scope::session("other"), doomed.id());
+    assert!(matches!(r, Err(Error::NotFound(_))), "{r:?}");
+
+    cell.kill();
+    let outcome = doomed.wait().await.unwrap();
+    assert_eq!(
+        outcome.failure().map(|f| f.cause),
+        Some(taskward::FailureCause::RunnerLost),
+        "{outcome:?}"
+    );
+    let r = ward.runner_cell(&scope, doomed.id());
+    assert!(
+        matches!(
+            r,
+            Err(Error::AlreadyTerminal {
+                status: Status::Failed,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+    // The other task's runner is untouched.
+    assert_eq!(spared_cell.get_status(), ActorStatus::Running);
+    assert_eq!(
+        ward.get(&scope, spared.id()).unwrap().status,
+        Status::Working
+    );
+    let listed: Vec<_> = ward.runners().into_iter().map(|(t, _)| t).collect();
+    assert_eq!(listed, vec![spared.id()]);
+
+    let external = ward
+        .submit_external(TaskSpec::new("elsewhere").scope(scope.clone()), |_| {})
+        .await
+        .unwrap();
+    let r = ward.runner_cell(&scope, external.id());
+    assert!(matches!(r, Err(Error::NoLiveRunner(_))), "{r:?}");
+    gate.cancel();
+    spared.wait().await.unwrap();
 }

@@ -367,3 +367,107 @@ async fn list_pages_with_cursors_within_one_scope() {
             .is_empty()
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn submit_once_runs_a_non_sync_non_clone_work_once() {
+    let ward = common::ward().await;
+    let scope = Scope::session("s-once");
+    // A Sender is Send but neither Sync nor (for this test) cloned; a Cell is not Sync; the
+    // String is moved out of the closure, which makes it FnOnce.
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let cell = std::cell::Cell::new(41);
+    let owned = String::from("consumed");
+    let task = ward
+        .submit_once(
+            TaskSpec::new("once").scope(scope.clone()),
+            move |_ctx: TaskContext| async move {
+                cell.set(cell.get() + 1);
+                tx.send(owned).expect("receiver alive");
+                Ok(json!(cell.get()))
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(task.wait().await.unwrap(), Outcome::completed(json!(42)));
+    assert_eq!(rx.recv().unwrap(), "consumed");
+    // The work (and its Sender) was dropped after its one run.
+    assert!(rx.recv().is_err());
+
+    // A transient policy of a single attempt is still one attempt.
+    let single = ward
+        .submit_once(
+            TaskSpec::new("single")
+                .scope(scope.clone())
+                .restart(taskward::Restart::transient(
+                    1,
+                    taskward::Backoff::fixed(Duration::from_millis(10)),
+                )),
+            |_ctx: TaskContext| async { Err(taskward::TaskError::new("no")) },
+        )
+        .await
+        .unwrap();
+    assert_eq!(single.wait().await.unwrap().status(), Status::Failed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn submit_once_refuses_a_restart_policy_with_a_second_attempt_and_creates_nothing() {
+    let ward = common::ward().await;
+    let scope = Scope::session("s-once-retry");
+    let (tx, _rx) = std::sync::mpsc::channel::<()>();
+    let err = ward
+        .submit_once(
+            TaskSpec::new("retried")
+                .scope(scope.clone())
+                .restart(taskward::Restart::transient(
+                    3,
+                    taskward::Backoff::fixed(Duration::from_millis(10)),
+                )),
+            move |_ctx: TaskContext| async move {
+                tx.send(()).ok();
+                Ok(json!(null))
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::OneShotRetry { max_attempts: 3 }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("3 attempts"), "{err}");
+    let status = ward.status().await.unwrap();
+    assert_eq!(status.tasks, 0);
+    assert!(
+        ward.list(&scope, &ListQuery::new())
+            .unwrap()
+            .tasks
+            .is_empty()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn submit_once_work_is_lost_with_its_runner_and_not_run_again() {
+    let ward = common::ward().await;
+    let scope = Scope::session("s-once-lost");
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counter = runs.clone();
+    let task = ward
+        .submit_once(
+            TaskSpec::new("lost").scope(scope.clone()),
+            move |ctx: TaskContext| async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                ctx.cancelled().await;
+                Ok(json!(null))
+            },
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    ward.runner_cell(&scope, task.id()).unwrap().kill();
+    let outcome = task.wait().await.unwrap();
+    assert_eq!(
+        outcome.failure().map(|f| f.cause),
+        Some(FailureCause::RunnerLost)
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+}

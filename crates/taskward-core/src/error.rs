@@ -49,6 +49,12 @@ pub enum Error {
         /// The key that was answered.
         key: String,
     },
+    /// A one-shot work (`submit_once`) was submitted with a restart policy that allows more
+    /// than one attempt; one-shot work can run only once, so nothing was created.
+    OneShotRetry {
+        /// The attempts the restart policy allows.
+        max_attempts: u32,
+    },
     /// The runtime is shutting down or has shut down; nothing new is admitted.
     ShutDown,
     /// The runtime's supervision tree could not be reached.
@@ -109,6 +115,10 @@ impl fmt::Display for Error {
             Error::UnknownInput { id, key } => {
                 write!(f, "task {id} has no outstanding input request {key:?}")
             }
+            Error::OneShotRetry { max_attempts } => write!(
+                f,
+                "one-shot work runs once, but its restart policy allows {max_attempts} attempts"
+            ),
             Error::ShutDown => f.write_str("the runtime is shut down"),
             Error::Unavailable(why) => write!(f, "the runtime is unavailable: {why}"),
             Error::RunnerStart { id, .. } => write!(f, "the runner of task {id} failed to start"),

@@ -25,6 +25,26 @@ pub(crate) type WorkFuture = Pin<Box<dyn Future<Output = Result<Value, TaskError
 /// The work: called once per attempt.
 pub(crate) type WorkFn = Arc<dyn Fn(TaskContext) -> WorkFuture + Send + Sync>;
 
+/// Wraps a one-shot work as a [`WorkFn`]: the first call takes it out of its slot (one
+/// uncontended lock, once per task); a later call (impossible while `submit_once` refuses
+/// restart policies with more than one attempt) fails that attempt instead of panicking.
+pub(crate) fn once_work<F, Fut>(work: F) -> WorkFn
+where
+    F: FnOnce(TaskContext) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Value, TaskError>> + Send + 'static,
+{
+    let slot = Mutex::new(Some(work));
+    Arc::new(move |ctx| {
+        let work = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match work {
+            Some(work) => Box::pin(work(ctx)),
+            None => Box::pin(std::future::ready(Err(TaskError::new(
+                "one-shot work already ran and cannot run again",
+            )))),
+        }
+    })
+}
+
 /// Called when an external task is cancelled.
 pub(crate) type ExternalCancel = Box<dyn Fn(&Cancellation) + Send + Sync>;
 

@@ -209,6 +209,13 @@ impl Shared {
         self.stopping.load(Ordering::Acquire)
     }
 
+    pub(crate) fn control_count(&self) -> usize {
+        self.controls
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+
     pub(crate) fn live_runner_count(&self) -> usize {
         self.runners.lock().unwrap_or_else(|e| e.into_inner()).len()
     }

@@ -32,6 +32,10 @@ pub struct RegistryStatus {
     pub by_phase: Vec<(Phase, u64)>,
     /// Runner actors alive now.
     pub live_runners: usize,
+    /// Control blocks held: one per live task, and one per ended task whose runner has not
+    /// reported yet. 0 once every task has ended and every runner is gone (a count that stays
+    /// above 0 then is a leak).
+    pub controls: usize,
     /// Time since the runtime started.
     pub uptime: Duration,
     /// Whether submits are admitted (false once shutdown began).

@@ -40,6 +40,73 @@ impl Taskward {
         }
     }
 
+    /// The actor cell of the runner actor that holds a task now, for operators: link it,
+    /// monitor it, ask `get_status`, or kill it to test a host's fault handling.
+    ///
+    /// The cell is the runner's as this call returns; a task whose attempt ends or is retried
+    /// is then held by another runner, or none. Killing the cell loses the tasks the runner
+    /// holds: each fails with cause `runner_lost` (or is retried under a transient restart
+    /// policy), as any runner crash. Today a runner actor holds one task; when runners hold a
+    /// partition of tasks, several tasks answer the same cell.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown or foreign id; [`Error::AlreadyTerminal`] for a task
+    /// that ended and whose runner is gone; [`Error::NoLiveRunner`] while the task is queued,
+    /// waiting to retry, or external.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use serde_json::json;
+    /// use taskward_core::{FailureCause, Scope};
+    /// use taskward_runtime::{TaskContext, TaskSpec, Taskward};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), taskward_core::Error> {
+    /// let ward = Taskward::builder().spawn().await?;
+    /// let scope = Scope::session("s-1");
+    /// let task = ward
+    ///     .submit(TaskSpec::new("wait").scope(scope.clone()), |ctx: TaskContext| async move {
+    ///         ctx.cancelled().await;
+    ///         Ok(json!(null))
+    ///     })
+    ///     .await?;
+    /// ward.runner_cell(&scope, task.id())?.kill();
+    /// let outcome = task.wait().await?;
+    /// assert_eq!(outcome.failure().map(|f| f.cause), Some(FailureCause::RunnerLost));
+    /// ward.shutdown(Duration::from_secs(1)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn runner_cell(&self, scope: &Scope, id: TaskId) -> Result<ActorCell, Error> {
+        let record = self.get(scope, id)?;
+        match self.shared().control(&id).and_then(|c| c.runner()) {
+            Some(runner) => Ok(runner.get_cell()),
+            None if record.is_terminal() => Err(Error::AlreadyTerminal {
+                id,
+                status: record.status,
+            }),
+            None => Err(Error::NoLiveRunner(id)),
+        }
+    }
+
+    /// Every task that has a live runner, with the actor cell of the runner actor that holds
+    /// it, for operators (in no particular order, across all scopes: do not hand it to
+    /// clients).
+    ///
+    /// A snapshot: runners start and stop meanwhile. A task whose work was cancelled but has
+    /// not stopped yet is listed until its runner is gone. When runners hold a partition of
+    /// tasks, several entries share a cell.
+    pub fn runners(&self) -> Vec<(TaskId, ActorCell)> {
+        self.shared()
+            .runners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(|entry| (entry.task, entry.cell.clone()))
+            .collect()
+    }
+
     /// The root supervisor's actor cell: `get_status`, `get_children` and linking.
     pub fn root_cell(&self) -> ActorCell {
         self.inner.root.get_cell()

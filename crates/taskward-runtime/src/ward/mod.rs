@@ -16,11 +16,13 @@ use std::time::Duration;
 use ractor::concurrency::JoinHandle;
 use ractor::{ActorRef, MessagingErr, RpcReplyPort};
 use serde_json::Value;
+#[cfg(doc)]
+use taskward_core::Restart;
 use taskward_core::{Cancellation, Error, TaskError};
 
 use crate::builder::{Builder, Config};
 use crate::context::TaskContext;
-use crate::control::WorkFn;
+use crate::control::{WorkFn, once_work};
 use crate::handle::TaskHandle;
 use crate::registry::{Admission, CreateRequest, RegistryMsg, create_direct};
 use crate::root::RootMsg;
@@ -148,6 +150,9 @@ impl Taskward {
     ///
     /// `work` is called once per attempt with the attempt's [`TaskContext`]; it runs in its own
     /// tokio task under a runner actor that enforces the timeout and relays cancellation.
+    /// Because a restart policy may call it again, it is an `Fn + Sync`; for work that runs
+    /// once and captures what is not `Sync` or not `Clone`, use
+    /// [`submit_once`](Taskward::submit_once).
     ///
     /// # Errors
     ///
@@ -165,7 +170,68 @@ impl Taskward {
         F: Fn(TaskContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Value, TaskError>> + Send + 'static,
     {
-        let work: WorkFn = Arc::new(move |ctx| Box::pin(work(ctx)));
+        self.admit_detached(spec, Arc::new(move |ctx| Box::pin(work(ctx))))
+            .await
+    }
+
+    /// Submits one-shot work: like [`submit`](Taskward::submit), for a work that is a
+    /// [`FnOnce`] and need not be `Sync` (it may capture a `Sender`, a `Cell`, a value it
+    /// consumes), since it runs at most once.
+    ///
+    /// One-shot work cannot be retried, so the spec's restart policy must allow a single
+    /// attempt ([`Restart::Temporary`], the default, or a transient policy of one attempt); a
+    /// policy that allows more is refused with [`Error::OneShotRetry`] before anything is
+    /// created, rather than failing the task at its second attempt. The work is kept in a
+    /// slot and taken out once, when its runner starts (one uncontended lock per task).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::OneShotRetry`] for a restart policy of more than one attempt (nothing is
+    /// created); otherwise those of [`submit`](Taskward::submit).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`submit`](Taskward::submit): dropping this future never leaves a recorded task
+    /// without its runner; the task may still be created.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use std::time::Duration;
+    /// use serde_json::json;
+    /// use taskward_core::Outcome;
+    /// use taskward_runtime::{TaskContext, TaskSpec, Taskward};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), taskward_core::Error> {
+    /// let ward = Taskward::builder().spawn().await?;
+    /// let (tx, rx) = mpsc::channel(); // a Sender is Send but not Sync
+    /// let task = ward
+    ///     .submit_once(TaskSpec::new("notify"), move |_ctx: TaskContext| async move {
+    ///         tx.send("done").ok();
+    ///         Ok(json!("sent"))
+    ///     })
+    ///     .await?;
+    /// assert_eq!(task.wait().await?, Outcome::completed(json!("sent")));
+    /// assert_eq!(rx.recv().ok(), Some("done"));
+    /// ward.shutdown(Duration::from_secs(1)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn submit_once<F, Fut>(&self, spec: TaskSpec, work: F) -> Result<TaskHandle, Error>
+    where
+        F: FnOnce(TaskContext) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Value, TaskError>> + Send + 'static,
+    {
+        let max_attempts = spec.restart.max_attempts();
+        if max_attempts > 1 {
+            return Err(Error::OneShotRetry { max_attempts });
+        }
+        self.admit_detached(spec, once_work(work)).await
+    }
+
+    /// Admits a task in its own tokio task, so that dropping the caller's future never leaves
+    /// a recorded task without its runner.
+    async fn admit_detached(&self, spec: TaskSpec, work: WorkFn) -> Result<TaskHandle, Error> {
         let ward = self.clone();
         tokio::spawn(async move { ward.admit(spec, Some(work), None).await })
             .await

@@ -23,6 +23,7 @@ impl Desk<'_> {
                 .map(|p| (*p, self.book.phase_count(*p)))
                 .collect(),
             live_runners: self.shared.live_runner_count(),
+            controls: self.shared.control_count(),
             uptime: self.shared.started_at.elapsed(),
             accepting: !self.book.closed,
             limits: Limits {
