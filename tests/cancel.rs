@@ -9,23 +9,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::{HOUR, events_of, ward_without_ttl};
 use serde_json::{Value, json};
 use taskward::{
-    CancelPolicy, CancelledBy, Error, Event, EventFilter, EventKind, Outcome, Scope, Status,
-    Subscription, TaskContext, TaskError, TaskId, TaskSpec,
+    CancelPolicy, CancelledBy, Error, EventFilter, EventKind, Outcome, Scope, Status, TaskContext,
+    TaskError, TaskSpec,
 };
 use tokio::time::Instant;
-
-const HOUR: Duration = Duration::from_secs(3600);
-
-/// A runtime whose tasks never expire, for tests that let hours pass.
-async fn ward_without_ttl() -> taskward::Taskward {
-    taskward::Taskward::builder()
-        .no_default_ttl()
-        .spawn()
-        .await
-        .expect("runtime starts")
-}
 
 /// Records when the work's future was dropped (aborted or finished).
 struct DropClock(Arc<Mutex<Option<Instant>>>);
@@ -55,20 +45,6 @@ fn stubborn_work(
             Ok(json!("finished anyway"))
         })
     }
-}
-
-/// The events of one task until none arrives for a (virtual) second; panics on lag.
-async fn events_of(sub: &mut Subscription, id: TaskId) -> Vec<EventKind> {
-    let mut kinds = Vec::new();
-    while let Ok(Some(event)) = tokio::time::timeout(Duration::from_secs(1), sub.recv()).await {
-        match event {
-            Event::Task(e) if e.task_id == id => kinds.push(e.kind),
-            Event::Task(_) => {}
-            Event::Lagged(n) => panic!("subscriber lagged by {n}"),
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-    kinds
 }
 
 #[tokio::test(start_paused = true)]
@@ -267,13 +243,7 @@ async fn cancelling_a_terminal_task_is_an_error_naming_its_status() {
     let ward = common::ward().await;
     let scope = Scope::session("s-terminal");
 
-    let done = ward
-        .submit(
-            TaskSpec::new("done").scope(scope.clone()),
-            common::instant(json!(7)),
-        )
-        .await
-        .unwrap();
+    let done = common::submit_instant(&ward, &scope, "done", json!(7)).await;
     done.wait().await.unwrap();
     let err = done.cancel(None).await.unwrap_err();
     assert!(
@@ -308,13 +278,7 @@ async fn cancelling_a_terminal_task_is_an_error_naming_its_status() {
     );
     assert!(err.to_string().contains("failed"), "{err}");
 
-    let cancelled = ward
-        .submit(
-            TaskSpec::new("cancelled").scope(scope.clone()),
-            |ctx: TaskContext| common::sleepy(ctx, HOUR),
-        )
-        .await
-        .unwrap();
+    let cancelled = common::submit_long(&ward, &scope, "cancelled").await;
     cancelled.cancel(Some("first".into())).await.unwrap();
     let err = cancelled.cancel(Some("second".into())).await.unwrap_err();
     assert!(

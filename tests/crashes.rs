@@ -9,36 +9,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use common::{HOUR, all_events, events_of};
 use serde_json::{Value, json};
 use taskward::{
-    Backoff, Error, Event, EventFilter, EventKind, FailureCause, Outcome, Phase, Restart, Scope,
-    Status, Subscription, TaskContext, TaskEvent, TaskHandle, TaskId, TaskSpec, Taskward,
+    Backoff, Error, EventFilter, EventKind, FailureCause, Outcome, Phase, Restart, Scope, Status,
+    TaskContext, TaskHandle, TaskSpec, Taskward,
 };
-
-const HOUR: Duration = Duration::from_secs(3600);
-
-/// The events received until none arrives for a (virtual) second; panics on lag.
-async fn all_events(sub: &mut Subscription) -> Vec<TaskEvent> {
-    let mut events = Vec::new();
-    while let Ok(Some(event)) = tokio::time::timeout(Duration::from_secs(1), sub.recv()).await {
-        match event {
-            Event::Task(e) => events.push(e),
-            Event::Lagged(n) => panic!("subscriber lagged by {n}"),
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-    events
-}
-
-/// The events of one task until none arrives for a (virtual) second.
-async fn events_of(sub: &mut Subscription, id: TaskId) -> Vec<EventKind> {
-    all_events(sub)
-        .await
-        .into_iter()
-        .filter(|e| e.task_id == id)
-        .map(|e| e.kind)
-        .collect()
-}
 
 /// The runner actors alive now.
 fn runners(ward: &Taskward) -> Vec<ractor::ActorCell> {

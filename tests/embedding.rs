@@ -6,6 +6,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::settle;
 use ractor::{
     Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, ActorStatus, SupervisionEvent,
 };
@@ -82,11 +83,6 @@ fn embedded() -> taskward::Builder {
     Taskward::builder().root_intensity(Intensity::new(1, Duration::from_secs(60)))
 }
 
-/// Lets every actor and task run until the runtime is idle (virtual time barely moves).
-async fn settle() {
-    tokio::time::sleep(Duration::from_millis(10)).await;
-}
-
 fn drain(rx: &mut mpsc::UnboundedReceiver<Seen>) -> Vec<Seen> {
     let mut seen = Vec::new();
     while let Ok(s) = rx.try_recv() {
@@ -143,13 +139,7 @@ async fn a_runtime_under_a_host_supervisor_works_normally() {
 
     let scope = Scope::session("host");
     works(&ward).await;
-    let long = ward
-        .submit(
-            TaskSpec::new("long").scope(scope.clone()),
-            |ctx: TaskContext| common::sleepy(ctx, Duration::from_secs(3600)),
-        )
-        .await
-        .unwrap();
+    let long = common::submit_long(&ward, &scope, "long").await;
     let timed = ward
         .submit(
             TaskSpec::new("timed")
@@ -192,21 +182,9 @@ async fn exceeding_the_restart_intensity_escalates_to_the_host_which_rebuilds() 
     let ward = embedded().spawn_linked(host.get_cell()).await.unwrap();
     let root = ward.root_cell();
     let scope = Scope::session("host");
-    let kept = ward
-        .submit(
-            TaskSpec::new("kept").scope(scope.clone()),
-            common::instant(json!("kept")),
-        )
-        .await
-        .unwrap();
+    let kept = common::submit_instant(&ward, &scope, "kept", json!("kept")).await;
     kept.wait().await.unwrap();
-    let live = ward
-        .submit(
-            TaskSpec::new("live").scope(scope.clone()),
-            |ctx: TaskContext| common::sleepy(ctx, Duration::from_secs(3600)),
-        )
-        .await
-        .unwrap();
+    let live = common::submit_long(&ward, &scope, "live").await;
     settle().await;
     assert_eq!(drain(&mut seen), [Seen::Started(root.get_id())]);
 

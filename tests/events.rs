@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::json;
 use taskward::{
     CancelledBy, ClosePolicy, Event, EventFilter, EventKind, FailureCause, Phase, Scope, Status,
-    Subscription, TaskContext, TaskError, TaskEvent, TaskId, TaskSpec, Taskward,
+    Subscription, TaskContext, TaskEvent, TaskId, TaskSpec, Taskward,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -87,11 +87,7 @@ fn assert_strictly_increasing(events: &[TaskEvent]) {
 
 #[tokio::test(start_paused = true)]
 async fn every_kind_of_event_arrives_numbered_without_gaps() {
-    let ward = Taskward::builder()
-        .sweep_interval(Duration::from_millis(100))
-        .spawn()
-        .await
-        .unwrap();
+    let ward = common::ward_with_sweep().await;
     let mut sub = ward.subscribe(EventFilter::all());
     let scope = Scope::session("events");
 
@@ -110,22 +106,11 @@ async fn every_kind_of_event_arrives_numbered_without_gaps() {
     a.wait().await.unwrap();
 
     // Failed.
-    let b = ward
-        .submit(TaskSpec::new("b").scope(scope.clone()), |_ctx| async {
-            Err(TaskError::new("boom"))
-        })
-        .await
-        .unwrap();
+    let b = common::submit_failing(&ward, &scope, "b", "boom").await;
     b.wait().await.unwrap();
 
     // Cancelled.
-    let c = ward
-        .submit(
-            TaskSpec::new("c").scope(scope.clone()),
-            |ctx: TaskContext| common::sleepy(ctx, Duration::from_secs(3600)),
-        )
-        .await
-        .unwrap();
+    let c = common::submit_long(&ward, &scope, "c").await;
     c.cancel(Some("enough".into())).await.unwrap();
 
     // Transferred.
@@ -286,13 +271,7 @@ async fn filters_by_scope_task_and_progress() {
     // Let the registry record both starts, so the task subscriber sees what follows them.
     tokio::time::sleep(Duration::from_millis(10)).await;
     let mut by_task = ward.subscribe(EventFilter::all().task(a.id()));
-    let b = ward
-        .submit(
-            TaskSpec::new("b").scope(s1.clone()),
-            common::instant(json!(1)),
-        )
-        .await
-        .unwrap();
+    let b = common::submit_instant(&ward, &s1, "b", json!(1)).await;
     b.wait().await.unwrap();
     gate.cancel();
     a.wait().await.unwrap();

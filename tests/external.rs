@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::json;
 use taskward::{
     Cancellation, CancelledBy, Error, Event, EventFilter, EventKind, FailureCause, Outcome, Phase,
-    Scope, Status, Subscription, TaskError, TaskSpec, Taskward,
+    Scope, Status, Subscription, TaskError, TaskSpec,
 };
 
 /// Records the cancellations an external task's callback receives.
@@ -150,11 +150,7 @@ async fn cancelling_an_external_task_calls_its_callback() {
 
 #[tokio::test(start_paused = true)]
 async fn an_external_task_expires_like_any_other() {
-    let ward = Taskward::builder()
-        .sweep_interval(Duration::from_millis(100))
-        .spawn()
-        .await
-        .unwrap();
+    let ward = common::ward_with_sweep().await;
     let scope = Scope::session("host");
     let (cancels, on_cancel) = recorder();
     let task = ward

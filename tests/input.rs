@@ -8,16 +8,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use common::secs;
 use serde_json::{Value, json};
 use taskward::{
     CancelledBy, Error, EventFilter, EventKind, FailureCause, InputRequest, Outcome, Phase, Scope,
-    Status, Subscription, TaskContext, TaskError, TaskSpec, Taskward,
+    Status, Subscription, TaskContext, TaskError, TaskSpec,
 };
 use tokio::sync::mpsc;
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
-}
 
 /// Reads events until the task's status changes to `status`, within a minute of virtual time.
 async fn until_status(sub: &mut Subscription, status: Status) {
@@ -328,11 +325,7 @@ async fn a_timeout_while_parked_fails_the_task_timed_out() {
 
 #[tokio::test(start_paused = true)]
 async fn ttl_expiry_while_parked_cancels_by_expiry() {
-    let ward = Taskward::builder()
-        .sweep_interval(Duration::from_millis(100))
-        .spawn()
-        .await
-        .unwrap();
+    let ward = common::ward_with_sweep().await;
     let scope = Scope::session("ttl");
     let mut sub = ward.subscribe(EventFilter::all().scope(scope.clone()));
     let (seen, mut results) = mpsc::unbounded_channel();
@@ -417,13 +410,7 @@ async fn a_request_the_work_stops_waiting_for_is_withdrawn() {
 async fn provide_input_after_completion_is_already_terminal() {
     let ward = common::ward().await;
     let scope = Scope::session("done");
-    let task = ward
-        .submit(
-            TaskSpec::new("instant").scope(scope.clone()),
-            common::instant(json!(1)),
-        )
-        .await
-        .unwrap();
+    let task = common::submit_instant(&ward, &scope, "instant", json!(1)).await;
     task.wait().await.unwrap();
     assert!(ward.input_requests(&scope, task.id()).unwrap().is_empty());
     assert!(matches!(

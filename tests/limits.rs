@@ -14,14 +14,9 @@ use taskward::{
     TaskHandle, TaskSpec, Taskward,
 };
 
-const HOUR: Duration = Duration::from_secs(3600);
-
 async fn long_task(ward: &Taskward, scope: &Scope, name: &str) -> Result<TaskHandle, Error> {
-    ward.submit(
-        TaskSpec::new(name).scope(scope.clone()),
-        |ctx: TaskContext| common::sleepy(ctx, HOUR),
-    )
-    .await
+    ward.submit(TaskSpec::new(name).scope(scope.clone()), common::long)
+        .await
 }
 
 fn assert_limit(result: Result<TaskHandle, Error>, expected: Limit, expected_max: u64) {

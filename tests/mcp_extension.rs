@@ -10,10 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mcp_support::http_client::{self, PATIENCE};
+use mcp_support::tools::question;
 use serde_json::{Value, json};
-use taskward::Taskward;
-use taskward_mcp::wire::{CallToolResult, TaskSupport};
-use taskward_mcp::{Server, Session, Tool};
+use taskward_mcp::{Server, Session};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 const V: &str = "2026-07-28";
@@ -21,97 +20,21 @@ const EXT: &str = "io.modelcontextprotocol/tasks";
 const SUB: &str = "io.modelcontextprotocol/subscriptionId";
 const RELATED: &str = "io.modelcontextprotocol/related-task";
 
-fn question() -> Value {
-    json!({
-        "method": "elicitation/create",
-        "params": {
-            "mode": "form",
-            "message": "What is your name?",
-            "requestedSchema": {
-                "type": "object",
-                "properties": { "name": { "type": "string" } },
-                "required": ["name"]
-            }
-        }
-    })
-}
-
 /// The test server: `echo`, `sleep {ms}`, `fail` (isError), `crash` (panics), `plain_only`
 /// (forbidden), `task_only` (required), `ask_name` (required; asks for a name).
 async fn server() -> Server {
-    let ward = Taskward::builder().spawn().await.expect("runtime starts");
-    let object = json!({"type": "object"});
-    Server::builder(ward)
+    use mcp_support::tools::{ask_name, crash, echo, fail, plain_only, sleep, task_only};
+    Server::builder(mcp_support::ward().await)
         .poll_interval(Duration::from_millis(50))
-        .tool(Tool::new(
-            "echo",
-            "Echoes.",
-            object.clone(),
-            |call| async move {
-                let text = call.arguments.get("text").and_then(Value::as_str);
-                Ok(CallToolResult::text(text.unwrap_or_default()))
-            },
-        ))
-        .tool(Tool::new(
-            "sleep",
-            "Sleeps.",
-            object.clone(),
-            |call| async move {
-                let ms = call
-                    .arguments
-                    .get("ms")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0);
-                tokio::select! {
-                    () = tokio::time::sleep(Duration::from_millis(ms)) => {}
-                    () = call.ctx.cancelled() => return Err(taskward::TaskError::cancelled()),
-                }
-                Ok(CallToolResult::text(format!("slept {ms}")))
-            },
-        ))
-        .tool(Tool::new(
-            "fail",
-            "Fails.",
-            object.clone(),
-            |_| async move { Ok(CallToolResult::error("it broke")) },
-        ))
-        .tool(Tool::new(
-            "crash",
-            "Panics.",
-            object.clone(),
-            |_| async move {
-                if true {
-                    panic!("boom");
-                }
-                Ok(CallToolResult::text("never"))
-            },
-        ))
-        .tool(
-            Tool::new(
-                "plain_only",
-                "Never a task.",
-                object.clone(),
-                |_| async move { Ok(CallToolResult::text("plain")) },
-            )
-            .task_support(TaskSupport::Forbidden),
-        )
-        .tool(
-            Tool::new(
-                "task_only",
-                "Always a task.",
-                object.clone(),
-                |_| async move { Ok(CallToolResult::text("task")) },
-            )
-            .task_support(TaskSupport::Required),
-        )
-        .tool(
-            Tool::new("ask_name", "Asks a name.", object, |call| async move {
-                let answer = call.ctx.request_input("name", question()).await?;
-                let name = answer["content"]["name"].as_str().unwrap_or("nobody");
-                Ok(CallToolResult::text(format!("Hello, {name}!")))
-            })
-            .task_support(TaskSupport::Required),
-        )
+        .tools([
+            echo(),
+            sleep(),
+            fail(),
+            crash(),
+            plain_only(),
+            task_only(),
+            ask_name(),
+        ])
         .build()
 }
 
@@ -533,17 +456,7 @@ async fn legacy_tasks_result_delivers_the_elicitation() {
 // ---- over HTTP, where headers and statuses matter ----
 
 async fn http_server() -> std::net::SocketAddr {
-    let server = server().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("binds");
-    let addr = listener.local_addr().expect("an address");
-    tokio::spawn(taskward_mcp::transport::http::serve(
-        server,
-        listener,
-        Default::default(),
-    ));
-    addr
+    mcp_support::serve_http(server().await, Default::default()).await
 }
 
 async fn post(

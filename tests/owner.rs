@@ -6,90 +6,16 @@ mod common;
 
 use std::time::Duration;
 
-use ractor::{Actor, ActorProcessingErr, ActorRef};
+use common::owner::{HostMsg, host, next_notice, no_more_notices, owned_by};
+use common::wait_for;
 use serde_json::json;
 use taskward::{
     CancelledBy, ClosePolicy, Error, EventFilter, EventKind, FailureCause, ListQuery, Outcome,
-    Owner, Phase, Scope, Status, TaskContext, TaskError, TaskHandle, TaskNotice, TaskSpec,
-    Taskward,
+    Phase, Scope, Status, TaskContext, TaskError, TaskHandle, TaskNotice, TaskSpec, Taskward,
 };
-use tokio::sync::mpsc;
-
-const HOUR: Duration = Duration::from_secs(3600);
-
-/// The host's own message type: taskward's notices arrive wrapped in it.
-enum HostMsg {
-    Task(TaskNotice),
-    Crash,
-}
-
-/// An owner actor that forwards the notices it is told to the test.
-struct Host;
-
-impl Actor for Host {
-    type Msg = HostMsg;
-    type State = mpsc::UnboundedSender<TaskNotice>;
-    type Arguments = mpsc::UnboundedSender<TaskNotice>;
-
-    async fn pre_start(
-        &self,
-        _myself: ActorRef<HostMsg>,
-        tx: Self::Arguments,
-    ) -> Result<Self::State, ActorProcessingErr> {
-        Ok(tx)
-    }
-
-    async fn handle(
-        &self,
-        _myself: ActorRef<HostMsg>,
-        message: HostMsg,
-        tx: &mut Self::State,
-    ) -> Result<(), ActorProcessingErr> {
-        match message {
-            HostMsg::Task(notice) => {
-                let _ = tx.send(notice);
-                Ok(())
-            }
-            HostMsg::Crash => Err("the host crashed".into()),
-        }
-    }
-}
-
-async fn host() -> (ActorRef<HostMsg>, mpsc::UnboundedReceiver<TaskNotice>) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let (actor, _join) = Actor::spawn(None, Host, tx).await.expect("host starts");
-    (actor, rx)
-}
-
-fn owned_by(host: &ActorRef<HostMsg>, name: &str) -> TaskSpec {
-    TaskSpec::new(name).owner(Owner::actor(host, HostMsg::Task))
-}
-
-/// The next notice the host was told; fails the test after a minute of (virtual) silence.
-async fn next_notice(rx: &mut mpsc::UnboundedReceiver<TaskNotice>) -> TaskNotice {
-    tokio::time::timeout(Duration::from_secs(60), rx.recv())
-        .await
-        .expect("the owner was told within a minute")
-        .expect("notice channel open")
-}
-
-/// Asserts the host is told nothing more, even after an hour.
-async fn no_more_notices(rx: &mut mpsc::UnboundedReceiver<TaskNotice>) {
-    tokio::time::sleep(HOUR).await;
-    assert!(rx.try_recv().is_err(), "an extra notice arrived");
-}
-
-async fn wait_for(task: &TaskHandle) -> Outcome {
-    tokio::time::timeout(Duration::from_secs(600), task.wait())
-        .await
-        .expect("the task ended within ten minutes")
-        .expect("wait")
-}
 
 async fn long_task(ward: &Taskward, spec: TaskSpec) -> TaskHandle {
-    ward.submit(spec, |ctx: TaskContext| common::sleepy(ctx, HOUR))
-        .await
-        .expect("submit")
+    ward.submit(spec, common::long).await.expect("submit")
 }
 
 // ------------------------------------------------------------------ notices
@@ -523,11 +449,7 @@ async fn owner_is_told_once_after_retries_not_per_attempt() {
 
 #[tokio::test(start_paused = true)]
 async fn owner_is_told_when_the_ttl_cancels_its_task() {
-    let ward = Taskward::builder()
-        .sweep_interval(Duration::from_millis(100))
-        .spawn()
-        .await
-        .unwrap();
+    let ward = common::ward_with_sweep().await;
     let (host, mut rx) = host().await;
     let task = long_task(
         &ward,

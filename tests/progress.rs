@@ -8,27 +8,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use common::events_of;
 use serde_json::json;
 use taskward::{
-    Event, EventFilter, EventKind, Outcome, Progress, Scope, Status, Subscription, TaskContext,
-    TaskError, TaskId, TaskSpec,
+    EventFilter, EventKind, Outcome, Progress, Scope, Status, TaskContext, TaskError, TaskSpec,
 };
 
 const CALLS: u64 = 100_000;
-
-/// The events of one task until none arrives for a (virtual) second; panics on lag.
-async fn events_of(sub: &mut Subscription, id: TaskId) -> Vec<EventKind> {
-    let mut kinds = Vec::new();
-    while let Ok(Some(event)) = tokio::time::timeout(Duration::from_secs(1), sub.recv()).await {
-        match event {
-            Event::Task(e) if e.task_id == id => kinds.push(e.kind),
-            Event::Task(_) => {}
-            Event::Lagged(n) => panic!("subscriber lagged by {n}"),
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-    kinds
-}
 
 fn progress_events(kinds: &[EventKind]) -> Vec<Progress> {
     kinds

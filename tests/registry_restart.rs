@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::settle;
 use ractor::{ActorCell, ActorStatus};
 use serde_json::json;
 use taskward::{
@@ -15,11 +16,6 @@ use taskward::{
     Scope, Status, TaskContext, TaskError, TaskSpec, Taskward,
 };
 use tokio_util::sync::CancellationToken;
-
-/// Lets every actor and task run until the runtime is idle (virtual time barely moves).
-async fn settle() {
-    tokio::time::sleep(Duration::from_millis(10)).await;
-}
 
 /// Work that reports progress, waits for `gate`, then returns `value`.
 async fn gated(
@@ -40,13 +36,7 @@ async fn the_registry_is_restarted_with_the_table_intact() {
     let scope = Scope::session("s");
     let gate = CancellationToken::new();
 
-    let done = ward
-        .submit(
-            TaskSpec::new("done").scope(scope.clone()),
-            common::instant(json!("done")),
-        )
-        .await
-        .unwrap();
+    let done = common::submit_instant(&ward, &scope, "done", json!("done")).await;
     done.wait().await.unwrap();
     let mut live = Vec::new();
     for i in 0..3 {
@@ -129,13 +119,7 @@ async fn the_registry_is_restarted_with_the_table_intact() {
     gate.cancel();
     assert_eq!(live[1].wait().await.unwrap(), Outcome::completed(json!(1)));
     assert_eq!(live[2].wait().await.unwrap(), Outcome::completed(json!(2)));
-    let fresh = ward
-        .submit(
-            TaskSpec::new("fresh").scope(scope.clone()),
-            common::instant(json!("new")),
-        )
-        .await
-        .unwrap();
+    let fresh = common::submit_instant(&ward, &scope, "fresh", json!("new")).await;
     assert_eq!(
         fresh.wait().await.unwrap(),
         Outcome::completed(json!("new"))
@@ -237,11 +221,7 @@ async fn reports_made_while_the_registry_is_down_are_not_lost() {
 
 #[tokio::test(start_paused = true)]
 async fn events_and_the_sweep_carry_on_after_a_restart() {
-    let ward = Taskward::builder()
-        .sweep_interval(Duration::from_millis(100))
-        .spawn()
-        .await
-        .unwrap();
+    let ward = common::ward_with_sweep().await;
     let mut sub = ward.subscribe(EventFilter::all());
     let scope = Scope::session("s");
     let gate = CancellationToken::new();
@@ -306,21 +286,9 @@ async fn reads_work_while_the_registry_is_gone_for_good() {
         .await
         .unwrap();
     let scope = Scope::session("s");
-    let done = ward
-        .submit(
-            TaskSpec::new("done").scope(scope.clone()),
-            common::instant(json!(1)),
-        )
-        .await
-        .unwrap();
+    let done = common::submit_instant(&ward, &scope, "done", json!(1)).await;
     done.wait().await.unwrap();
-    let live = ward
-        .submit(
-            TaskSpec::new("live").scope(scope.clone()),
-            |ctx: TaskContext| common::sleepy(ctx, Duration::from_secs(3600)),
-        )
-        .await
-        .unwrap();
+    let live = common::submit_long(&ward, &scope, "live").await;
     settle().await;
 
     ward.registry_cell().unwrap().kill();

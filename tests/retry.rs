@@ -8,18 +8,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::{HOUR, secs};
 use serde_json::json;
 use taskward::{
     Backoff, CancelledBy, Error, FailureCause, Outcome, Phase, Restart, Scope, Status, TaskContext,
     TaskError, TaskHandle, TaskSpec, Taskward,
 };
 use tokio::time::Instant;
-
-const HOUR: Duration = Duration::from_secs(3600);
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
-}
 
 /// Counts the attempts the work was called for, with the (virtual) time each started.
 #[derive(Clone, Default)]

@@ -75,13 +75,7 @@ async fn cooperative_work_is_cancelled_and_waited_for() {
             .unwrap(),
         );
     }
-    let done = ward
-        .submit(
-            TaskSpec::new("done").scope(scope.clone()),
-            common::instant(json!("kept")),
-        )
-        .await
-        .unwrap();
+    let done = common::submit_instant(&ward, &scope, "done", json!("kept")).await;
     done.wait().await.unwrap();
     let waiter = {
         let t = tasks[0].clone();
@@ -217,13 +211,7 @@ async fn every_task_ends_terminal_whatever_its_phase() {
     let ward = common::ward().await;
     let scope = Scope::session("s");
     // Running.
-    let running = ward
-        .submit(
-            TaskSpec::new("running").scope(scope.clone()),
-            |ctx: TaskContext| common::sleepy(ctx, Duration::from_secs(3600)),
-        )
-        .await
-        .unwrap();
+    let running = common::submit_long(&ward, &scope, "running").await;
     // Waiting to retry (no runner).
     let retrying = retrying(&ward, &scope).await;
     // External (its work runs elsewhere).
@@ -238,12 +226,7 @@ async fn every_task_ends_terminal_whatever_its_phase() {
         .unwrap()
     };
     // Already ended: left as it was.
-    let failed = ward
-        .submit(TaskSpec::new("failed").scope(scope.clone()), |_ctx| async {
-            Err(TaskError::new("no"))
-        })
-        .await
-        .unwrap();
+    let failed = common::submit_failing(&ward, &scope, "failed", "no").await;
     failed.wait().await.unwrap();
     tokio::time::sleep(Duration::from_millis(10)).await;
     assert_eq!(retrying.get().unwrap().phase, Some(Phase::RetryWait));

@@ -7,17 +7,13 @@ mod common;
 use std::collections::HashSet;
 use std::time::Duration;
 
+use common::settle;
 use ractor::ActorStatus;
 use serde_json::json;
 use taskward::{
     Backoff, Error, Phase, Restart, Scope, Status, TaskContext, TaskError, TaskSpec, Taskward,
 };
 use tokio_util::sync::CancellationToken;
-
-/// Lets every actor and task run until the runtime is idle (virtual time barely moves).
-async fn settle() {
-    tokio::time::sleep(Duration::from_millis(10)).await;
-}
 
 /// Work that reports `done` of 10 and then waits for `gate`.
 fn gated(
@@ -64,26 +60,9 @@ async fn the_registry_reports_counts_runners_uptime_and_limits() {
     }))
     .await
     .unwrap();
-    let done = ward
-        .submit(
-            TaskSpec::new("done").scope(scope.clone()),
-            common::instant(json!(1)),
-        )
-        .await
-        .unwrap();
-    let failed = ward
-        .submit(TaskSpec::new("failed").scope(scope.clone()), |_ctx| async {
-            Err(TaskError::new("no"))
-        })
-        .await
-        .unwrap();
-    let cancelled = ward
-        .submit(
-            TaskSpec::new("cancelled").scope(scope.clone()),
-            |ctx: TaskContext| common::sleepy(ctx, Duration::from_secs(3600)),
-        )
-        .await
-        .unwrap();
+    let done = common::submit_instant(&ward, &scope, "done", json!(1)).await;
+    let failed = common::submit_failing(&ward, &scope, "failed", "no").await;
+    let cancelled = common::submit_long(&ward, &scope, "cancelled").await;
     done.wait().await.unwrap();
     failed.wait().await.unwrap();
     cancelled.cancel(None).await.unwrap();
@@ -280,13 +259,7 @@ async fn runner_status_errors() {
     let r = ward.runner_status(&scope, external.id()).await;
     assert!(matches!(r, Err(Error::NoLiveRunner(_))), "{r:?}");
 
-    let done = ward
-        .submit(
-            TaskSpec::new("done").scope(scope.clone()),
-            common::instant(json!(1)),
-        )
-        .await
-        .unwrap();
+    let done = common::submit_instant(&ward, &scope, "done", json!(1)).await;
     done.wait().await.unwrap();
     let r = ward.runner_status(&scope, done.id()).await;
     assert!(

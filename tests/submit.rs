@@ -10,18 +10,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use common::long;
 use serde_json::json;
 use taskward::{
     Cursor, Error, FailureCause, ListQuery, Outcome, Phase, Scope, Status, TaskContext, TaskId,
     TaskSpec,
 };
-
-const HOUR: Duration = Duration::from_secs(3600);
-
-/// Work that sleeps an hour, cooperatively.
-fn long(ctx: TaskContext) -> impl Future<Output = Result<serde_json::Value, taskward::TaskError>> {
-    common::sleepy(ctx, HOUR)
-}
 
 #[tokio::test(start_paused = true)]
 async fn submit_returns_a_working_task_whose_runner_has_started() {
@@ -128,13 +122,7 @@ async fn a_runner_that_fails_to_start_is_an_error_and_a_failed_task() {
     assert_eq!(status.retries, 0);
 
     // The runtime is unharmed: the next submit runs.
-    let ok = ward
-        .submit(
-            TaskSpec::new("fine").scope(scope.clone()),
-            common::instant(json!(1)),
-        )
-        .await
-        .unwrap();
+    let ok = common::submit_instant(&ward, &scope, "fine", json!(1)).await;
     assert_eq!(ok.wait().await.unwrap(), Outcome::completed(json!(1)));
 }
 

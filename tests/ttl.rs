@@ -8,25 +8,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use common::{SWEEP, secs, ward_with_sweep};
 use serde_json::json;
 use taskward::{
     CancelledBy, Error, EventFilter, EventKind, ListQuery, Outcome, Scope, Status, TaskContext,
     TaskEvent, TaskSpec, Taskward,
 };
-
-const SWEEP: Duration = Duration::from_millis(100);
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
-}
-
-async fn ward_with_sweep() -> Taskward {
-    Taskward::builder()
-        .sweep_interval(SWEEP)
-        .spawn()
-        .await
-        .expect("runtime starts")
-}
 
 /// The next non-progress event, within a minute of virtual time.
 async fn next_event(sub: &mut taskward::Subscription) -> TaskEvent {

@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::settle;
 use serde_json::json;
 use taskward::{
     CancelledBy, Error, Outcome, Scope, Status, TaskContext, TaskError, TaskSpec, Taskward,
@@ -40,11 +41,6 @@ fn spawn_wait(
     let ward = ward.clone();
     let scope = scope.clone();
     tokio::spawn(async move { ward.wait(&scope, id).await })
-}
-
-/// Lets every actor and task run until the runtime is idle (virtual time barely moves).
-async fn settle() {
-    tokio::time::sleep(Duration::from_millis(10)).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -110,11 +106,7 @@ async fn wait_wakes_on_cancel() {
 
 #[tokio::test(start_paused = true)]
 async fn wait_wakes_on_expiry() {
-    let ward = Taskward::builder()
-        .sweep_interval(Duration::from_millis(100))
-        .spawn()
-        .await
-        .unwrap();
+    let ward = common::ward_with_sweep().await;
     let scope = Scope::session("w");
     let started = tokio::time::Instant::now();
     let task = ward
@@ -199,26 +191,9 @@ async fn a_foreign_scope_cannot_wait() {
 async fn a_waiter_after_the_end_returns_at_once() {
     let ward = common::ward().await;
     let scope = Scope::session("w");
-    let done = ward
-        .submit(
-            TaskSpec::new("done").scope(scope.clone()),
-            common::instant(json!(7)),
-        )
-        .await
-        .unwrap();
-    let failed = ward
-        .submit(TaskSpec::new("failed").scope(scope.clone()), |_ctx| async {
-            Err(TaskError::new("nope"))
-        })
-        .await
-        .unwrap();
-    let cancelled = ward
-        .submit(
-            TaskSpec::new("cancelled").scope(scope.clone()),
-            |ctx: TaskContext| common::sleepy(ctx, Duration::from_secs(3600)),
-        )
-        .await
-        .unwrap();
+    let done = common::submit_instant(&ward, &scope, "done", json!(7)).await;
+    let failed = common::submit_failing(&ward, &scope, "failed", "nope").await;
+    let cancelled = common::submit_long(&ward, &scope, "cancelled").await;
     cancelled.cancel(None).await.unwrap();
     settle().await;
 

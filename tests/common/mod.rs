@@ -6,9 +6,43 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use taskward::{Event, EventKind, Subscription, TaskContext, TaskError, Taskward};
 
+mod clock;
+mod events;
+pub mod owner;
+mod submit;
+
+// Each test file uses some of these.
+#[allow(unused_imports)]
+pub use self::{
+    clock::{HOUR, secs, settle, wait_for},
+    events::{all_events, events_of},
+    submit::{long, submit_failing, submit_instant, submit_long},
+};
+
 /// A runtime with test-friendly defaults.
 pub async fn ward() -> Taskward {
     Taskward::builder().spawn().await.expect("runtime starts")
+}
+
+/// The sweep interval of [`ward_with_sweep`].
+pub const SWEEP: Duration = Duration::from_millis(100);
+
+/// A runtime that sweeps every [`SWEEP`], for tests of TTL expiry.
+pub async fn ward_with_sweep() -> Taskward {
+    Taskward::builder()
+        .sweep_interval(SWEEP)
+        .spawn()
+        .await
+        .expect("runtime starts")
+}
+
+/// A runtime whose tasks never expire, for tests that let hours pass.
+pub async fn ward_without_ttl() -> Taskward {
+    Taskward::builder()
+        .no_default_ttl()
+        .spawn()
+        .await
+        .expect("runtime starts")
 }
 
 /// Work that returns `value` at once.

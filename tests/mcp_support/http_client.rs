@@ -115,38 +115,34 @@ pub struct SseEvent {
 /// Opens `GET /mcp` for a session's stream.
 pub async fn open_stream(addr: SocketAddr, session: &str) -> EventStream {
     let headers = [("Accept", "text/event-stream"), ("Mcp-Session-Id", session)];
-    let mut reader = connect(addr, "GET", "/mcp", &headers, b"").await;
-    let (status, headers) = tokio::time::timeout(PATIENCE, read_head(&mut reader))
-        .await
-        .expect("stream head in time");
-    let chunked = is_chunked(&headers);
-    EventStream {
-        status,
-        headers,
-        reader,
-        chunked,
-        buffer: String::new(),
-    }
+    let reader = connect(addr, "GET", "/mcp", &headers, b"").await;
+    EventStream::open(reader, "stream head in time").await
 }
 
 /// POSTs a body with the given headers and keeps the answer open as a stream of SSE events
 /// (for answers that stream: `tasks/result` with input requests, `subscriptions/listen`).
 pub async fn post_stream(addr: SocketAddr, headers: &[(&str, &str)], body: &[u8]) -> EventStream {
-    let mut reader = connect(addr, "POST", "/mcp", headers, body).await;
-    let (status, headers) = tokio::time::timeout(PATIENCE, read_head(&mut reader))
-        .await
-        .expect("answer head in time");
-    let chunked = is_chunked(&headers);
-    EventStream {
-        status,
-        headers,
-        reader,
-        chunked,
-        buffer: String::new(),
-    }
+    let reader = connect(addr, "POST", "/mcp", headers, body).await;
+    EventStream::open(reader, "answer head in time").await
 }
 
 impl EventStream {
+    /// Reads the head of an answer on `reader` and keeps the rest as a stream; `what` names
+    /// the head in the message when it does not come in time.
+    async fn open(mut reader: BufReader<TcpStream>, what: &str) -> Self {
+        let (status, headers) = tokio::time::timeout(PATIENCE, read_head(&mut reader))
+            .await
+            .expect(what);
+        let chunked = is_chunked(&headers);
+        Self {
+            status,
+            headers,
+            reader,
+            chunked,
+            buffer: String::new(),
+        }
+    }
+
     /// The next event (comments such as keep-alives skipped); `None` when the stream ended.
     pub async fn next(&mut self) -> Option<SseEvent> {
         loop {

@@ -2,6 +2,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod http_client;
+pub mod tools;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -9,14 +10,13 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use taskward::Taskward;
-use taskward_mcp::wire::{CallToolResult, TaskSupport};
-use taskward_mcp::{Server, Session, Tool};
+use taskward_mcp::{Server, Session};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 /// The protocol revision the tests speak.
 pub const VERSION: &str = "2025-11-25";
 
-/// A runtime and a server with the test tools:
+/// A runtime and a server with the test tools ([`tools::basic`]):
 ///
 /// - `echo {text}`: answers the text (optional task support);
 /// - `sleep {ms}`: sleeps, watching its token, and answers `slept {ms}` with structured content;
@@ -24,80 +24,17 @@ pub const VERSION: &str = "2025-11-25";
 /// - `fail`: answers a tool error (`isError: true`);
 /// - `plain_only`: task support forbidden; `task_only`: task support required.
 pub async fn server() -> Server {
-    let ward = Taskward::builder().spawn().await.expect("runtime starts");
-    server_on(ward)
+    server_on(ward().await)
 }
 
 /// The test server over a given runtime.
 pub fn server_on(ward: Taskward) -> Server {
-    let object = json!({"type": "object"});
-    Server::builder(ward)
-        .tool(Tool::new(
-            "echo",
-            "Echoes its text.",
-            object.clone(),
-            |call| async move {
-                let text = call.arguments.get("text").and_then(Value::as_str);
-                Ok(CallToolResult::text(text.unwrap_or_default()))
-            },
-        ))
-        .tool(Tool::new(
-            "sleep",
-            "Sleeps.",
-            object.clone(),
-            |call| async move {
-                let ms = call
-                    .arguments
-                    .get("ms")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0);
-                tokio::select! {
-                    () = tokio::time::sleep(Duration::from_millis(ms)) => {}
-                    () = call.ctx.cancelled() => return Err(taskward::TaskError::cancelled()),
-                }
-                Ok(CallToolResult::text(format!("slept {ms}")).structured(json!({ "ms": ms })))
-            },
-        ))
-        .tool(Tool::new(
-            "steps",
-            "Reports progress.",
-            object.clone(),
-            |call| async move {
-                let n = call.arguments.get("n").and_then(Value::as_u64).unwrap_or(3);
-                let ms = call
-                    .arguments
-                    .get("ms")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(100);
-                for i in 1..=n {
-                    call.ctx.progress(i, Some(n), "step");
-                    tokio::time::sleep(Duration::from_millis(ms)).await;
-                }
-                Ok(CallToolResult::text("done"))
-            },
-        ))
-        .tool(Tool::new(
-            "fail",
-            "Fails.",
-            object.clone(),
-            |_call| async move { Ok(CallToolResult::error("it broke")) },
-        ))
-        .tool(
-            Tool::new(
-                "plain_only",
-                "Never a task.",
-                object.clone(),
-                |_call| async move { Ok(CallToolResult::text("plain")) },
-            )
-            .task_support(TaskSupport::Forbidden),
-        )
-        .tool(
-            Tool::new("task_only", "Always a task.", object, |_call| async move {
-                Ok(CallToolResult::text("task"))
-            })
-            .task_support(TaskSupport::Required),
-        )
-        .build()
+    Server::builder(ward).tools(tools::basic()).build()
+}
+
+/// A fresh runtime with default options.
+pub async fn ward() -> Taskward {
+    Taskward::builder().spawn().await.expect("runtime starts")
 }
 
 static NEXT_ID: AtomicI64 = AtomicI64::new(1);
@@ -203,16 +140,22 @@ pub async fn http_server(
     options: taskward_mcp::transport::http::HttpOptions,
 ) -> (std::net::SocketAddr, Server) {
     let server = server().await;
+    (serve_http(server.clone(), options).await, server)
+}
+
+/// Serves `server` over Streamable HTTP on 127.0.0.1, on a free port.
+pub async fn serve_http(
+    server: Server,
+    options: taskward_mcp::transport::http::HttpOptions,
+) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("binds");
     let addr = listener.local_addr().expect("an address");
     tokio::spawn(taskward_mcp::transport::http::serve(
-        server.clone(),
-        listener,
-        options,
+        server, listener, options,
     ));
-    (addr, server)
+    addr
 }
 
 /// Initializes a session over HTTP and returns its id.
