@@ -8,10 +8,10 @@
 //! progress interval while progress keeps coming, and sleeps (costing nothing) once a tick
 //! finds the list empty. The first report after such a quiet tick re-arms the timer through a
 //! blocking-pool thread, whose wake-up goes to the runtime's shared queue, which any free
-//! worker takes (and which a paused test clock waits for).
+//! worker takes (and which a paused test clock waits for). If every blocking thread is busy,
+//! re-arming waits for one; the registry still reads the list at each drain meanwhile.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use ractor::{ActorId, ActorRef};
@@ -32,19 +32,23 @@ pub(crate) struct ProgressFlush {
 
 #[derive(Debug)]
 struct Inner {
-    dirty: Mutex<Vec<TaskId>>,
-    /// Whether the timer is ticking (or being woken to tick).
-    armed: AtomicBool,
+    list: Mutex<List>,
     wake: Notify,
     runtime: Option<Handle>,
+}
+
+#[derive(Debug, Default)]
+struct List {
+    dirty: Vec<TaskId>,
+    /// Whether the timer is ticking (or being woken to tick).
+    armed: bool,
 }
 
 impl ProgressFlush {
     pub(crate) fn new() -> Self {
         Self {
             inner: Arc::new(Inner {
-                dirty: Mutex::new(Vec::new()),
-                armed: AtomicBool::new(false),
+                list: Mutex::new(List::default()),
                 wake: Notify::new(),
                 runtime: Handle::try_current().ok(),
             }),
@@ -55,8 +59,12 @@ impl ProgressFlush {
     /// Lists a task whose progress cell just became dirty, and arms the timer if it sleeps.
     /// Never wakes a task from the caller's thread.
     pub(crate) fn list(&self, id: TaskId) {
-        self.inner.lock().push(id);
-        if !self.inner.armed.swap(true, Ordering::SeqCst) {
+        let arm = {
+            let mut list = self.inner.lock();
+            list.dirty.push(id);
+            !std::mem::replace(&mut list.armed, true)
+        };
+        if arm {
             let inner = self.inner.clone();
             match &self.inner.runtime {
                 Some(runtime) => drop(runtime.spawn_blocking(move || inner.wake.notify_one())),
@@ -67,13 +75,13 @@ impl ProgressFlush {
 
     /// Takes the list as it is now; cells dirtied later list themselves anew.
     pub(crate) fn take(&self) -> Vec<TaskId> {
-        std::mem::take(&mut *self.inner.lock())
+        std::mem::take(&mut self.inner.lock().dirty)
     }
 
     /// Starts the timer for `registry` (replacing a predecessor's), ticking every `every`.
     /// It starts armed, so news listed while no registry ran is flushed.
     pub(crate) fn start(&self, registry: ActorRef<RegistryMsg>, every: Duration) {
-        self.inner.armed.store(true, Ordering::SeqCst);
+        self.inner.lock().armed = true;
         let id = registry.get_id();
         let timer = tokio::spawn(tick(self.inner.clone(), registry, every));
         let old = self
@@ -111,12 +119,15 @@ impl Drop for ProgressFlush {
 }
 
 impl Inner {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<TaskId>> {
-        self.dirty.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> MutexGuard<'_, List> {
+        self.list.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn is_empty(&self) -> bool {
-        self.lock().is_empty()
+    /// Disarms the timer if no task is listed; `false` if it must keep ticking.
+    fn disarm_if_idle(&self) -> bool {
+        let mut list = self.lock();
+        list.armed = !list.dirty.is_empty();
+        !list.armed
     }
 }
 
@@ -129,13 +140,8 @@ async fn tick(inner: Arc<Inner>, registry: ActorRef<RegistryMsg>, every: Duratio
                 return;
             }
             tokio::time::sleep(every).await;
-            if inner.is_empty() {
-                inner.armed.store(false, Ordering::SeqCst);
-                // A report listed between the check and the store did not arm the timer:
-                // re-arm for it, unless a later report did.
-                if inner.is_empty() || inner.armed.swap(true, Ordering::SeqCst) {
-                    break;
-                }
+            if inner.disarm_if_idle() {
+                break;
             }
         }
         inner.wake.notified().await;
