@@ -86,9 +86,9 @@ pub use taskward_core::{
     TaskRecord, TaskStore,
 };
 pub use taskward_runtime::{
-    Builder, Config, EventFilter, Intensity, Limits, MemoryStore, Owner, RegistryStatus,
-    RunnerStatus, ShutdownReport, Subscription, TaskContext, TaskHandle, TaskNotice, TaskSpec,
-    Taskward,
+    Builder, Config, EventFilter, Intensity, Limits, MemoryStore, Owner, ProgressMessage,
+    RegistryStatus, RunnerStatus, ShutdownReport, Subscription, TaskContext, TaskHandle,
+    TaskNotice, TaskSpec, Taskward,
 };
 
 /// The MCP tasks binding (feature `mcp`, on by default): serve tools as tasks to MCP clients.

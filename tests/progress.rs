@@ -5,13 +5,14 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use common::events_of;
 use serde_json::json;
 use taskward::{
-    EventFilter, EventKind, Outcome, Progress, Scope, Status, TaskContext, TaskError, TaskSpec,
+    Event, EventFilter, EventKind, Outcome, Progress, ProgressMessage, Scope, Status, TaskContext,
+    TaskError, TaskSpec,
 };
 
 const CALLS: u64 = 100_000;
@@ -286,4 +287,255 @@ async fn no_progress_after_cancel() {
             .any(|k| matches!(k, EventKind::Progress(_))),
         "progress after cancel: {kinds:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn work_that_never_awaits_cannot_stall_the_registry() {
+    let ward = common::ward().await;
+    let mut sub = ward.subscribe(EventFilter::all());
+    let stopped = Arc::new(AtomicBool::new(false));
+    let spinning = || !stopped.load(Ordering::SeqCst);
+    let spin = stopped.clone();
+    let spinner = ward
+        .submit(TaskSpec::new("spinner"), move |ctx: TaskContext| {
+            let stopped = spin.clone();
+            // Spins for 1.5 s, reporting progress on every turn, and never awaits.
+            async move {
+                let start = std::time::Instant::now();
+                let mut i = 0;
+                while start.elapsed() < Duration::from_millis(1500) {
+                    i += 1;
+                    ctx.progress(i, None, "spinning");
+                }
+                stopped.store(true, Ordering::SeqCst);
+                Ok(json!(i))
+            }
+        })
+        .await
+        .unwrap();
+
+    // The spinner's progress reaches subscribers and the record while it spins.
+    loop {
+        match sub.recv().await.expect("subscription open") {
+            Event::Task(e) if e.task_id == spinner.id() => {
+                if matches!(e.kind, EventKind::Progress(_)) {
+                    break;
+                }
+            }
+            Event::Task(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(spinning(), "progress arrived only once the spinner stopped");
+    assert!(spinner.get().unwrap().progress.is_some());
+
+    // A status query answers.
+    ward.status().await.unwrap();
+    assert!(spinning(), "status answered only once the spinner stopped");
+
+    // An unrelated task submitted now completes.
+    let quick = ward
+        .submit(TaskSpec::new("quick"), common::instant(json!(1)))
+        .await
+        .unwrap();
+    assert_eq!(quick.wait().await.unwrap(), Outcome::completed(json!(1)));
+    assert!(
+        spinning(),
+        "an unrelated task completed only once the spinner stopped"
+    );
+
+    // Another task's runner answers a status query, and its work sees its cancel.
+    let (seen, saw_cancel) = tokio::sync::oneshot::channel();
+    let seen = std::sync::Mutex::new(Some(seen));
+    let patient = ward
+        .submit(TaskSpec::new("patient"), move |ctx: TaskContext| {
+            let seen = seen.lock().unwrap().take();
+            async move {
+                ctx.cancelled().await;
+                if let Some(seen) = seen {
+                    let _ = seen.send(());
+                }
+                Err::<serde_json::Value, _>(TaskError::cancelled())
+            }
+        })
+        .await
+        .unwrap();
+    patient.runner_status().await.unwrap();
+    assert!(
+        spinning(),
+        "a runner answered only once the spinner stopped"
+    );
+    patient.cancel(None).await.unwrap();
+    saw_cancel.await.unwrap();
+    assert!(
+        spinning(),
+        "a cancel was seen only once the spinner stopped"
+    );
+
+    // Another task's timeout fires.
+    let slow = ward
+        .submit(
+            TaskSpec::new("slow").timeout(Duration::from_millis(20)),
+            |ctx: TaskContext| common::sleepy(ctx, Duration::from_secs(3600)),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(slow.wait().await.unwrap(), Outcome::Failed(_)));
+    assert!(spinning(), "a timeout fired only once the spinner stopped");
+
+    assert!(matches!(
+        spinner.wait().await.unwrap(),
+        Outcome::Completed { .. }
+    ));
+}
+
+/// The record's progress after the registry has read the latest report.
+async fn settled(task: &taskward::TaskHandle) -> Progress {
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    task.get()
+        .unwrap()
+        .progress
+        .clone()
+        .expect("progress recorded")
+}
+
+/// Work that reports what it is told, one report at a time, and then waits to be cancelled.
+async fn puppet(
+    ward: &taskward::Taskward,
+) -> (
+    taskward::TaskHandle,
+    tokio::sync::mpsc::UnboundedSender<Box<dyn FnOnce(&TaskContext) + Send>>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Box<dyn FnOnce(&TaskContext) + Send>>();
+    let rx = std::sync::Mutex::new(Some(rx));
+    let task = ward
+        .submit(TaskSpec::new("puppet"), move |ctx: TaskContext| {
+            let mut rx = rx.lock().unwrap().take().expect("one attempt");
+            async move {
+                loop {
+                    tokio::select! {
+                        report = rx.recv() => match report {
+                            Some(report) => report(&ctx),
+                            None => return Ok(json!("done")),
+                        },
+                        () = ctx.cancelled() => return Err(TaskError::cancelled()),
+                    }
+                }
+            }
+        })
+        .await
+        .unwrap();
+    (task, tx)
+}
+
+#[tokio::test(start_paused = true)]
+async fn any_total_round_trips_and_none_means_unknown() {
+    let ward = common::ward().await;
+    let (task, report) = puppet(&ward).await;
+
+    report
+        .send(Box::new(|ctx| ctx.progress(1, Some(u64::MAX), "huge")))
+        .unwrap();
+    let p = settled(&task).await;
+    assert_eq!((p.done, p.total), (1, Some(u64::MAX)));
+    assert_eq!(
+        task.runner_status().await.unwrap().progress.total,
+        Some(u64::MAX)
+    );
+
+    report
+        .send(Box::new(|ctx| ctx.progress(2, None, None)))
+        .unwrap();
+    let p = settled(&task).await;
+    assert_eq!((p.done, p.total, p.fraction()), (2, None, None));
+    task.cancel(None).await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_total_below_done_is_raised_to_done() {
+    let ward = common::ward().await;
+    let mut sub = ward.subscribe(EventFilter::all());
+    let (task, report) = puppet(&ward).await;
+
+    report
+        .send(Box::new(|ctx| ctx.progress(10, Some(100), None)))
+        .unwrap();
+    assert_eq!(settled(&task).await.fraction(), Some(0.1));
+    // The work finds it has done more than it thought there was.
+    report
+        .send(Box::new(|ctx| ctx.progress(20, Some(5), None)))
+        .unwrap();
+    let p = settled(&task).await;
+    assert_eq!((p.done, p.total, p.fraction()), (20, Some(20), Some(1.0)));
+    // A smaller done keeps 20; the total, latest-wins, is raised to it.
+    report
+        .send(Box::new(|ctx| ctx.progress(3, Some(4), None)))
+        .unwrap();
+    let p = settled(&task).await;
+    assert_eq!((p.done, p.total), (20, Some(20)));
+    // The total may go up again, and down, but never below done.
+    report
+        .send(Box::new(|ctx| ctx.progress(25, Some(50), None)))
+        .unwrap();
+    assert_eq!(settled(&task).await.fraction(), Some(0.5));
+    task.cancel(None).await.unwrap();
+
+    let reported = progress_events(&events_of(&mut sub, task.id()).await);
+    assert!(!reported.is_empty());
+    assert!(
+        reported
+            .iter()
+            .all(|p| p.fraction().is_some_and(|f| (0.0..=1.0).contains(&f))),
+        "{reported:?}"
+    );
+    assert_done_never_decreases(&reported);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_message_is_latest_wins_kept_by_none_and_clearable() {
+    let ward = common::ward().await;
+    let mut sub = ward.subscribe(EventFilter::all());
+    let (task, report) = puppet(&ward).await;
+
+    report
+        .send(Box::new(|ctx| ctx.progress(1, Some(3), "first")))
+        .unwrap();
+    assert_eq!(settled(&task).await, progress(1, Some(3), "first"));
+    report
+        .send(Box::new(|ctx| ctx.progress(2, Some(3), None)))
+        .unwrap();
+    assert_eq!(settled(&task).await, progress(2, Some(3), "first"));
+    report
+        .send(Box::new(|ctx| {
+            ctx.progress(3, Some(3), ProgressMessage::Clear)
+        }))
+        .unwrap();
+    assert_eq!(settled(&task).await, Progress::new(3, Some(3), None));
+    assert_eq!(task.runner_status().await.unwrap().progress.message, None);
+    task.cancel(None).await.unwrap();
+    // The terminal record keeps the cleared message cleared.
+    assert_eq!(
+        task.get().unwrap().progress,
+        Some(Progress::new(3, Some(3), None))
+    );
+
+    let reported = progress_events(&events_of(&mut sub, task.id()).await);
+    assert_eq!(reported.last(), Some(&Progress::new(3, Some(3), None)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_external_task_follows_the_same_rules() {
+    let ward = common::ward().await;
+    let scope = Scope::session("host");
+    let task = ward
+        .submit_external(TaskSpec::new("build").scope(scope.clone()), |_| {})
+        .await
+        .unwrap();
+    let id = task.id();
+    ward.external_progress(&scope, id, 5, Some(u64::MAX), "linking")
+        .unwrap();
+    assert_eq!(settled(&task).await, progress(5, Some(u64::MAX), "linking"));
+    ward.external_progress(&scope, id, 9, Some(2), ProgressMessage::Clear)
+        .unwrap();
+    assert_eq!(settled(&task).await, Progress::new(9, Some(9), None));
 }

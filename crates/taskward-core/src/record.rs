@@ -27,13 +27,37 @@ pub enum TaskKind {
 
 /// The latest progress a task reported.
 ///
-/// `done` never goes backwards; `total` is whatever the work last said.
+/// Each field is latest-wins, with two rules that keep the value meaningful:
+///
+/// - `done` never goes backwards: a report below the current `done` keeps it (the other fields
+///   still take the report's values);
+/// - `total`, when known, is never below `done`: a report of a total below `done` is raised to
+///   `done`, so [`fraction`](Self::fraction) is always within `0.0..=1.0`. The total may go
+///   down (the work found less to do) but not below what is done.
+///
+/// Any `u64` is a valid total (`Some(u64::MAX)` is kept as such; `None` means unknown). The
+/// message is what the work last said; the work can replace or clear it (see
+/// `TaskContext::progress` in taskward-runtime).
+///
+/// # Examples
+///
+/// ```
+/// use taskward_core::Progress;
+///
+/// let p = Progress::new(3, Some(4), Some("linking".into()));
+/// assert_eq!(p.fraction(), Some(0.75));
+/// assert_eq!(p.to_string(), "3/4 linking");
+///
+/// // A total below `done` is raised to `done`.
+/// let p = Progress::new(7, Some(5), None);
+/// assert_eq!((p.done, p.total, p.fraction()), (7, Some(7), Some(1.0)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Progress {
     /// Units done so far.
     pub done: u64,
-    /// Units in all, when known.
+    /// Units in all, when known; never below `done` in a value made by [`Progress::new`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total: Option<u64>,
     /// What the work is doing now.
@@ -42,19 +66,21 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// A progress value.
+    /// A progress value; a `total` below `done` is raised to `done`.
     pub fn new(done: u64, total: Option<u64>, message: Option<Arc<str>>) -> Self {
         Self {
             done,
-            total,
+            total: total.map(|t| t.max(done)),
             message,
         }
     }
 
-    /// `done / total`, when the total is known and non-zero.
+    /// `done / total`, within `0.0..=1.0`, when the total is known and non-zero.
+    ///
+    /// A value whose fields were set by hand with `done` above `total` reads as `1.0`.
     pub fn fraction(&self) -> Option<f64> {
         match self.total {
-            Some(t) if t > 0 => Some(self.done as f64 / t as f64),
+            Some(t) if t > 0 => Some((self.done as f64 / t as f64).min(1.0)),
             _ => None,
         }
     }

@@ -54,6 +54,8 @@ pub struct Config {
     pub default_cancel_policy: CancelPolicy,
     /// How often the TTL sweep runs.
     pub sweep_interval: Duration,
+    /// How often the registry reads the progress works report: the delivery latency.
+    pub progress_interval: Duration,
     /// Events buffered per event channel (one per subscribed task, per subscribed scope, and
     /// one for unfiltered subscribers) before a subscriber on it lags.
     pub event_capacity: usize,
@@ -75,6 +77,7 @@ impl Default for Config {
             default_timeout: None,
             default_cancel_policy: CancelPolicy::default(),
             sweep_interval: Duration::from_secs(1),
+            progress_interval: Duration::from_millis(10),
             event_capacity: 4096,
             runner_intensity: Intensity::new(10, Duration::from_secs(5)),
             root_intensity: Intensity::new(5, Duration::from_secs(10)),
@@ -185,6 +188,19 @@ impl Builder {
     /// How often expired tasks are swept (and the runner invariant checked).
     pub fn sweep_interval(mut self, every: Duration) -> Self {
         self.config.sweep_interval = every.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How often the registry reads the progress works report (default 10 ms): the latency of
+    /// progress delivery to the records and subscribers, and the pace of progress events
+    /// (about one per task per interval at most).
+    ///
+    /// Reporting progress wakes nothing, so a work that never awaits cannot stall the
+    /// registry: the registry reads the latest progress of every task that reported on this
+    /// timer (and whenever it handles a report or a command). The timer runs only while
+    /// progress keeps coming. At least 1 ms.
+    pub fn progress_interval(mut self, every: Duration) -> Self {
+        self.config.progress_interval = every.max(Duration::from_millis(1));
         self
     }
 

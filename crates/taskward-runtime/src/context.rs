@@ -7,6 +7,7 @@ use taskward_core::{InputRequest, TaskError, TaskId};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use crate::control::Control;
+use crate::progress::ProgressMessage;
 use crate::shared::{Report, Shared};
 
 /// The handle a task's work gets: its identity, progress reporting, input requests and
@@ -84,16 +85,43 @@ impl TaskContext {
         self.attempt
     }
 
-    /// Reports progress: `done` units of `total`, with an optional message.
+    /// Reports progress: `done` units of `total`, with a message update.
     ///
-    /// Never blocks and never queues a message per call: the latest values win, `done` never
-    /// goes backwards, and the registry reads them when it is next free. Progress reported
-    /// after the task ended is ignored.
-    pub fn progress<'a>(&self, done: u64, total: Option<u64>, message: impl Into<Option<&'a str>>) {
+    /// Never blocks, never queues a message per call and wakes nothing: it writes a latest-wins
+    /// cell that the registry reads every progress interval
+    /// ([`Builder::progress_interval`](crate::Builder::progress_interval), 10 ms by default)
+    /// and whenever it handles a report or a command. So a hot loop costs a few atomic
+    /// operations per call, and a work that never awaits cannot delay the registry. Progress
+    /// reported after the task ended is ignored.
+    ///
+    /// Each field is latest-wins, with these rules (see [`Progress`](taskward_core::Progress)):
+    ///
+    /// - `done` never goes backwards: a smaller `done` than already reported is ignored (the
+    ///   total and message still apply);
+    /// - `total` is `None` when unknown; any `u64` is kept as given, except that a total below
+    ///   `done` reads as `done`, so the fraction never exceeds 1;
+    /// - `message`: a `&str` replaces the message, `None` keeps the last one, and
+    ///   [`ProgressMessage::Clear`](crate::ProgressMessage::Clear) removes it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskward_runtime::{ProgressMessage, TaskContext};
+    ///
+    /// fn copied(ctx: &TaskContext, files: u64, of: u64) {
+    ///     ctx.progress(files, Some(of), "copying");
+    ///     ctx.progress(files, Some(of), None); // the message stays "copying"
+    ///     ctx.progress(files, Some(of), ProgressMessage::Clear); // no message now
+    /// }
+    /// ```
+    pub fn progress<'a>(
+        &self,
+        done: u64,
+        total: Option<u64>,
+        message: impl Into<ProgressMessage<'a>>,
+    ) {
         if self.control.progress.set(done, total, message.into()) {
-            self.shared.report(Report::Progress {
-                id: self.control.id,
-            });
+            self.shared.progress.list(self.control.id);
         }
     }
 

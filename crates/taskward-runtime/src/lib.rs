@@ -37,6 +37,7 @@ pub use builder::{Builder, Config, Intensity};
 pub use context::TaskContext;
 pub use handle::TaskHandle;
 pub use memory_store::MemoryStore;
+pub use progress::ProgressMessage;
 pub use registry::{Limits, RegistryStatus};
 pub use root::RootMsg;
 pub use runner::RunnerStatus;

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use crate::builder::Config;
 use crate::control::Control;
 use crate::event_router::EventRouter;
+use crate::progress::ProgressFlush;
 use crate::registry::{Book, RegistryMsg};
 use crate::runner_sup::RunnerSupMsg;
 
@@ -24,8 +25,6 @@ use crate::runner_sup::RunnerSupMsg;
 pub(crate) enum Report {
     /// The runner of `attempt` started its work.
     Started { id: TaskId, attempt: u32 },
-    /// The progress cell has news.
-    Progress { id: TaskId },
     /// The work made or withdrew an input request: the registry moves the task to
     /// `input_required` or back to `working`, as the outstanding requests now say.
     Inputs { id: TaskId },
@@ -82,6 +81,10 @@ pub(crate) struct Shared {
     /// Live runners, ordered by actor id so the sweep can check them a window at a time.
     pub(crate) runners: Mutex<BTreeMap<ActorId, RunnerEntry>>,
     inbox: Mutex<VecDeque<Report>>,
+    /// Tasks whose progress cell has news, and the timer that has the registry read them.
+    /// Apart from the inbox: reporting progress never makes the inbox non-empty, and never
+    /// wakes the registry from the work's thread.
+    pub(crate) progress: ProgressFlush,
     book: Mutex<Book>,
     /// The event channels, by route; subscriptions hold it weakly.
     pub(crate) events: Arc<EventRouter>,
@@ -112,6 +115,7 @@ impl Shared {
             controls: RwLock::new(HashMap::new()),
             runners: Mutex::new(BTreeMap::new()),
             inbox: Mutex::new(VecDeque::new()),
+            progress: ProgressFlush::new(),
             book: Mutex::new(Book::default()),
             events,
             registry: RwLock::new(None),

@@ -115,6 +115,8 @@ pub(crate) enum RegistryMsg {
     Drain,
     /// Time to sweep expired tasks.
     Sweep,
+    /// Progress cells have news (see `progress::ProgressFlush`).
+    FlushProgress,
     Create(Box<CreateRequest>, Reply<Admission>),
     StartFailed {
         id: TaskId,
@@ -196,18 +198,22 @@ impl Actor for Registry {
         }
         state.sweep =
             Some(myself.send_interval(shared.config.sweep_interval, || RegistryMsg::Sweep));
+        shared
+            .progress
+            .start(myself.clone(), shared.config.progress_interval);
         tracing::debug!("registry started");
         Ok(())
     }
 
     async fn post_stop(
         &self,
-        _myself: ActorRef<RegistryMsg>,
+        myself: ActorRef<RegistryMsg>,
         state: &mut RegistryState,
     ) -> Result<(), ActorProcessingErr> {
         if let Some(sweep) = state.sweep.take() {
             sweep.abort();
         }
+        state.shared.progress.stop(myself.get_id());
         Ok(())
     }
 
@@ -221,6 +227,7 @@ impl Actor for Registry {
         let mut desk = Desk::new(&shared, &myself);
         match message {
             RegistryMsg::Drain => desk.drain(),
+            RegistryMsg::FlushProgress => desk.flush_progress(),
             RegistryMsg::Sweep => {
                 desk.drain();
                 desk.sweep();

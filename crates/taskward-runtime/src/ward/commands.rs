@@ -8,8 +8,8 @@ use taskward_core::{CancelledBy, ClosePolicy, Error, Scope, TaskError, TaskId, T
 use super::Taskward;
 #[cfg(doc)]
 use crate::context::TaskContext;
+use crate::progress::ProgressMessage;
 use crate::registry::{RegistryMsg, cancel_direct};
-use crate::shared::Report;
 
 impl Taskward {
     /// Cancels a task: it is `cancelled` when this returns; then its work's token fires and,
@@ -136,14 +136,21 @@ impl Taskward {
         .await?
     }
 
-    /// Reports progress of an external task (latest wins, as [`TaskContext::progress`]).
-    pub fn external_progress(
+    /// Reports progress of an external task: latest wins, with the rules of
+    /// [`TaskContext::progress`] (delivered within the progress interval, `done` never goes
+    /// backwards, a total below `done` reads as `done`, `None` keeps the message).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] when no task has this id in `scope`, [`Error::NotExternal`] when the
+    /// task has a work of its own, [`Error::AlreadyTerminal`] when it has ended.
+    pub fn external_progress<'a>(
         &self,
         scope: &Scope,
         id: TaskId,
         done: u64,
         total: Option<u64>,
-        message: Option<&str>,
+        message: impl Into<ProgressMessage<'a>>,
     ) -> Result<(), Error> {
         let record = self.get(scope, id)?;
         if !record.external {
@@ -153,8 +160,8 @@ impl Taskward {
             id,
             status: record.status,
         })?;
-        if control.progress.set(done, total, message) {
-            self.shared().report(Report::Progress { id });
+        if control.progress.set(done, total, message.into()) {
+            self.shared().progress.list(id);
         }
         Ok(())
     }

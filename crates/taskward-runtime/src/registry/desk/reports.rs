@@ -13,6 +13,8 @@ impl Desk<'_> {
         while let Some(report) = self.shared.next_report() {
             self.on_report(report);
         }
+        // After the reports, so a task's progress follows its start.
+        self.flush_progress();
     }
 
     fn on_report(&mut self, report: Report) {
@@ -27,7 +29,6 @@ impl Desk<'_> {
                     self.set_phase(&control, attempt, Phase::Cancelling);
                 }
             }
-            Report::Progress { id } => self.on_progress(id),
             Report::Inputs { id } => {
                 if let Some(control) = self.shared.control(&id) {
                     self.sync_input_status(&control);
@@ -46,6 +47,16 @@ impl Desk<'_> {
         }
     }
 
+    /// Reads the progress of each task on the dirty-progress list, once: bounded by the list
+    /// as it was taken, so a work that keeps reporting cannot hold the registry here (its next
+    /// report lists it for the next flush).
+    pub(in crate::registry) fn flush_progress(&mut self) {
+        for id in self.shared.progress.take() {
+            self.on_progress(id);
+        }
+    }
+
+    /// Publishes a task's latest progress, if it changed and the task is live.
     fn on_progress(&mut self, id: TaskId) {
         let Some(control) = self.shared.control(&id) else {
             return;
@@ -98,6 +109,8 @@ impl Desk<'_> {
     }
 
     fn on_finished(&mut self, id: TaskId, attempt: u32, result: AttemptResult) {
+        // The work's last progress, which may not be flushed yet, comes before its end.
+        self.on_progress(id);
         let dropped = match &result {
             AttemptResult::Completed(_) => Some(Status::Completed),
             AttemptResult::Failed(_) => Some(Status::Failed),
