@@ -3,11 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-use taskward::Scope;
+use taskward::{ListQuery, Scope, Status};
 
 use crate::report::{Report, fmt};
 use crate::timing::time_gets;
-use crate::workloads::runtime;
+use crate::workloads::{retained_terminal, runtime, time_list};
 use crate::{Sizes, floor, memory, ward};
 
 /// Runs the figures whose name contains `only` (all without it), then prints the summary.
@@ -34,6 +34,9 @@ pub(crate) async fn run(sizes: Sizes, only: Option<String>) {
     }
     if wanted("flat") {
         flat(&mut report, sizes).await;
+    }
+    if wanted("list_") {
+        filtered_pages(&mut report, sizes).await;
     }
     report.summary();
 }
@@ -189,4 +192,63 @@ async fn flat(report: &mut Report, sizes: Sizes) {
         (fp_small, fp_large),
     );
     println!("flat.status_call@{large} {} us", fmt(status_large));
+}
+
+/// The first page of 10 live (`live_only`) and of 10 working (`status=working`) tasks of a
+/// scope whose `sizes.flat` terminal tasks (1,000, then 1,000,000) were all created before its
+/// 20 live ones, so each page has every terminal task before it; and, for comparison, the
+/// first page of 10 unfiltered (10 terminal tasks, merged from the statuses' indexes, as any
+/// unfiltered page of a scope with tasks in several statuses is). The floor is the floor's
+/// first page of 10 from as many tasks, unfiltered (it has no statuses): a filtered page
+/// should cost what an unfiltered one does. Each figure is also judged flat: its growth from
+/// the small scope to the large one against the floor's.
+async fn filtered_pages(report: &mut Report, sizes: Sizes) {
+    let pages = 100_000;
+    let queries = [
+        ("live_only", ListQuery::new().live_only().limit(10)),
+        (
+            "working",
+            ListQuery::new().status(Status::Working).limit(10),
+        ),
+        ("unfiltered", ListQuery::new().limit(10)),
+    ];
+    let (small, large) = sizes.flat;
+    // Per size: µs per page of each query, then the floor's.
+    let mut at = [[0.0; 4]; 2];
+    for (figures, terminal) in at.iter_mut().zip([small, large]) {
+        let ward = runtime().await;
+        let scope = Scope::session("list");
+        retained_terminal(&ward, &scope, terminal, 20, sizes.clients).await;
+        let fl = floor::first_pages(terminal + 20, 10, pages);
+        for ((name, query), figure) in queries.iter().zip(figures.iter_mut()) {
+            let tw = time_list(&ward, &scope, query, 10, pages as u64).as_secs_f64() * 1e6
+                / pages as f64;
+            report.add(
+                format!("list_{name}_10@{terminal}_terminal"),
+                tw,
+                fl,
+                "us",
+                "<= 50 us",
+                Some(tw <= 50.0),
+            );
+            *figure = tw;
+        }
+        figures[3] = fl;
+        ward.shutdown(Duration::from_secs(30))
+            .await
+            .expect("shutdown");
+    }
+    let [s, l] = at;
+    let floor_growth = l[3] / s[3];
+    for (i, (name, _)) in queries.iter().enumerate() {
+        let growth = l[i] / s[i];
+        report.add(
+            format!("flat.list_{name}_10@{large}/{small}"),
+            growth,
+            floor_growth,
+            "x",
+            "<= 2x floor's",
+            Some(growth <= 2.0 * floor_growth.max(1.0)),
+        );
+    }
 }

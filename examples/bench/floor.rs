@@ -202,6 +202,19 @@ pub(crate) fn time_pages(floor: &Floor, table: usize) -> f64 {
     per
 }
 
+/// µs per first page of `size` of a floor of `n` tasks (the floor has no statuses to filter
+/// on: this is what an unfiltered page costs it).
+pub(crate) fn first_pages(n: usize, size: usize, pages: usize) -> f64 {
+    let (floor, _, _) = filled(n);
+    let start = Instant::now();
+    for _ in 0..pages {
+        let page = floor.page(0, size);
+        assert_eq!(page.len(), size);
+        std::hint::black_box(page);
+    }
+    start.elapsed().as_secs_f64() * 1e6 / pages as f64
+}
+
 /// Cancel latencies: from the call to the work observing the cancel, µs (p50, p99).
 pub(crate) async fn cancel(samples: usize) -> (f64, f64) {
     let floor = Floor::default();

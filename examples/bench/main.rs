@@ -55,7 +55,8 @@ struct Sizes {
     memory: usize,
     /// `ctx.progress` calls in the hot loop.
     progress: u64,
-    /// Tasks retained for the "flat" figures: the small and the large table.
+    /// Tasks retained for the "flat" figures: the small and the large table (and terminal
+    /// tasks retained for the filtered list figures).
     flat: (usize, usize),
 }
 

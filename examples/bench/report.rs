@@ -48,7 +48,7 @@ impl Report {
     pub(crate) fn summary(&self) {
         eprintln!();
         eprintln!(
-            "{:<34} {:>14} {:>14} {:>8} {:>10} {:>14}  met",
+            "{:<38} {:>14} {:>14} {:>8} {:>10} {:>14}  met",
             "figure", "taskward", "floor", "ratio", "unit", "target"
         );
         for f in &self.figures {
@@ -58,7 +58,7 @@ impl Report {
                 None => "-",
             };
             eprintln!(
-                "{:<34} {:>14} {:>14} {:>8.2} {:>10} {:>14}  {met}",
+                "{:<38} {:>14} {:>14} {:>8.2} {:>10} {:>14}  {met}",
                 f.name,
                 fmt(f.taskward),
                 fmt(f.floor),

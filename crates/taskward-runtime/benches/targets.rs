@@ -7,6 +7,9 @@
 //! - `cancel_observed`: from `cancel` to the work seeing its token fire (mean here; the bench
 //!   command prints p50 and p99);
 //! - `page_of_100_from_100000`: one cursor page of 100 from the middle of 100,000 tasks;
+//! - `list_page_of_10/{live_only,status_working}_past_{1000,1000000}_terminal`: the first
+//!   page of 10 live (or working) tasks of a scope that holds 1,000 or 1,000,000 terminal
+//!   tasks created before its 20 live ones (filling the large scope takes about 10 s);
 //! - `progress_hot_loop`: one `ctx.progress` call inside a hot loop;
 //! - `memory_per_live_task_100000`: bytes of RSS per live task with 100,000 live tasks,
 //!   measured in a child process (this binary, re-run) so that freed memory cannot hide it.
@@ -24,7 +27,7 @@ use std::time::Duration;
 
 use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{Criterion, SamplingMode, Throughput};
-use taskward_core::{Cursor, ListQuery, Scope};
+use taskward_core::{Cursor, ListQuery, Scope, Status};
 use workloads::{runtime, tokio_runtime};
 
 /// The environment variable that turns this binary into a memory-measuring child.
@@ -95,6 +98,33 @@ fn reads(c: &mut Criterion) {
     });
     rt.block_on(ward.shutdown(Duration::from_secs(10)))
         .expect("shutdown");
+}
+
+fn filtered_pages(c: &mut Criterion) {
+    let rt = tokio_runtime();
+    let mut group = c.benchmark_group("list_page_of_10");
+    for terminal in [1_000, 1_000_000] {
+        let ward = rt.block_on(runtime());
+        let scope = Scope::session("bench");
+        rt.block_on(workloads::retained_terminal(
+            &ward, &scope, terminal, 20, 16,
+        ));
+        let queries = [
+            ("live_only", ListQuery::new().live_only().limit(10)),
+            (
+                "status_working",
+                ListQuery::new().status(Status::Working).limit(10),
+            ),
+        ];
+        for (name, query) in queries {
+            group.bench_function(format!("{name}_past_{terminal}_terminal"), |b| {
+                b.iter_custom(|iters| workloads::time_list(&ward, &scope, &query, 10, iters))
+            });
+        }
+        rt.block_on(ward.shutdown(Duration::from_secs(30)))
+            .expect("shutdown");
+    }
+    group.finish();
 }
 
 fn cancel_observed(c: &mut Criterion) {
@@ -226,6 +256,7 @@ fn main() {
     submit_to_terminal(&mut c);
     create(&mut c);
     reads(&mut c);
+    filtered_pages(&mut c);
     cancel_observed(&mut c);
     progress(&mut c);
     let mut m = Criterion::default()

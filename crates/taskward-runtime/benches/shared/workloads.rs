@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use taskward_core::{Scope, TaskError, TaskId};
+use taskward_core::{ListQuery, Scope, TaskError, TaskId};
 use taskward_runtime::{TaskContext, TaskSpec, Taskward};
 
 /// A multi-thread tokio runtime, as both binaries run every workload on.
@@ -93,6 +93,55 @@ pub(crate) async fn create_external(
         ids.push(handle.id());
     }
     (start.elapsed(), ids)
+}
+
+/// Fills `scope` for the filtered-page figures: `terminal` tasks that end before any live
+/// one is created (external tasks, created and cancelled by `clients` concurrent clients),
+/// then `live` live external tasks after them, so a live page from the start of the scope
+/// has every terminal task before it.
+pub(crate) async fn retained_terminal(
+    ward: &Taskward,
+    scope: &Scope,
+    terminal: usize,
+    live: usize,
+    clients: usize,
+) {
+    let per = terminal.div_ceil(clients);
+    let mut joins = Vec::new();
+    for client in 0..clients {
+        let (ward, scope) = (ward.clone(), scope.clone());
+        let n = per.min(terminal.saturating_sub(client * per));
+        joins.push(tokio::spawn(async move {
+            for _ in 0..n {
+                let handle = ward
+                    .submit_external(spec(&scope), |_| {})
+                    .await
+                    .expect("create");
+                handle.cancel(None).await.expect("cancel");
+            }
+        }));
+    }
+    for j in joins {
+        j.await.expect("client");
+    }
+    create_external(ward, scope, live).await;
+}
+
+/// The time `pages` calls of `list(scope, query)` take; each page must hold `full` tasks.
+pub(crate) fn time_list(
+    ward: &Taskward,
+    scope: &Scope,
+    query: &ListQuery,
+    full: usize,
+    pages: u64,
+) -> Duration {
+    let start = Instant::now();
+    for _ in 0..pages {
+        let page = ward.list(scope, query).expect("list");
+        assert_eq!(page.tasks.len(), full, "a full page");
+        std::hint::black_box(page);
+    }
+    start.elapsed()
 }
 
 /// One cancel: submits work that parks on its token, cancels it once it runs, and returns
