@@ -33,9 +33,13 @@ impl Audit {
     }
 }
 
-/// Reads events until `stop` fires and nothing more is buffered.
-pub(crate) async fn audit(mut sub: Subscription, stop: CancellationToken) -> Audit {
-    let mut audit = Audit::default();
+/// Reads events until `stop` fires and nothing more is buffered; `tasks` sizes the map of
+/// terminal rows up front, so that no rehash stalls the audit behind the event stream.
+pub(crate) async fn audit(mut sub: Subscription, stop: CancellationToken, tasks: usize) -> Audit {
+    let mut audit = Audit {
+        rows: HashMap::with_capacity(tasks),
+        ..Audit::default()
+    };
     loop {
         let event = tokio::select! {
             biased;

@@ -101,6 +101,9 @@ async fn soak(args: Args) -> Result<bool, taskward::Error> {
     let audit = tokio::spawn(events::audit(
         ward.subscribe(EventFilter::all().without_progress()),
         stop_audit.clone(),
+        usize::try_from(args.tasks)
+            .unwrap_or(usize::MAX)
+            .min(2_000_000),
     ));
     let owners = Owners::start(16, tally.clone()).await;
     let (once_tx, once_rx) = std::sync::mpsc::channel();

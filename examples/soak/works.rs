@@ -92,8 +92,9 @@ pub(crate) fn spec(
     let mut ttl = DEFAULT_TTL;
     let unanswered = matches!(kind, Kind::Input { answered: false });
     if unanswered && rng.percent(60) {
-        // Nobody answers and nothing times it out: its TTL cancels it (by expiry).
-        ttl = rng.millis(100, 400);
+        // Nobody answers and nothing times it out: its TTL cancels it (by expiry). Longer
+        // than a submit takes even while the registry restarts, so `wait` sees the outcome.
+        ttl = rng.millis(500, 1_500);
         spec = spec.ttl(ttl);
     } else if rng.percent(25) {
         spec = spec.timeout(rng.millis(10, 80));
