@@ -194,19 +194,15 @@ impl Shared {
         self.inbox.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Takes the oldest report to apply it, one at a time, and marks it in flight until
-    /// [`report_applied`](Self::report_applied): a registry that dies mid-drain loses none of
-    /// the reports it had not reached, and leaves the one it was applying to its successor.
+    /// Takes the oldest report to apply it, one at a time, and marks it in flight until the
+    /// next take: a registry that dies mid-drain loses none of the reports it had not reached,
+    /// and leaves the one it was applying to its successor. Taking the next report (or finding
+    /// none) means the one before has its transition written.
     pub(crate) fn take_report(&self) -> Option<Report> {
         let mut inbox = self.inbox();
-        let report = inbox.queue.pop_front()?;
-        inbox.in_flight = Some(report.key());
-        Some(report)
-    }
-
-    /// The report taken by [`take_report`](Self::take_report) has its transition written.
-    pub(crate) fn report_applied(&self) {
-        self.inbox().in_flight = None;
+        let report = inbox.queue.pop_front();
+        inbox.in_flight = report.as_ref().map(Report::key);
+        report
     }
 
     /// A report a predecessor took and never finished applying (it failed mid-transition).

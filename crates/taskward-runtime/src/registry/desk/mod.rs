@@ -3,8 +3,8 @@
 //! This module holds the desk and its table helpers; each sibling holds one concern:
 //! [`transitions`] (finishing, cancelling, retrying), [`reports`] (runners' reports),
 //! [`commands`] (the API's commands), [`scopes`] (owners and scopes), [`sweep`] (expiry,
-//! runner checks, interruption, shutdown), [`status`], and [`effects`] (user callbacks, run
-//! once the book is released, and the containment of failures).
+//! runner checks, interruption, shutdown), [`status`], [`effects`] (user callbacks, run
+//! once the book is released) and [`unwritten`] (terminal records the store failed to write).
 
 mod commands;
 mod effects;
@@ -13,6 +13,7 @@ mod scopes;
 mod status;
 mod sweep;
 mod transitions;
+mod unwritten;
 
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, MutexGuard};

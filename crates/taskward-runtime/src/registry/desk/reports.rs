@@ -13,7 +13,7 @@ use crate::shared::{AttemptResult, Report, ReportKey};
 
 impl Desk<'_> {
     /// Applies the reports in the inbox, oldest first. Each is applied under `catch_unwind`
-    /// and stays in flight until its transition is written; one whose transition fails (a
+    /// and stays in flight until its transition is written (until the next take); one whose transition fails (a
     /// bug, a store that panics) is contained by [`transition_failed`](Self::transition_failed),
     /// as is one a failed predecessor left in flight.
     pub(in crate::registry) fn drain(&mut self) {
@@ -26,7 +26,6 @@ impl Desk<'_> {
             if let Err(panic) = applied {
                 self.transition_failed(key, panic_message(panic));
             }
-            self.shared.report_applied();
         }
     }
 

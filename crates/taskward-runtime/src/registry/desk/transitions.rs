@@ -5,13 +5,12 @@ use std::sync::atomic::Ordering;
 
 use taskward_core::{
     Cancellation, CancelledBy, EventKind, Failure, FailureCause, Outcome, Phase, Progress, Scope,
-    Status, StoreError, TaskId, TaskRecord,
+    Status, TaskId, TaskRecord,
 };
 
 use super::Desk;
 use super::effects::Effect;
 use crate::control::Control;
-use crate::registry::book::Unwritten;
 use crate::runner::RunnerMsg;
 use crate::runner_sup::RunnerSupMsg;
 use crate::spec::TaskNotice;
@@ -82,62 +81,9 @@ impl Desk<'_> {
     }
 
     /// A terminal record is written: the task leaves the live counts; the end is evented.
-    fn ended(&mut self, id: TaskId, scope: &Scope, outcome: &Outcome) {
+    pub(super) fn ended(&mut self, id: TaskId, scope: &Scope, outcome: &Outcome) {
         self.book.remove_live(scope);
         self.publish(id, scope, EventKind::from(outcome));
-    }
-
-    /// The store failed to write a terminal record: keep it for the sweep, and count it.
-    fn unwritten(
-        &mut self,
-        id: TaskId,
-        error: &StoreError,
-        outcome: &Outcome,
-        progress: Option<Progress>,
-        release: bool,
-    ) {
-        self.shared
-            .counters
-            .store_errors
-            .fetch_add(1, Ordering::Relaxed);
-        tracing::error!(task = %id, %error, "the store failed to write a terminal record; the sweep retries it");
-        self.book.unwritten.insert(
-            id,
-            Unwritten {
-                outcome: outcome.clone(),
-                progress,
-                release,
-            },
-        );
-    }
-
-    /// Writes again the terminal records the store failed to write.
-    pub(super) fn write_unwritten(&mut self) {
-        let pending: Vec<_> = self.book.unwritten.drain().collect();
-        for (id, u) in pending {
-            let written = match self.shared.store.get(&id) {
-                // Removed meanwhile (expired), or written.
-                None => true,
-                Some(current) if current.is_terminal() => true,
-                Some(_) => match self.try_update(&id, |r| {
-                    write_terminal(r, &u.outcome, u.progress.clone());
-                }) {
-                    Ok(record) => {
-                        if let Some(record) = record {
-                            self.ended(id, &record.scope, &u.outcome);
-                        }
-                        true
-                    }
-                    Err((e, _)) => {
-                        self.unwritten(id, &e, &u.outcome, u.progress.clone(), u.release);
-                        false
-                    }
-                },
-            };
-            if written && u.release {
-                self.remove_control(&id);
-            }
-        }
     }
 
     fn signal_cancel(&mut self, control: &Arc<Control>, cancellation: &Cancellation) {
@@ -303,7 +249,7 @@ fn notice(id: TaskId, outcome: &Outcome) -> TaskNotice {
 }
 
 /// Edits a record into its terminal form.
-fn write_terminal(r: &mut TaskRecord, outcome: &Outcome, progress: Option<Progress>) {
+pub(super) fn write_terminal(r: &mut TaskRecord, outcome: &Outcome, progress: Option<Progress>) {
     r.status = outcome.status();
     r.phase = None;
     if progress.is_some() {
