@@ -182,6 +182,11 @@ impl Taskward {
     /// [`finish_external`](Taskward::finish_external), and `on_cancel` is called when it is
     /// cancelled (by a client, its owner, expiry or shutdown). It shares the registry, events
     /// and TTL with every other task.
+    ///
+    /// `on_cancel` runs once the registry has released its lock, so it may call back into the
+    /// runtime; one that panics is logged and counted in
+    /// [`RegistryStatus::callback_panics`](crate::RegistryStatus::callback_panics), and the
+    /// cancel stands.
     pub async fn submit_external(
         &self,
         spec: TaskSpec,
