@@ -303,3 +303,43 @@ impl Shared {
         self.runners.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory_store::MemoryStore;
+
+    fn finished(id: TaskId) -> Report {
+        Report::Finished {
+            id,
+            attempt: 1,
+            result: AttemptResult::Completed(Value::Null),
+        }
+    }
+
+    #[test]
+    fn a_report_stays_in_flight_until_the_next_take() {
+        let shared = Shared::new(Config::default(), Arc::new(MemoryStore::new()));
+        let (a, b) = (TaskId::new(), TaskId::new());
+        shared.report(finished(a));
+        shared.report(Report::Progress { id: b });
+
+        assert!(matches!(shared.take_report(), Some(Report::Finished { id, .. }) if id == a));
+        // The applier died here: its successor finds the report it was applying.
+        let abandoned = shared.abandoned_report().expect("in flight");
+        assert_eq!(
+            abandoned,
+            ReportKey {
+                id: a,
+                attempt: Some(1),
+                ends: true
+            }
+        );
+        assert_eq!(shared.abandoned_report(), None);
+
+        // Applied in turn: taking the next (or finding none) clears the one before.
+        assert!(matches!(shared.take_report(), Some(Report::Progress { id }) if id == b));
+        assert!(shared.take_report().is_none());
+        assert_eq!(shared.abandoned_report(), None);
+    }
+}
