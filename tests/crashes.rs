@@ -328,6 +328,23 @@ async fn no_task_stays_working_without_a_live_runner() {
     assert_eq!(runners(&ward).len(), 4);
 }
 
+/// The sweep (every second by default) finds `task` without a runner and fails it.
+async fn sweep_fails_it_runner_lost(ward: &Taskward, task: &TaskHandle) {
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let record = task.get().unwrap();
+    assert_eq!(record.status, Status::Failed, "{record:?}");
+    assert_eq!(
+        record.outcome.as_ref().unwrap().failure().unwrap().cause,
+        FailureCause::RunnerLost
+    );
+    let status = ward.status().await.unwrap();
+    assert_eq!(status.live, 0);
+    assert_eq!(
+        status.live_runners, 0,
+        "a dead runner is still counted live"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn the_sweep_finds_a_runner_that_died_unseen() {
     let ward = common::ward().await;
@@ -349,18 +366,27 @@ async fn the_sweep_finds_a_runner_that_died_unseen() {
     tokio::time::sleep(Duration::from_millis(10)).await;
     assert_eq!(cell.get_status(), ractor::ActorStatus::Stopped);
 
-    // The sweep runs every second by default.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let record = task.get().unwrap();
-    assert_eq!(record.status, Status::Failed, "{record:?}");
-    assert_eq!(
-        record.outcome.as_ref().unwrap().failure().unwrap().cause,
-        FailureCause::RunnerLost
-    );
-    let status = ward.status().await.unwrap();
-    assert_eq!(status.live, 0);
-    assert_eq!(
-        status.live_runners, 0,
-        "a dead runner is still counted live"
-    );
+    sweep_fails_it_runner_lost(&ward, &task).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_sweep_finds_a_runner_that_stopped_normally_without_its_report_applied() {
+    let ward = common::ward().await;
+    let task = ward
+        .submit(
+            TaskSpec::new("unreported"),
+            sleeper(Arc::new(AtomicBool::new(false))),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    // The runner stops as a runner does once it has reported, but no report was made: its
+    // supervisor sees a normal exit, so only the sweep's check of the invariant can find it.
+    let cell = runners(&ward).pop().unwrap();
+    cell.stop(Some("finished".into()));
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert_eq!(cell.get_status(), ractor::ActorStatus::Stopped);
+
+    sweep_fails_it_runner_lost(&ward, &task).await;
 }

@@ -277,14 +277,18 @@ async fn events_and_the_sweep_carry_on_after_a_restart() {
     assert_eq!(seqs, expected);
 }
 
-#[tokio::test(start_paused = true)]
-async fn reads_work_while_the_registry_is_gone_for_good() {
-    // No restarts allowed and no host: once the registry dies, it stays dead.
-    let ward = Taskward::builder()
+/// A runtime that allows no restarts and has no host: once the registry dies, it stays dead.
+async fn never_restarted() -> Taskward {
+    Taskward::builder()
         .root_intensity(Intensity::new(0, Duration::from_secs(60)))
         .spawn()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn reads_work_while_the_registry_is_gone_for_good() {
+    let ward = never_restarted().await;
     let scope = Scope::session("s");
     let done = common::submit_instant(&ward, &scope, "done", json!(1)).await;
     done.wait().await.unwrap();
@@ -328,4 +332,31 @@ async fn reads_work_while_the_registry_is_gone_for_good() {
         .submit(TaskSpec::new("more"), common::instant(json!(2)))
         .await;
     assert!(matches!(r, Err(Error::Unavailable(_))), "{r:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn calls_answer_unavailable_at_once_after_the_tree_gave_up() {
+    let ward = never_restarted().await;
+    let scope = Scope::session("s");
+    ward.registry_cell().unwrap().kill();
+    settle().await;
+    assert_eq!(ward.root_cell().get_status(), ActorStatus::Stopped);
+
+    // Nothing will restart the registry: every command answers at once (on the paused clock,
+    // no virtual time passes), rather than after waiting for a successor.
+    let started = tokio::time::Instant::now();
+    let r = ward.status().await;
+    assert!(matches!(r, Err(Error::Unavailable(_))), "{r:?}");
+    let r = ward
+        .close_scope(&scope, taskward::ClosePolicy::Cancel)
+        .await;
+    assert!(matches!(r, Err(Error::Unavailable(_))), "{r:?}");
+    let r = ward
+        .submit(
+            TaskSpec::new("more").scope(scope.clone()),
+            common::instant(json!(1)),
+        )
+        .await;
+    assert!(matches!(r, Err(Error::Unavailable(_))), "{r:?}");
+    assert_eq!(started.elapsed(), Duration::ZERO);
 }

@@ -203,6 +203,46 @@ async fn a_runner_past_its_deadline_answers_cancelling() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_runner_answers_cancelling_through_its_grace_after_a_client_cancel() {
+    let ward = common::ward().await;
+    let scope = Scope::session("s");
+    let task = ward
+        .submit(
+            TaskSpec::new("stubborn")
+                .scope(scope.clone())
+                .cancel_grace(Duration::from_secs(10)),
+            |ctx: TaskContext| common::stubborn(ctx, Duration::from_secs(3600)),
+        )
+        .await
+        .unwrap();
+    settle().await;
+    let cancelled = task.cancel(None).await.unwrap();
+    assert_eq!(cancelled.status, Status::Cancelled);
+
+    // The task is cancelled, but its work runs out its grace: the runner still answers.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let status = ward.runner_status(&scope, task.id()).await.unwrap();
+    assert_eq!(status.task_id, task.id());
+    assert_eq!(status.phase, Phase::Cancelling);
+    assert!(status.cancel_requested);
+
+    // Once the grace has run out and the runner is gone, the task's status answers.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let r = ward.runner_status(&scope, task.id()).await;
+    assert!(
+        matches!(
+            r,
+            Err(Error::AlreadyTerminal {
+                status: Status::Cancelled,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+    assert_eq!(ward.status().await.unwrap().live_runners, 0);
+}
+
+#[tokio::test(start_paused = true)]
 async fn no_live_runner_while_waiting_to_retry_and_the_next_attempt_answers() {
     let ward = common::ward().await;
     let gate = CancellationToken::new();

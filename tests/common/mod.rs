@@ -114,3 +114,41 @@ pub mod futures_ready {
         }
     }
 }
+
+/// An actor that forwards every message it is sent to the test: an owner in the host's own
+/// message type `M`.
+pub struct Sink<M>(std::marker::PhantomData<fn() -> M>);
+
+impl<M: ractor::Message> ractor::Actor for Sink<M> {
+    type Msg = M;
+    type State = tokio::sync::mpsc::UnboundedSender<M>;
+    type Arguments = tokio::sync::mpsc::UnboundedSender<M>;
+
+    async fn pre_start(
+        &self,
+        _myself: ractor::ActorRef<M>,
+        tx: Self::Arguments,
+    ) -> Result<Self::State, ractor::ActorProcessingErr> {
+        Ok(tx)
+    }
+
+    async fn handle(
+        &self,
+        _myself: ractor::ActorRef<M>,
+        message: M,
+        tx: &mut Self::State,
+    ) -> Result<(), ractor::ActorProcessingErr> {
+        let _ = tx.send(message);
+        Ok(())
+    }
+}
+
+/// A [`Sink`] actor and the receiving end of what it is sent.
+pub async fn sink<M: ractor::Message>()
+-> (ractor::ActorRef<M>, tokio::sync::mpsc::UnboundedReceiver<M>) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (actor, _join) = ractor::Actor::spawn(None, Sink(std::marker::PhantomData), tx)
+        .await
+        .expect("sink starts");
+    (actor, rx)
+}

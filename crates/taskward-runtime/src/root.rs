@@ -122,6 +122,9 @@ impl Actor for Root {
         let intensity = state.shared.config.root_intensity;
         if state.restarts.record(intensity) {
             tracing::error!(%why, "root restart intensity exceeded; escalating");
+            // First, so that every call waiting for a successor (woken by the change of
+            // registry below) answers `Unavailable` at once.
+            state.shared.give_up();
             state.shared.set_registry(None);
             state.shared.set_runner_sup(None);
             // Stop the registry for good, then act as its heir: the tree is giving up, so no

@@ -172,7 +172,10 @@ impl Actor for RunnerSup {
         let (cell, failure, crashed) = match event {
             SupervisionEvent::ActorTerminated(cell, _, reason) => {
                 if reason.as_deref() == Some(FINISHED) {
-                    state.forget(&cell);
+                    // Its last report is queued; the sweep checks that it was applied.
+                    if let Some(entry) = state.forget(&cell) {
+                        state.shared.runner_finished(entry.task, entry.attempt);
+                    }
                     return Ok(());
                 }
                 let why = reason.unwrap_or_else(|| "stopped".to_owned());

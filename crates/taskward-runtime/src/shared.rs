@@ -44,6 +44,40 @@ pub(crate) enum Report {
     },
 }
 
+impl Report {
+    /// What the report is about, kept while it is applied.
+    pub(crate) fn key(&self) -> ReportKey {
+        let (id, attempt, ends) = match self {
+            Report::Started { id, attempt } | Report::Cancelling { id, attempt } => {
+                (*id, Some(*attempt), false)
+            }
+            Report::Inputs { id } => (*id, None, false),
+            Report::Finished { id, attempt, .. } | Report::RunnerExited { id, attempt, .. } => {
+                (*id, Some(*attempt), true)
+            }
+        };
+        ReportKey { id, attempt, ends }
+    }
+}
+
+/// The task and attempt of a report being applied, and whether it ends the attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ReportKey {
+    pub(crate) id: TaskId,
+    pub(crate) attempt: Option<u32>,
+    /// A `Finished` or `RunnerExited` report: no other report will end this attempt.
+    pub(crate) ends: bool,
+}
+
+/// The runners' reports, oldest first, and the one being applied.
+#[derive(Debug, Default)]
+struct Inbox {
+    queue: VecDeque<Report>,
+    /// Set while the registry applies a report, cleared once its transition is written: a
+    /// registry that fails in between leaves it to its successor.
+    in_flight: Option<ReportKey>,
+}
+
 /// How one attempt ended, as its runner saw it.
 #[derive(Debug)]
 pub(crate) enum AttemptResult {
@@ -72,6 +106,12 @@ pub(crate) struct Counters {
     pub(crate) runner_sup_restarts: AtomicU64,
     pub(crate) runner_failures: AtomicU64,
     pub(crate) retries: AtomicU64,
+    /// User callbacks (owner notice wrappers, external `on_cancel`) that panicked.
+    pub(crate) callback_panics: AtomicU64,
+    /// Reports whose transition failed (panicked) and was contained.
+    pub(crate) transition_failures: AtomicU64,
+    /// Terminal records the store failed to write (each is retried by the sweep).
+    pub(crate) store_errors: AtomicU64,
 }
 
 pub(crate) struct Shared {
@@ -80,7 +120,10 @@ pub(crate) struct Shared {
     pub(crate) controls: RwLock<HashMap<TaskId, Arc<Control>>>,
     /// Live runners, ordered by actor id so the sweep can check them a window at a time.
     pub(crate) runners: Mutex<BTreeMap<ActorId, RunnerEntry>>,
-    inbox: Mutex<VecDeque<Report>>,
+    inbox: Mutex<Inbox>,
+    /// Attempts whose runner stopped normally (after queuing its last report) while their task
+    /// was live: the sweep checks that each of those reports was applied.
+    finished_runners: Mutex<Vec<(TaskId, u32)>>,
     /// Tasks whose progress cell has news, and the timer that has the registry read them.
     /// Apart from the inbox: reporting progress never makes the inbox non-empty, and never
     /// wakes the registry from the work's thread.
@@ -93,6 +136,9 @@ pub(crate) struct Shared {
     runner_sup: RwLock<Option<ActorRef<RunnerSupMsg>>>,
     /// Set when shutdown begins: the supervisors stop restarting children.
     pub(crate) stopping: AtomicBool,
+    /// Set by the root when it gives up (restart intensity exceeded): nothing will restart
+    /// the registry, so calls answer `Unavailable` at once.
+    gave_up: AtomicBool,
     pub(crate) counters: Counters,
     pub(crate) started_at: tokio::time::Instant,
 }
@@ -114,7 +160,8 @@ impl Shared {
             store,
             controls: RwLock::new(HashMap::new()),
             runners: Mutex::new(BTreeMap::new()),
-            inbox: Mutex::new(VecDeque::new()),
+            inbox: Mutex::new(Inbox::default()),
+            finished_runners: Mutex::new(Vec::new()),
             progress: ProgressFlush::new(),
             book: Mutex::new(Book::default()),
             events,
@@ -122,6 +169,7 @@ impl Shared {
             registry_generation: watch::Sender::new(0),
             runner_sup: RwLock::new(None),
             stopping: AtomicBool::new(false),
+            gave_up: AtomicBool::new(false),
             counters: Counters::default(),
             started_at: tokio::time::Instant::now(),
         }
@@ -131,9 +179,9 @@ impl Shared {
     /// everything queued until the registry drains).
     pub(crate) fn report(&self, report: Report) {
         let was_empty = {
-            let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
-            let was_empty = inbox.is_empty();
-            inbox.push_back(report);
+            let mut inbox = self.inbox();
+            let was_empty = inbox.queue.is_empty();
+            inbox.queue.push_back(report);
             was_empty
         };
         if was_empty {
@@ -148,17 +196,61 @@ impl Shared {
         }
     }
 
-    /// Takes the oldest report, one at a time, so a registry that dies mid-drain loses none of
-    /// the reports it had not reached.
-    pub(crate) fn next_report(&self) -> Option<Report> {
-        self.inbox
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop_front()
+    fn inbox(&self) -> MutexGuard<'_, Inbox> {
+        self.inbox.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The registry's book. Only the registry actor locks it, so it is never contended; a
-    /// registry that panicked while holding it leaves it to its successor as it was.
+    /// Takes the oldest report to apply it, one at a time, and marks it in flight until the
+    /// next take: a registry that dies mid-drain loses none of the reports it had not reached,
+    /// and leaves the one it was applying to its successor. Taking the next report (or finding
+    /// none) means the one before has its transition written.
+    pub(crate) fn take_report(&self) -> Option<Report> {
+        let mut inbox = self.inbox();
+        let report = inbox.queue.pop_front();
+        inbox.in_flight = report.as_ref().map(Report::key);
+        report
+    }
+
+    /// A report a predecessor took and never finished applying (it failed mid-transition).
+    pub(crate) fn abandoned_report(&self) -> Option<ReportKey> {
+        self.inbox().in_flight.take()
+    }
+
+    /// Notes an attempt whose runner stopped normally while its task was still live (see
+    /// `finished_runners`).
+    pub(crate) fn runner_finished(&self, task: TaskId, attempt: u32) {
+        if self
+            .control(&task)
+            .is_some_and(|c| !c.is_terminal() && c.attempt() == attempt)
+        {
+            self.finished_runners
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((task, attempt));
+        }
+    }
+
+    /// Takes the attempts noted by [`runner_finished`](Self::runner_finished).
+    pub(crate) fn take_finished_runners(&self) -> Vec<(TaskId, u32)> {
+        std::mem::take(
+            &mut *self
+                .finished_runners
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        )
+    }
+
+    /// The root gives up: nothing will restart the registry.
+    pub(crate) fn give_up(&self) {
+        self.gave_up.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn has_given_up(&self) -> bool {
+        self.gave_up.load(Ordering::Acquire)
+    }
+
+    /// The registry's book, locked by one desk at a time (the registry actor's, or a caller's
+    /// on the direct paths); a desk that panicked while holding it leaves it as it was.
     pub(crate) fn book(&self) -> MutexGuard<'_, Book> {
         self.book.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -222,5 +314,45 @@ impl Shared {
 
     pub(crate) fn live_runner_count(&self) -> usize {
         self.runners.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory_store::MemoryStore;
+
+    fn finished(id: TaskId) -> Report {
+        Report::Finished {
+            id,
+            attempt: 1,
+            result: AttemptResult::Completed(Value::Null),
+        }
+    }
+
+    #[test]
+    fn a_report_stays_in_flight_until_the_next_take() {
+        let shared = Shared::new(Config::default(), Arc::new(MemoryStore::new()));
+        let (a, b) = (TaskId::new(), TaskId::new());
+        shared.report(finished(a));
+        shared.report(Report::Inputs { id: b });
+
+        assert!(matches!(shared.take_report(), Some(Report::Finished { id, .. }) if id == a));
+        // The applier died here: its successor finds the report it was applying.
+        let abandoned = shared.abandoned_report().expect("in flight");
+        assert_eq!(
+            abandoned,
+            ReportKey {
+                id: a,
+                attempt: Some(1),
+                ends: true
+            }
+        );
+        assert_eq!(shared.abandoned_report(), None);
+
+        // Applied in turn: taking the next (or finding none) clears the one before.
+        assert!(matches!(shared.take_report(), Some(Report::Inputs { id }) if id == b));
+        assert!(shared.take_report().is_none());
+        assert_eq!(shared.abandoned_report(), None);
     }
 }

@@ -77,6 +77,11 @@ pub struct Owner {
 
 impl Owner {
     /// An owner actor, with the function that wraps a notice into its message type.
+    ///
+    /// `wrap` runs once the registry has released its lock (it may call back into the
+    /// runtime), before the task's waiters are woken. A `wrap` that panics is logged and
+    /// counted in [`RegistryStatus::callback_panics`](crate::RegistryStatus::callback_panics);
+    /// the task's outcome stands.
     pub fn actor<M: Message>(
         actor: &ActorRef<M>,
         wrap: impl Fn(TaskNotice) -> M + Send + Sync + 'static,

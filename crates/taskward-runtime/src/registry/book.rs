@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use ractor::ActorId;
-use taskward_core::{ClosePolicy, Phase, Scope, Status, TaskId, TaskRecord};
+use taskward_core::{ClosePolicy, Outcome, Phase, Progress, Scope, Status, TaskId, TaskRecord};
 
 use crate::spec::Owner;
 
@@ -13,6 +13,15 @@ use crate::spec::Owner;
 pub(crate) struct Ownership {
     pub(crate) owner: Owner,
     pub(crate) policy: ClosePolicy,
+}
+
+/// A terminal record the store failed to write: the sweep writes it again.
+#[derive(Debug, Clone)]
+pub(crate) struct Unwritten {
+    pub(crate) outcome: Outcome,
+    pub(crate) progress: Option<Progress>,
+    /// The task's last runner has reported: drop its control once the record is written.
+    pub(crate) release: bool,
 }
 
 /// Everything the registry keeps beside the table. Lives in [`Shared`](crate::shared::Shared)
@@ -34,6 +43,8 @@ pub(crate) struct Book {
     pub(crate) stopped_runners: HashSet<ActorId>,
     /// Where the sweep's runner check goes on from (see `Desk::check_runners`).
     pub(crate) runner_cursor: Option<ActorId>,
+    /// Terminal records the store failed to write, by task.
+    pub(crate) unwritten: HashMap<TaskId, Unwritten>,
 }
 
 impl Book {

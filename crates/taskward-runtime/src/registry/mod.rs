@@ -3,7 +3,8 @@
 //! Commands from the API arrive as calls, except the two hot ones: `create` and `cancel` run
 //! on the registry's desk from the caller's thread ([`create_direct`], [`cancel_direct`]),
 //! under the same book lock every handler holds, so writes stay serialized and in order
-//! without a mailbox round trip. Runners' reports arrive through the shared inbox and a
+//! without a mailbox round trip. No user code runs under that lock: owners' notices and
+//! external cancel callbacks run once the desk has released it, each contained. Runners' reports arrive through the shared inbox and a
 //! `Drain` nudge, so that reports survive a registry restart. Every transition happens here,
 //! in order: the first terminal transition wins, waiters are woken after the record is
 //! written, and each change is published as a numbered event.
@@ -45,7 +46,9 @@ pub(crate) fn create_direct(
     let Some(registry) = shared.registry() else {
         return Err(request);
     };
-    Ok(Desk::new(shared, &registry).create(*request))
+    Ok(Desk::run(shared, Some(&registry), |desk| {
+        desk.create(*request)
+    }))
 }
 
 /// Cancels a task from the caller's thread, on the registry's desk (see [`create_direct`]):
@@ -62,9 +65,10 @@ pub(crate) fn cancel_direct(
         return None;
     }
     let registry = shared.registry()?;
-    let mut desk = Desk::new(shared, &registry);
-    desk.drain();
-    Some(desk.cancel(scope, id, by, reason))
+    Some(Desk::run(shared, Some(&registry), |desk| {
+        desk.drain();
+        desk.cancel(scope, id, by, reason)
+    }))
 }
 
 /// The registry actor.
@@ -164,7 +168,7 @@ pub(crate) struct ShutdownRunners {
 /// Ends every live task with cause `interrupted`. Only for the root, after the registry
 /// actor has stopped for good (so that the table still has one writer).
 pub(crate) fn interrupt_all(shared: &Shared, why: &str) {
-    Desk::heir(shared).interrupt_all(why);
+    Desk::run(shared, None, |desk| desk.interrupt_all(why));
 }
 
 impl Actor for Registry {
@@ -189,13 +193,12 @@ impl Actor for Registry {
         state: &mut RegistryState,
     ) -> Result<(), ActorProcessingErr> {
         let shared = state.shared.clone();
-        {
-            let mut desk = Desk::new(&shared, &myself);
+        Desk::run(&shared, Some(&myself), |desk| {
             // Owners are watched by the registry actor; a successor watches them anew.
             desk.rewatch_owners();
             // Reports that arrived while no registry was running.
             desk.drain();
-        }
+        });
         state.sweep =
             Some(myself.send_interval(shared.config.sweep_interval, || RegistryMsg::Sweep));
         shared
@@ -224,19 +227,20 @@ impl Actor for Registry {
         state: &mut RegistryState,
     ) -> Result<(), ActorProcessingErr> {
         let shared = state.shared.clone();
-        let mut desk = Desk::new(&shared, &myself);
+        let me = Some(&myself);
+        // Each reply is sent once the desk is released and its callbacks have run.
         match message {
-            RegistryMsg::Drain => desk.drain(),
-            RegistryMsg::FlushProgress => desk.flush_progress(),
-            RegistryMsg::Sweep => {
+            RegistryMsg::Drain => Desk::run(&shared, me, |desk| desk.drain()),
+            RegistryMsg::FlushProgress => Desk::run(&shared, me, |desk| desk.flush_progress()),
+            RegistryMsg::Sweep => Desk::run(&shared, me, |desk| {
                 desk.drain();
                 desk.sweep();
-            }
+            }),
             RegistryMsg::Create(request, reply) => {
-                let _ = reply.send(desk.create(*request));
+                let _ = reply.send(Desk::run(&shared, me, |desk| desk.create(*request)));
             }
             RegistryMsg::StartFailed { id, reason, reply } => {
-                desk.start_failed(id, reason);
+                Desk::run(&shared, me, |desk| desk.start_failed(id, reason));
                 let _ = reply.send(());
             }
             RegistryMsg::Cancel {
@@ -246,15 +250,19 @@ impl Actor for Registry {
                 reason,
                 reply,
             } => {
-                desk.drain();
-                let _ = reply.send(desk.cancel(&scope, id, by, reason));
+                let _ = reply.send(Desk::run(&shared, me, |desk| {
+                    desk.drain();
+                    desk.cancel(&scope, id, by, reason)
+                }));
             }
             RegistryMsg::CloseScope {
                 scope,
                 policy,
                 reply,
             } => {
-                let _ = reply.send(desk.close_scope(&scope, &policy));
+                let _ = reply.send(Desk::run(&shared, me, |desk| {
+                    desk.close_scope(&scope, &policy)
+                }));
             }
             RegistryMsg::FinishExternal {
                 scope,
@@ -262,7 +270,9 @@ impl Actor for Registry {
                 result,
                 reply,
             } => {
-                let _ = reply.send(desk.finish_external(&scope, id, result));
+                let _ = reply.send(Desk::run(&shared, me, |desk| {
+                    desk.finish_external(&scope, id, result)
+                }));
             }
             RegistryMsg::ProvideInput {
                 scope,
@@ -272,16 +282,22 @@ impl Actor for Registry {
                 reply,
             } => {
                 // The park reports queued before the answer are applied first.
-                desk.drain();
-                let _ = reply.send(desk.provide_input(&scope, id, &key, response));
+                let _ = reply.send(Desk::run(&shared, me, |desk| {
+                    desk.drain();
+                    desk.provide_input(&scope, id, &key, response)
+                }));
             }
             RegistryMsg::Status(reply) => {
-                desk.drain();
-                let _ = reply.send(desk.status());
+                let _ = reply.send(Desk::run(&shared, me, |desk| {
+                    desk.drain();
+                    desk.status()
+                }));
             }
             RegistryMsg::BeginShutdown(reply) => {
-                desk.drain();
-                let _ = reply.send(desk.begin_shutdown());
+                let _ = reply.send(Desk::run(&shared, me, |desk| {
+                    desk.drain();
+                    desk.begin_shutdown()
+                }));
             }
         }
         Ok(())
@@ -298,7 +314,9 @@ impl Actor for Registry {
             SupervisionEvent::ActorTerminated(cell, ..)
             | SupervisionEvent::ActorFailed(cell, _) => {
                 let shared = state.shared.clone();
-                Desk::new(&shared, &myself).owner_exited(cell.get_id());
+                Desk::run(&shared, Some(&myself), |desk| {
+                    desk.owner_exited(cell.get_id())
+                });
             }
             _ => {}
         }

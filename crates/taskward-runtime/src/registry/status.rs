@@ -54,6 +54,14 @@ pub struct RegistryStatus {
     pub runner_supervisor_restarts: u64,
     /// Runner actors that crashed (not the work: the runner itself).
     pub runner_failures: u64,
+    /// User callbacks (owners' notice wrappers, external tasks' `on_cancel`) that panicked:
+    /// each was logged and contained.
+    pub callback_panics: u64,
+    /// Runners' reports whose transition failed (a panic inside the registry): each was
+    /// contained, and a report that ended an attempt still ended its task (failed).
+    pub transition_failures: u64,
+    /// Terminal records the store failed to write; each is written again by the sweep.
+    pub store_errors: u64,
     /// Event subscribers connected.
     pub subscribers: usize,
 }

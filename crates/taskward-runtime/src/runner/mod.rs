@@ -89,7 +89,8 @@ impl std::fmt::Debug for RunnerState {
     }
 }
 
-fn panic_message(payload: Box<dyn Any + Send>) -> String {
+/// The message of a panic's payload.
+pub(crate) fn panic_message(payload: Box<dyn Any + Send>) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_owned()
     } else if let Some(s) = payload.downcast_ref::<String>() {

@@ -17,11 +17,30 @@ impl Taskward {
     /// Asks a task's runner for its status while the work runs: phase, elapsed, progress,
     /// attempt, time to deadline.
     ///
+    /// The runner answers for as long as it lives, which can outlast the task's status: after
+    /// a client cancel the task is `cancelled` at once, while its work runs out its grace
+    /// period; the runner then answers with phase `cancelling` and `cancel_requested`.
+    ///
     /// # Errors
     ///
-    /// [`Error::NotFound`], [`Error::AlreadyTerminal`], or [`Error::NoLiveRunner`] while the
-    /// task is queued, waiting to retry, or external.
+    /// [`Error::NotFound`]; [`Error::AlreadyTerminal`] once the task has ended and its runner
+    /// is gone; [`Error::NoLiveRunner`] while the task is queued, waiting to retry, or
+    /// external.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a dropped query leaves nothing behind (the runner's answer is dropped).
     pub async fn runner_status(&self, scope: &Scope, id: TaskId) -> Result<RunnerStatus, Error> {
+        // Scoped: a foreign id is not found.
+        self.get(scope, id)?;
+        let runner = self.shared().control(&id).and_then(|c| c.runner());
+        if let Some(runner) = runner
+            && let Ok(ractor::rpc::CallResult::Success(status)) =
+                runner.call(RunnerMsg::Status, Some(RESTART_WAIT)).await
+        {
+            return Ok(status);
+        }
+        // No runner, or it stopped meanwhile: the record says why.
         let record = self.get(scope, id)?;
         if record.is_terminal() {
             return Err(Error::AlreadyTerminal {
@@ -29,15 +48,7 @@ impl Taskward {
                 status: record.status,
             });
         }
-        let runner = self
-            .shared()
-            .control(&id)
-            .and_then(|c| c.runner())
-            .ok_or(Error::NoLiveRunner(id))?;
-        match runner.call(RunnerMsg::Status, Some(RESTART_WAIT)).await {
-            Ok(ractor::rpc::CallResult::Success(status)) => Ok(status),
-            _ => Err(Error::NoLiveRunner(id)),
-        }
+        Err(Error::NoLiveRunner(id))
     }
 
     /// The actor cell of the runner actor that holds a task now, for operators: link it,

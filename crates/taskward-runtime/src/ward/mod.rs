@@ -102,12 +102,17 @@ impl Taskward {
 
     /// Sends a command to the registry and waits for its answer. A registry that is being
     /// restarted gets the command once its successor is up (the message was never delivered,
-    /// so it runs exactly once).
+    /// so it runs exactly once). Once the root has given up (restart intensity exceeded),
+    /// nothing will restart it: the answer is `Unavailable` at once.
     async fn call<T: Send + 'static>(
         &self,
         build: impl FnOnce(RpcReplyPort<T>) -> RegistryMsg,
     ) -> Result<T, Error> {
         let shared = self.shared();
+        let gave_up = || Error::Unavailable("the registry is down and was not restarted".into());
+        if shared.has_given_up() {
+            return Err(gave_up());
+        }
         let (tx, rx) = ractor::concurrency::oneshot();
         let mut message = build(tx.into());
         let mut generation = shared.registry_generation();
@@ -124,13 +129,13 @@ impl Taskward {
                     if shared.is_stopping() {
                         return Err(Error::ShutDown);
                     }
+                    if shared.has_given_up() {
+                        return Err(gave_up());
+                    }
+                    // The root gives up or starts a successor; either changes the generation.
                     match tokio::time::timeout(RESTART_WAIT, generation.changed()).await {
                         Ok(Ok(())) => continue,
-                        _ => {
-                            return Err(Error::Unavailable(
-                                "the registry is down and was not restarted".into(),
-                            ));
-                        }
+                        _ => return Err(gave_up()),
                     }
                 }
                 Err(other) => return Err(Error::Unavailable(other.to_string())),
@@ -243,6 +248,11 @@ impl Taskward {
     /// [`finish_external`](Taskward::finish_external), and `on_cancel` is called when it is
     /// cancelled (by a client, its owner, expiry or shutdown). It shares the registry, events
     /// and TTL with every other task.
+    ///
+    /// `on_cancel` runs once the registry has released its lock, so it may call back into the
+    /// runtime; one that panics is logged and counted in
+    /// [`RegistryStatus::callback_panics`](crate::RegistryStatus::callback_panics), and the
+    /// cancel stands.
     pub async fn submit_external(
         &self,
         spec: TaskSpec,

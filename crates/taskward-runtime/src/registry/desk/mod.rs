@@ -3,23 +3,28 @@
 //! This module holds the desk and its table helpers; each sibling holds one concern:
 //! [`transitions`] (finishing, cancelling, retrying), [`reports`] (runners' reports),
 //! [`commands`] (the API's commands), [`scopes`] (owners and scopes), [`sweep`] (expiry,
-//! runner checks, interruption, shutdown) and [`status`].
+//! runner checks, interruption, shutdown), [`status`], [`effects`] (user callbacks, run
+//! once the book is released) and [`unwritten`] (terminal records the store failed to write).
 
 mod commands;
+mod effects;
 mod reports;
 mod scopes;
 mod status;
 mod sweep;
 mod transitions;
+mod unwritten;
 
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, MutexGuard};
 
 use ractor::ActorRef;
-use taskward_core::{Error, EventKind, Scope, TaskEvent, TaskId, TaskRecord};
+use taskward_core::{Error, EventKind, Scope, StoreError, TaskEvent, TaskId, TaskRecord};
 use time::OffsetDateTime;
 
 use super::{Book, RegistryMsg};
 use crate::shared::Shared;
+use effects::Effect;
 
 /// The registry at work: the shared state and its book, locked for one message.
 pub(super) struct Desk<'a> {
@@ -27,24 +32,33 @@ pub(super) struct Desk<'a> {
     book: MutexGuard<'a, Book>,
     /// The registry actor; `None` for the root acting as the registry's heir.
     myself: Option<&'a ActorRef<RegistryMsg>>,
+    /// User callbacks to run once the book is released, in order.
+    effects: Vec<Effect>,
 }
 
 impl<'a> Desk<'a> {
-    pub(super) fn new(shared: &'a Shared, myself: &'a ActorRef<RegistryMsg>) -> Self {
-        Self {
+    /// Runs `work` on the desk: the book is locked for it, and released before the user
+    /// callbacks it collected run (each contained: see [`effects`]). `myself` is `None` for
+    /// the root acting as the registry's heir, once the registry is stopped for good.
+    ///
+    /// A panic in `work` still releases the book and runs the callbacks collected so far
+    /// (waiters are woken among them), then goes on unwinding.
+    pub(super) fn run<R>(
+        shared: &'a Shared,
+        myself: Option<&'a ActorRef<RegistryMsg>>,
+        work: impl FnOnce(&mut Desk<'a>) -> R,
+    ) -> R {
+        let mut desk = Desk {
             shared,
             book: shared.book(),
-            myself: Some(myself),
-        }
-    }
-
-    /// The desk without a registry: for the root, once the registry is stopped for good.
-    pub(super) fn heir(shared: &'a Shared) -> Self {
-        Self {
-            shared,
-            book: shared.book(),
-            myself: None,
-        }
+            myself,
+            effects: Vec::new(),
+        };
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| work(&mut desk)));
+        let effects = std::mem::take(&mut desk.effects);
+        drop(desk);
+        effects::run(shared, effects);
+        result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     }
 
     // ---------------------------------------------------------------- table helpers
@@ -58,27 +72,51 @@ impl<'a> Desk<'a> {
         }
     }
 
-    /// Replaces a record with an edited copy, keeping the counts right.
+    /// Replaces a record with an edited copy, keeping the counts right; a store error is
+    /// logged and leaves the record as it was.
     fn update(
         &mut self,
         id: &TaskId,
         edit: impl FnOnce(&mut TaskRecord),
     ) -> Option<Arc<TaskRecord>> {
-        let old = self.shared.store.get(id)?;
+        match self.try_update(id, edit) {
+            Ok(record) => record,
+            Err((e, _)) => {
+                tracing::error!(task = %id, error = %e, "the store failed to replace a record");
+                None
+            }
+        }
+    }
+
+    /// Replaces a record with an edited copy, keeping the counts right (`None` when the task
+    /// is not in the table). On a store error, hands back the error and the unwritten copy.
+    fn try_update(
+        &mut self,
+        id: &TaskId,
+        edit: impl FnOnce(&mut TaskRecord),
+    ) -> Result<Option<Arc<TaskRecord>>, (StoreError, Arc<TaskRecord>)> {
+        let Some(old) = self.shared.store.get(id) else {
+            return Ok(None);
+        };
         let mut new = (*old).clone();
         edit(&mut new);
         new.last_updated_at = OffsetDateTime::now_utc();
         let new = Arc::new(new);
         if let Err(e) = self.shared.store.replace(new.clone()) {
-            tracing::error!(task = %id, error = %e, "the store failed to replace a record");
-            return None;
+            return Err((e, new));
         }
         self.book.count_out(&old);
         self.book.count_in(&new);
-        Some(new)
+        Ok(Some(new))
     }
 
-    fn remove_control(&self, id: &TaskId) {
+    /// Drops a task's control: its last runner has reported. One whose terminal record is
+    /// not written yet is kept (waiters read its outcome) until the sweep writes it.
+    fn remove_control(&mut self, id: &TaskId) {
+        if let Some(unwritten) = self.book.unwritten.get_mut(id) {
+            unwritten.release = true;
+            return;
+        }
         self.shared
             .controls
             .write()

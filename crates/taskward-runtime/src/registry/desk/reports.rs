@@ -1,17 +1,69 @@
 //! Runners' reports: started, cancelling, progress, inputs, finished, exited.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use taskward_core::{EventKind, Failure, FailureCause, Outcome, Phase, Status, TaskId, TaskRecord};
 
 use super::Desk;
+use super::effects::panic_message;
 use crate::control::Control;
-use crate::shared::{AttemptResult, Report};
+use crate::shared::{AttemptResult, Report, ReportKey};
 
 impl Desk<'_> {
+    /// Applies the reports in the inbox, oldest first. Each is applied under `catch_unwind`
+    /// and stays in flight until its transition is written (until the next take); one whose transition fails (a
+    /// bug, a store that panics) is contained by [`transition_failed`](Self::transition_failed),
+    /// as is one a failed predecessor left in flight.
     pub(in crate::registry) fn drain(&mut self) {
-        while let Some(report) = self.shared.next_report() {
-            self.on_report(report);
+        if let Some(key) = self.shared.abandoned_report() {
+            self.transition_failed(key, "the registry stopped while applying it".to_owned());
+        }
+        while let Some(report) = self.shared.take_report() {
+            let key = report.key();
+            let applied = std::panic::catch_unwind(AssertUnwindSafe(|| self.on_report(report)));
+            if let Err(panic) = applied {
+                self.transition_failed(key, panic_message(panic));
+            }
+        }
+    }
+
+    /// Contains a report whose transition failed: counted and logged; a report that ended an
+    /// attempt still ends its task (failed, with the reason), so that it never stays live
+    /// without a runner. The report is not applied again: one that always fails would loop.
+    fn transition_failed(&mut self, key: ReportKey, why: String) {
+        self.shared
+            .counters
+            .transition_failures
+            .fetch_add(1, Ordering::Relaxed);
+        tracing::error!(task = %key.id, %why, "applying a runner's report failed; contained");
+        if !key.ends {
+            return;
+        }
+        let contained = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let Some(control) = self.shared.control(&key.id) else {
+                return;
+            };
+            if Some(control.attempt()) != key.attempt {
+                return;
+            }
+            if !control.is_terminal() {
+                let message =
+                    format!("the registry failed while applying the runner's report: {why}");
+                self.finish(
+                    &control,
+                    Outcome::Failed(Failure::new(FailureCause::Error, message)),
+                );
+            }
+            self.remove_control(&key.id);
+        }));
+        if let Err(panic) = contained {
+            tracing::error!(
+                task = %key.id,
+                panic = %panic_message(panic),
+                "ending a task whose report failed failed too; the sweep will find it"
+            );
         }
         // After the reports, so a task's progress follows its start.
         self.flush_progress();

@@ -38,6 +38,9 @@ impl Desk<'_> {
             registry_restarts: counters.registry_restarts.load(Ordering::Relaxed),
             runner_supervisor_restarts: counters.runner_sup_restarts.load(Ordering::Relaxed),
             runner_failures: counters.runner_failures.load(Ordering::Relaxed),
+            callback_panics: counters.callback_panics.load(Ordering::Relaxed),
+            transition_failures: counters.transition_failures.load(Ordering::Relaxed),
+            store_errors: counters.store_errors.load(Ordering::Relaxed),
             subscribers: self.shared.events.subscribers(),
         }
     }

@@ -67,6 +67,7 @@ impl Desk<'_> {
                 let _ = me.cast(RegistryMsg::Sweep);
             }
         }
+        self.write_unwritten();
         self.check_runners();
     }
 
@@ -76,7 +77,12 @@ impl Desk<'_> {
     /// Each sweep checks a window of at most [`CHECK_BATCH`] runners, from where the last one
     /// stopped, so a sweep costs the same with 100 or 1,000,000 live tasks; the whole set is
     /// covered every `live runners / CHECK_BATCH` sweeps.
+    ///
+    /// Runners that stopped normally are covered too: each queued its last report before it
+    /// stopped, so once the inbox is drained, an attempt whose runner finished and whose task
+    /// is still live on that attempt (not retrying, not ended) lost its report.
     fn check_runners(&mut self) {
+        let finished = self.shared.take_finished_runners();
         // Runners seen stopped. A runner queues its last report before it stops, so draining
         // after seeing it stopped processes that report first, and only runners that really
         // ended without reporting are failed.
@@ -133,7 +139,15 @@ impl Desk<'_> {
             (stale, attached)
         };
         self.drain();
-        for (task, attempt) in stale.into_iter().chain(attached) {
+        let unreported: Vec<Attempt> = finished
+            .into_iter()
+            .filter(|(task, attempt)| {
+                self.shared
+                    .control(task)
+                    .is_some_and(|c| !c.is_terminal() && c.attempt() == *attempt)
+            })
+            .collect();
+        for (task, attempt) in stale.into_iter().chain(attached).chain(unreported) {
             self.on_runner_exited(
                 task,
                 attempt,

@@ -4,11 +4,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use taskward_core::{
-    Cancellation, CancelledBy, EventKind, Failure, FailureCause, Outcome, Phase, Status, TaskId,
-    TaskRecord,
+    Cancellation, CancelledBy, EventKind, Failure, FailureCause, Outcome, Phase, Progress, Scope,
+    Status, TaskId, TaskRecord,
 };
 
 use super::Desk;
+use super::effects::Effect;
 use crate::control::Control;
 use crate::runner::RunnerMsg;
 use crate::runner_sup::RunnerSupMsg;
@@ -16,9 +17,14 @@ use crate::spec::TaskNotice;
 
 impl Desk<'_> {
     /// The terminal transition: the first one wins; later ones are counted and dropped.
+    ///
+    /// Returns the terminal record, also when the store failed to write it: the record is
+    /// then kept in the book's `unwritten` and written again by the sweep, so it never stays
+    /// non-terminal silently. The owner's notice runs once the book is released (an effect),
+    /// and the waiters are woken after it.
     pub(super) fn finish(
         &mut self,
-        control: &Control,
+        control: &Arc<Control>,
         outcome: Outcome,
     ) -> Option<Arc<TaskRecord>> {
         // Only the registry sets outcomes, so checking first and setting last is race-free,
@@ -30,50 +36,66 @@ impl Desk<'_> {
                 .fetch_add(1, Ordering::Relaxed);
             return None;
         }
-        // The owner is told first: a host that waits and then asks its owner actor finds the
-        // notice already in the owner's mailbox.
-        if let Some(ownership) = self.book.owned_by.get(&control.id) {
-            (ownership.owner.notify)(notice(control.id, &outcome));
+        let owner = self
+            .book
+            .owned_by
+            .get(&control.id)
+            .map(|o| o.owner.notify.clone());
+        if let Some(notify) = owner.clone() {
+            self.effects.push(Effect::Notify {
+                notify,
+                notice: notice(control.id, &outcome),
+            });
         }
         let progress = control
             .progress
             .is_reported()
             .then(|| control.progress.snapshot());
         let status = outcome.status();
-        let record = self.update(&control.id, |r| {
-            r.status = status;
-            r.phase = None;
-            if progress.is_some() {
-                r.progress = progress;
+        let record = match self.try_update(&control.id, |r| {
+            write_terminal(r, &outcome, progress.clone());
+        }) {
+            Ok(record) => {
+                if let Some(record) = &record {
+                    self.ended(control.id, &record.scope, &outcome);
+                }
+                record
             }
-            r.status_message = match &outcome {
-                Outcome::Failed(f) => Some(f.to_string()),
-                Outcome::Cancelled(c) => Some(format!("cancelled {c}")),
-                _ => None,
-            };
-            r.outcome = Some(outcome.clone());
-        });
-        if let Some(record) = &record {
-            self.book.remove_live(&record.scope);
-            let kind = EventKind::from(&outcome);
-            self.publish(control.id, &record.scope, kind);
-        }
+            Err((e, unwritten)) => {
+                self.unwritten(control.id, &e, &outcome, progress, false);
+                Some(unwritten)
+            }
+        };
         let _ = control.outcome.set(outcome);
-        // Waiters re-check the outcome after enabling their wake-up, so none is missed.
-        control.done.notify_waiters();
+        // Waiters re-check the outcome after enabling their wake-up, so none is missed. With
+        // an owner, they are woken after it is told.
+        if owner.is_some() {
+            self.effects.push(Effect::Wake(control.clone()));
+        } else {
+            control.done.notify_waiters();
+        }
         control
             .span
             .in_scope(|| tracing::debug!(status = %status, "task ended"));
         record
     }
 
-    fn signal_cancel(&self, control: &Control, cancellation: &Cancellation) {
+    /// A terminal record is written: the task leaves the live counts; the end is evented.
+    pub(super) fn ended(&mut self, id: TaskId, scope: &Scope, outcome: &Outcome) {
+        self.book.remove_live(scope);
+        self.publish(id, scope, EventKind::from(outcome));
+    }
+
+    fn signal_cancel(&mut self, control: &Arc<Control>, cancellation: &Cancellation) {
         control.token.cancel();
         if let Some(runner) = control.runner() {
             let _ = runner.cast(RunnerMsg::Cancel);
         }
-        if let Some(callback) = &control.external_cancel {
-            callback(cancellation);
+        if control.external_cancel.is_some() {
+            self.effects.push(Effect::ExternalCancel {
+                control: control.clone(),
+                cancellation: cancellation.clone(),
+            });
         }
     }
 
@@ -224,4 +246,19 @@ fn notice(id: TaskId, outcome: &Outcome) -> TaskNotice {
             failure: Failure::new(FailureCause::Error, outcome.to_string()),
         },
     }
+}
+
+/// Edits a record into its terminal form.
+pub(super) fn write_terminal(r: &mut TaskRecord, outcome: &Outcome, progress: Option<Progress>) {
+    r.status = outcome.status();
+    r.phase = None;
+    if progress.is_some() {
+        r.progress = progress;
+    }
+    r.status_message = match outcome {
+        Outcome::Failed(f) => Some(f.to_string()),
+        Outcome::Cancelled(c) => Some(format!("cancelled {c}")),
+        _ => None,
+    };
+    r.outcome = Some(outcome.clone());
 }

@@ -1,0 +1,82 @@
+//! User callbacks, run after the book is released, and the containment of failures.
+//!
+//! No user code runs while the book is locked: a transition collects the callbacks it owes
+//! (an owner's notice, an external task's `on_cancel`) as effects, and [`Desk::run`] runs them
+//! once it has released the book, on whichever thread ran the desk. Each runs under
+//! `catch_unwind`: a panicking callback is logged and counted (`callback_panics`) and never
+//! takes the registry, or a caller's thread, down; a callback may call back into the runtime.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use taskward_core::{Cancellation, TaskId};
+
+use crate::control::Control;
+pub(super) use crate::runner::panic_message;
+use crate::shared::Shared;
+use crate::spec::TaskNotice;
+
+#[cfg(doc)]
+use super::Desk;
+
+/// A user callback a transition owes, or a wake-up that must come after one.
+pub(super) enum Effect {
+    /// Tell a task's owner how it ended.
+    Notify {
+        notify: Arc<dyn Fn(TaskNotice) + Send + Sync>,
+        notice: TaskNotice,
+    },
+    /// Call an external task's cancel callback.
+    ExternalCancel {
+        control: Arc<Control>,
+        cancellation: Cancellation,
+    },
+    /// Wake a task's waiters, after its owner was told (semantic 6: a host that waits and
+    /// then asks its owner actor finds the notice already in the owner's mailbox).
+    Wake(Arc<Control>),
+}
+
+impl Effect {
+    fn task(&self) -> Option<TaskId> {
+        match self {
+            Effect::Notify { notice, .. } => Some(notice.id()),
+            Effect::ExternalCancel { control, .. } | Effect::Wake(control) => Some(control.id),
+        }
+    }
+}
+
+/// Runs the effects in order, each contained.
+pub(super) fn run(shared: &Shared, effects: Vec<Effect>) {
+    for effect in effects {
+        let task = effect.task();
+        let what = match &effect {
+            Effect::Notify { .. } => "an owner's notice wrapper",
+            Effect::ExternalCancel { .. } => "an external task's on_cancel",
+            Effect::Wake(_) => "a wake-up",
+        };
+        let ran = std::panic::catch_unwind(AssertUnwindSafe(|| match effect {
+            Effect::Notify { notify, notice } => notify(notice),
+            Effect::ExternalCancel {
+                control,
+                cancellation,
+            } => {
+                if let Some(callback) = &control.external_cancel {
+                    callback(&cancellation);
+                }
+            }
+            Effect::Wake(control) => control.done.notify_waiters(),
+        }));
+        if let Err(panic) = ran {
+            shared
+                .counters
+                .callback_panics
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::error!(
+                task = ?task,
+                panic = %panic_message(panic),
+                "{what} panicked; the registry carries on"
+            );
+        }
+    }
+}
