@@ -113,7 +113,8 @@ impl Desk<'_> {
         let Some(control) = self.shared.control(&id) else {
             return;
         };
-        if control.is_terminal() {
+        // A work that never reported has no progress to publish (not even a zero).
+        if control.is_terminal() || !control.progress.is_reported() {
             return;
         }
         let progress = control.progress.take();
