@@ -360,3 +360,63 @@ async fn calls_answer_unavailable_at_once_after_the_tree_gave_up() {
     assert!(matches!(r, Err(Error::Unavailable(_))), "{r:?}");
     assert_eq!(started.elapsed(), Duration::ZERO);
 }
+
+/// A command waiting in the registry's mailbox when the registry is killed (ractor drops
+/// queued messages) is delivered to its successor: the submit of an owned task, which always
+/// goes through the mailbox, succeeds once, instead of answering `Unavailable`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_queued_when_the_registry_is_killed_reaches_its_successor() {
+    use common::owner::{HostMsg, host, owned_by};
+    use taskward::Owner;
+
+    let ward = Taskward::builder().spawn().await.unwrap();
+    let (host, _notices) = host().await;
+    let (entered_tx, entered_rx) = std::sync::mpsc::channel::<()>();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let release_rx = Mutex::new(release_rx);
+    // The owner's wrapper holds the registry inside its handler until the test releases it.
+    let blocker = Owner::actor(&host, move |notice| {
+        let _ = entered_tx.send(());
+        let _ = release_rx.lock().unwrap().recv();
+        HostMsg::Task(notice)
+    });
+    let held = ward
+        .submit(
+            TaskSpec::new("held").owner(blocker),
+            |_ctx: TaskContext| async { Ok(json!("done")) },
+        )
+        .await
+        .unwrap();
+    tokio::task::spawn_blocking(move || entered_rx.recv().unwrap())
+        .await
+        .unwrap();
+
+    // Queued behind the held handler.
+    let queued = {
+        let ward = ward.clone();
+        let spec = owned_by(&host, "queued");
+        tokio::spawn(async move {
+            ward.submit(spec, |_ctx: TaskContext| async { Ok(json!("queued")) })
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    ward.registry_cell().expect("a registry").kill();
+    release_tx.send(()).unwrap();
+
+    let queued = tokio::time::timeout(Duration::from_secs(30), queued)
+        .await
+        .expect("the submit is answered")
+        .unwrap()
+        .expect("the submit reaches the successor");
+    assert_eq!(
+        queued.wait().await.unwrap(),
+        Outcome::completed(json!("queued"))
+    );
+    assert_eq!(
+        held.wait().await.unwrap(),
+        Outcome::completed(json!("done"))
+    );
+    assert_eq!(ward.status().await.unwrap().registry_restarts, 1);
+    ward.shutdown(Duration::from_secs(1)).await.unwrap();
+}

@@ -46,7 +46,7 @@ where
 }
 
 /// Called when an external task is cancelled.
-pub(crate) type ExternalCancel = Box<dyn Fn(&Cancellation) + Send + Sync>;
+pub(crate) type ExternalCancel = Arc<dyn Fn(&Cancellation) + Send + Sync>;
 
 /// The input requests of a task: allocated by its first `request_input`, so a task that never
 /// asks for input pays one empty slot and nothing else.

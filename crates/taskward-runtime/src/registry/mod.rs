@@ -87,6 +87,7 @@ pub(crate) struct RegistryState {
 }
 
 /// A request to record a task.
+#[derive(Clone)]
 pub(crate) struct CreateRequest {
     pub(crate) spec: TaskSpec,
     pub(crate) work: Option<WorkFn>,

@@ -36,10 +36,10 @@ impl Taskward {
         }
         let scope = scope.clone();
         self.call(|reply| RegistryMsg::Cancel {
-            scope,
+            scope: scope.clone(),
             id,
             by: CancelledBy::Client,
-            reason,
+            reason: reason.clone(),
             reply,
         })
         .await?
@@ -51,8 +51,8 @@ impl Taskward {
     pub async fn close_scope(&self, scope: &Scope, policy: ClosePolicy) -> Result<usize, Error> {
         let scope = scope.clone();
         self.call(|reply| RegistryMsg::CloseScope {
-            scope,
-            policy,
+            scope: scope.clone(),
+            policy: policy.clone(),
             reply,
         })
         .await
@@ -68,9 +68,9 @@ impl Taskward {
     ) -> Result<Arc<TaskRecord>, Error> {
         let scope = scope.clone();
         self.call(|reply| RegistryMsg::FinishExternal {
-            scope,
+            scope: scope.clone(),
             id,
-            result,
+            result: result.clone(),
             reply,
         })
         .await?
@@ -127,10 +127,10 @@ impl Taskward {
         let scope = scope.clone();
         let key = key.to_owned();
         self.call(|reply| RegistryMsg::ProvideInput {
-            scope,
+            scope: scope.clone(),
             id,
-            key,
-            response,
+            key: key.clone(),
+            response: response.clone(),
             reply,
         })
         .await?

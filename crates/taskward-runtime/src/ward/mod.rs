@@ -35,6 +35,14 @@ pub use shutdown::ShutdownReport;
 /// How long a call waits for a restarting registry before giving up.
 const RESTART_WAIT: Duration = Duration::from_secs(5);
 
+/// How many times a command is delivered when the registry stops with it queued.
+const RESEND: usize = 3;
+
+/// The answer once the root has given up.
+fn gave_up() -> Error {
+    Error::Unavailable("the registry is down and was not restarted".into())
+}
+
 /// A running taskward runtime: submit, read, wait, cancel, subscribe, inspect, shut down.
 ///
 /// Cheap to clone; every clone talks to the same runtime. Reads ([`get`](Taskward::get),
@@ -102,16 +110,41 @@ impl Taskward {
 
     /// Sends a command to the registry and waits for its answer. A registry that is being
     /// restarted gets the command once its successor is up (the message was never delivered,
-    /// so it runs exactly once). Once the root has given up (restart intensity exceeded),
-    /// nothing will restart it: the answer is `Unavailable` at once.
+    /// so it runs exactly once). A registry that stops with the command still in its mailbox
+    /// (killed: ractor drops queued messages) never ran it, since every handler writes and
+    /// replies without awaiting; the command is built anew and sent to the successor, up to
+    /// [`RESEND`] times. Once the root has given up (restart intensity exceeded), nothing will
+    /// restart it: the answer is `Unavailable` at once.
     async fn call<T: Send + 'static>(
         &self,
-        build: impl FnOnce(RpcReplyPort<T>) -> RegistryMsg,
+        build: impl Fn(RpcReplyPort<T>) -> RegistryMsg,
     ) -> Result<T, Error> {
         let shared = self.shared();
-        let gave_up = || Error::Unavailable("the registry is down and was not restarted".into());
+        for _ in 0..RESEND {
+            match self.call_once(&build).await {
+                Err(None) if !shared.is_stopping() && !shared.has_given_up() => continue,
+                Err(None) => break,
+                Err(Some(e)) => return Err(e),
+                Ok(answer) => return Ok(answer),
+            }
+        }
+        Err(if shared.is_stopping() {
+            Error::ShutDown
+        } else if shared.has_given_up() {
+            gave_up()
+        } else {
+            Error::Unavailable("the registry stopped before answering".into())
+        })
+    }
+
+    /// One delivery of a command: `Err(None)` when the registry stopped before answering.
+    async fn call_once<T: Send + 'static>(
+        &self,
+        build: &impl Fn(RpcReplyPort<T>) -> RegistryMsg,
+    ) -> Result<T, Option<Error>> {
+        let shared = self.shared();
         if shared.has_given_up() {
-            return Err(gave_up());
+            return Err(Some(gave_up()));
         }
         let (tx, rx) = ractor::concurrency::oneshot();
         let mut message = build(tx.into());
@@ -127,27 +160,21 @@ impl Taskward {
                 Err(MessagingErr::SendErr(returned)) => {
                     message = returned;
                     if shared.is_stopping() {
-                        return Err(Error::ShutDown);
+                        return Err(Some(Error::ShutDown));
                     }
                     if shared.has_given_up() {
-                        return Err(gave_up());
+                        return Err(Some(gave_up()));
                     }
                     // The root gives up or starts a successor; either changes the generation.
                     match tokio::time::timeout(RESTART_WAIT, generation.changed()).await {
                         Ok(Ok(())) => continue,
-                        _ => return Err(gave_up()),
+                        _ => return Err(Some(gave_up())),
                     }
                 }
-                Err(other) => return Err(Error::Unavailable(other.to_string())),
+                Err(other) => return Err(Some(Error::Unavailable(other.to_string()))),
             }
         }
-        rx.await.map_err(|_| {
-            if shared.is_stopping() {
-                Error::ShutDown
-            } else {
-                Error::Unavailable("the registry stopped before answering".into())
-            }
-        })
+        rx.await.map_err(|_| None)
     }
 
     /// Submits a task and returns once it is recorded (status `working`) and its runner has
@@ -258,7 +285,7 @@ impl Taskward {
         spec: TaskSpec,
         on_cancel: impl Fn(&Cancellation) + Send + Sync + 'static,
     ) -> Result<TaskHandle, Error> {
-        self.admit(spec, None, Some(Box::new(on_cancel))).await
+        self.admit(spec, None, Some(Arc::new(on_cancel))).await
     }
 
     async fn admit(
@@ -275,7 +302,7 @@ impl Taskward {
         let admission = match create_direct(self.shared(), request) {
             Ok(admission) => admission?,
             Err(request) => {
-                self.call(|reply| RegistryMsg::Create(request, reply))
+                self.call(|reply| RegistryMsg::Create(Box::new((*request).clone()), reply))
                     .await??
             }
         };
@@ -298,7 +325,11 @@ impl Taskward {
             Err(source) => {
                 let reason = source.to_string();
                 let _ = self
-                    .call(|reply| RegistryMsg::StartFailed { id, reason, reply })
+                    .call(|reply| RegistryMsg::StartFailed {
+                        id,
+                        reason: reason.clone(),
+                        reply,
+                    })
                     .await;
                 Err(Error::RunnerStart { id, source })
             }
