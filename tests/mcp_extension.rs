@@ -741,12 +741,18 @@ async fn http_mcp_name_in_the_base64_sentinel_is_decoded() {
     }
 }
 
-/// POSTs a message the way a 2026-07-28 client that sends no routing headers does
-/// (fastmcp-tasks 4.x): `MCP-Protocol-Version`, but no `Mcp-Method`, no `Mcp-Name` and no
-/// session; the protocol version, client info and capabilities travel in each `_meta`.
+/// POSTs a message with the headers fastmcp-tasks 4.1 (on the mcp 2.3 Python SDK) sends:
+/// `MCP-Protocol-Version` and `Mcp-Method` on every request, `Mcp-Name` only where the core
+/// protocol names one (`tools/call`: the tool), so never on `tasks/*`; no session. The
+/// protocol version, client info and capabilities travel in each `_meta`.
 async fn headerless(addr: std::net::SocketAddr, method: &str, params: Value) -> Value {
+    let tool = params["name"].as_str().map(str::to_owned);
     let message = modern_request(method, params, true);
-    let r = post(addr, &[("MCP-Protocol-Version", V)], &message).await;
+    let mut headers = vec![("MCP-Protocol-Version", V), ("Mcp-Method", method)];
+    if let (Some(tool), "tools/call") = (tool.as_deref(), method) {
+        headers.push(("Mcp-Name", tool));
+    }
+    let r = post(addr, &headers, &message).await;
     assert_eq!(r.status, 200, "{method}: {r:?}");
     let answer = r.json();
     assert_eq!(answer["id"], message["id"]);
@@ -773,8 +779,8 @@ async fn headerless_until(addr: std::net::SocketAddr, id: &str, status: &str) ->
     .unwrap_or_else(|_| panic!("task {id} never {status}"))
 }
 
-/// The interop case of a 2026-07-28 client without routing headers, as fastmcp-tasks 4.x
-/// drives a server: discover, `tools/call` with the tasks extension, `tasks/get` polled to
+/// The interop case of a 2026-07-28 client that sends no `Mcp-Name` on task methods, as
+/// fastmcp-tasks 4.x drives a server: discover, `tools/call` with the tasks extension, `tasks/get` polled to
 /// completion, `tasks/update` answering an input request, `tasks/cancel`.
 #[tokio::test]
 async fn a_client_without_routing_headers_runs_tasks_end_to_end() {

@@ -65,11 +65,13 @@ fuzz_target!(|input: Input| {
             axum::body::to_bytes(response.into_body(), 1 << 24),
         )
         .await;
-        if method == Method::POST && uri == "/mcp" && is_json {
-            if let Ok(Ok(body)) = body {
-                let answer: serde_json::Value = serde_json::from_slice(&body).expect("a JSON body");
-                check_response(&answer, None);
-            }
+        if method == Method::POST
+            && uri == "/mcp"
+            && is_json
+            && let Ok(Ok(body)) = body
+        {
+            let answer: serde_json::Value = serde_json::from_slice(&body).expect("a JSON body");
+            check_response(&answer, None);
         }
         if let Some(id) = opened {
             h.server.close_session(&id).await;

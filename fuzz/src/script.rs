@@ -125,6 +125,10 @@ pub enum Generation {
 
 /// One message of a script.
 #[derive(Arbitrary, Debug, Clone)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a fuzz input, built once per run: its size does not matter"
+)]
 pub enum Step {
     /// A request or notification built from known parts.
     Call {
