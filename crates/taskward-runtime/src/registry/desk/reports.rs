@@ -27,6 +27,8 @@ impl Desk<'_> {
                 self.transition_failed(key, panic_message(panic));
             }
         }
+        // After the reports, so a task's progress follows its start.
+        self.flush_progress();
     }
 
     /// Contains a report whose transition failed: counted and logged; a report that ended an
@@ -65,8 +67,6 @@ impl Desk<'_> {
                 "ending a task whose report failed failed too; the sweep will find it"
             );
         }
-        // After the reports, so a task's progress follows its start.
-        self.flush_progress();
     }
 
     fn on_report(&mut self, report: Report) {
