@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use futures_util::FutureExt;
 use serde_json::json;
 use taskward::{
-    Cancellation, FailureCause, ListQuery, MemoryStore, Outcome, Owner, Page, Scope, Status,
+    Cancellation, Error, FailureCause, ListQuery, MemoryStore, Outcome, Owner, Page, Scope, Status,
     StoreError, TaskHandle, TaskId, TaskNotice, TaskRecord, TaskSpec, TaskStore, Taskward,
 };
 
@@ -211,20 +211,27 @@ async fn an_owner_wrapper_that_calls_back_into_the_runtime_does_not_deadlock() {
 
 // ------------------------------------------------------------------ a store that fails
 
-/// A memory store that fails (or panics on) the next `n` writes of a terminal record.
+/// A memory store that fails (or panics on) the next `n` writes of a terminal record, and
+/// panics on the next `remove_panics` removals.
 #[derive(Debug)]
 struct FaultyStore {
     inner: MemoryStore,
     failures: AtomicU32,
     panics: AtomicU32,
+    remove_panics: AtomicU32,
 }
 
 impl FaultyStore {
     fn new(failures: u32, panics: u32) -> Arc<Self> {
+        Self::with_remove_panics(failures, panics, 0)
+    }
+
+    fn with_remove_panics(failures: u32, panics: u32, remove_panics: u32) -> Arc<Self> {
         Arc::new(Self {
             inner: MemoryStore::new(),
             failures: AtomicU32::new(failures),
             panics: AtomicU32::new(panics),
+            remove_panics: AtomicU32::new(remove_panics),
         })
     }
 }
@@ -256,6 +263,9 @@ impl TaskStore for FaultyStore {
     }
 
     fn remove(&self, id: &TaskId) -> Result<Option<Arc<TaskRecord>>, StoreError> {
+        if take_one(&self.remove_panics) {
+            panic!("the store panicked removing a record");
+        }
         self.inner.remove(id)
     }
 
@@ -337,4 +347,34 @@ async fn a_store_that_panics_while_a_report_is_applied_fails_the_task_and_keeps_
         .await
         .unwrap();
     assert_eq!(outcome_of(&next).await, Outcome::completed(json!(2)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_store_that_panics_while_the_sweep_expires_a_task_is_contained_and_tried_again() {
+    let ward = Taskward::builder()
+        .store(FaultyStore::with_remove_panics(0, 0, 1))
+        .sweep_interval(Duration::from_millis(100))
+        .spawn()
+        .await
+        .unwrap();
+    let task = ward
+        .submit(
+            TaskSpec::new("short-lived").ttl(Duration::from_millis(200)),
+            common::instant(json!("v")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome_of(&task).await, Outcome::completed(json!("v")));
+
+    // The first sweep after the TTL panics in the store; a later one removes the task.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        matches!(task.get(), Err(Error::NotFound(_))),
+        "{:?}",
+        task.get()
+    );
+    let status = ward.status().await.unwrap();
+    assert_eq!(status.transition_failures, 1, "{status:?}");
+    assert_eq!(status.registry_restarts, 0, "{status:?}");
+    assert_eq!(status.tasks, 0, "{status:?}");
 }

@@ -1,11 +1,14 @@
 //! The sweep (expiry and runner checks), interruption and the start of shutdown.
 
 use std::ops::Bound;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::Ordering;
 
 use ractor::{ActorId, ActorStatus};
 use taskward_core::{CancelledBy, EventKind, Failure, FailureCause, Outcome, TaskId};
 
 use super::Desk;
+use super::effects::panic_message;
 use crate::registry::{RegistryMsg, ShutdownRunners};
 use crate::shared::RunnerEntry;
 
@@ -43,23 +46,19 @@ impl Desk<'_> {
         let expired = self.shared.store.expired(now, SWEEP_BATCH);
         let full = expired.len() == SWEEP_BATCH;
         for id in expired {
-            if let Some(control) = self.shared.control(&id)
-                && !control.is_terminal()
-            {
-                self.cancel_control(&control, CancelledBy::Expiry, Some("ttl elapsed".into()));
-            }
-            match self.shared.store.remove(&id) {
-                Ok(Some(old)) => {
-                    self.book.count_out(&old);
-                    if !old.is_terminal() {
-                        self.book.remove_live(&old.scope);
-                    }
-                    self.book.forget(&old);
-                    self.publish(id, &old.scope, EventKind::Expired);
-                    tracing::debug!(task = %id, "task expired and removed");
-                }
-                Ok(None) => {}
-                Err(e) => tracing::error!(task = %id, error = %e, "the store failed to remove"),
+            // Contained per task: a failure (a store that panics) is counted, and that task is
+            // tried again by the next sweep; the others, and the registry, carry on.
+            let expired = std::panic::catch_unwind(AssertUnwindSafe(|| self.expire(id)));
+            if let Err(panic) = expired {
+                self.shared
+                    .counters
+                    .transition_failures
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::error!(
+                    task = %id,
+                    panic = %panic_message(panic),
+                    "expiring a task failed; contained, the next sweep tries again"
+                );
             }
         }
         if full {
@@ -69,6 +68,28 @@ impl Desk<'_> {
         }
         self.write_unwritten();
         self.check_runners();
+    }
+
+    /// Expires one task: cancels it (by expiry) if it is live, then removes it.
+    fn expire(&mut self, id: TaskId) {
+        if let Some(control) = self.shared.control(&id)
+            && !control.is_terminal()
+        {
+            self.cancel_control(&control, CancelledBy::Expiry, Some("ttl elapsed".into()));
+        }
+        match self.shared.store.remove(&id) {
+            Ok(Some(old)) => {
+                self.book.count_out(&old);
+                if !old.is_terminal() {
+                    self.book.remove_live(&old.scope);
+                }
+                self.book.forget(&old);
+                self.publish(id, &old.scope, EventKind::Expired);
+                tracing::debug!(task = %id, "task expired and removed");
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(task = %id, error = %e, "the store failed to remove"),
+        }
     }
 
     /// The invariant: no task stays non-terminal without a live runner. A runner that was
