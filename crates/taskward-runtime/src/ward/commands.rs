@@ -34,7 +34,6 @@ impl Taskward {
         ) {
             return result;
         }
-        let scope = scope.clone();
         self.call(|reply| RegistryMsg::Cancel {
             scope: scope.clone(),
             id,
@@ -49,7 +48,6 @@ impl Taskward {
     /// cancel them (cancelled by owner), or transfer them to another scope. Returns how many
     /// tasks were cancelled or transferred.
     pub async fn close_scope(&self, scope: &Scope, policy: ClosePolicy) -> Result<usize, Error> {
-        let scope = scope.clone();
         self.call(|reply| RegistryMsg::CloseScope {
             scope: scope.clone(),
             policy: policy.clone(),
@@ -66,7 +64,6 @@ impl Taskward {
         id: TaskId,
         result: Result<Value, TaskError>,
     ) -> Result<Arc<TaskRecord>, Error> {
-        let scope = scope.clone();
         self.call(|reply| RegistryMsg::FinishExternal {
             scope: scope.clone(),
             id,
@@ -124,12 +121,10 @@ impl Taskward {
         key: &str,
         response: Value,
     ) -> Result<Arc<TaskRecord>, Error> {
-        let scope = scope.clone();
-        let key = key.to_owned();
         self.call(|reply| RegistryMsg::ProvideInput {
             scope: scope.clone(),
             id,
-            key: key.clone(),
+            key: key.to_owned(),
             response: response.clone(),
             reply,
         })
