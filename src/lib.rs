@@ -7,8 +7,9 @@
 //! ```text
 //! Taskward        root supervisor (or your own, via Builder::spawn_linked)
 //! ├── Registry    the one writer of the task table: state machine, TTL sweep, events, quotas
-//! └── RunnerSup   simple_one_for_one over runners: retries with backoff, restart intensity
-//!     └── Runner  one per attempt: deadline, cancel escalation, status queries
+//! └── RunnerSup   one runner per partition of tasks; restarts a dead one; restart intensity
+//!     └── Runner  holds the tasks hashed to it: deadlines, cancel escalation, retry
+//!         │       backoffs, status queries
 //!         └── work   your async fn(TaskContext) in its own tokio task
 //! ```
 //!

@@ -268,64 +268,80 @@ async fn a_killed_runner_is_retried_under_a_transient_policy() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn no_task_stays_working_without_a_live_runner() {
-    let ward = common::ward().await;
+async fn a_dead_runner_fails_only_its_own_partitions_tasks() {
+    let ward = Taskward::builder()
+        .runner_partitions(3)
+        .spawn()
+        .await
+        .unwrap();
+    let scope = Scope::session("s-partitions");
     let mut tasks = Vec::new();
-    let mut cells = Vec::new();
-    for i in 0..6 {
-        let spec = if i == 5 {
-            // One that will wait to be retried.
-            TaskSpec::new(format!("t{i}")).restart(Restart::transient(
+    for i in 0..24 {
+        let spec = TaskSpec::new(format!("t{i}")).scope(scope.clone());
+        // Every third one is retried once, after a minute.
+        let spec = if i % 3 == 0 {
+            spec.restart(Restart::transient(
                 2,
                 Backoff::fixed(Duration::from_secs(60)),
             ))
         } else {
-            TaskSpec::new(format!("t{i}"))
+            spec
         };
-        let known: Vec<_> = runners(&ward).iter().map(|c| c.get_id()).collect();
         tasks.push(
             ward.submit(spec, sleeper(Arc::new(AtomicBool::new(false))))
                 .await
                 .unwrap(),
         );
-        // Submit returned after the runner started: it is the one new child.
-        let mut new: Vec<_> = runners(&ward)
-            .into_iter()
-            .filter(|c| !known.contains(&c.get_id()))
-            .collect();
-        assert_eq!(new.len(), 1);
-        cells.push(new.pop().unwrap());
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_no_live_task_without_a_runner(&ward, &tasks).await;
-
-    // Kill half of the runners, among them the retried task's.
-    for i in [1, 3, 5] {
-        cells[i].kill();
-    }
-    tokio::time::sleep(Duration::from_millis(100)).await;
-
-    for i in [1, 3] {
-        let record = tasks[i].get().unwrap();
-        assert_eq!(record.status, Status::Failed);
-        assert_eq!(
-            record.outcome.as_ref().unwrap().failure().unwrap().cause,
-            FailureCause::RunnerLost
-        );
-    }
-    for i in [0, 2, 4] {
-        assert_eq!(tasks[i].get().unwrap().phase, Some(Phase::Running));
-    }
-    assert_eq!(tasks[5].get().unwrap().phase, Some(Phase::RetryWait));
-    assert_no_live_task_without_a_runner(&ward, &tasks).await;
     assert_eq!(runners(&ward).len(), 3);
 
-    // After the backoff the retried task has a runner again.
-    tokio::time::sleep(Duration::from_secs(60)).await;
-    assert_eq!(tasks[5].get().unwrap().phase, Some(Phase::Running));
-    assert_eq!(tasks[5].runner_status().await.unwrap().attempt, 2);
+    // Kill the runner holding the first task: the tasks of its partition are lost with it.
+    let victim = ward.runner_cell(&scope, tasks[0].id()).unwrap();
+    let (lost, kept): (Vec<_>, Vec<_>) = tasks
+        .iter()
+        .enumerate()
+        .partition(|(_, t)| ward.runner_cell(&scope, t.id()).unwrap().get_id() == victim.get_id());
+    assert!(
+        !kept.is_empty(),
+        "24 random ids all hashed to one of 3 partitions"
+    );
+    victim.kill();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    for (i, task) in &lost {
+        let record = task.get().unwrap();
+        if i % 3 == 0 {
+            assert_eq!(record.phase, Some(Phase::RetryWait), "{record:?}");
+        } else {
+            assert_eq!(record.status, Status::Failed);
+            assert_eq!(
+                record.outcome.as_ref().unwrap().failure().unwrap().cause,
+                FailureCause::RunnerLost
+            );
+        }
+    }
+    for (_, task) in &kept {
+        let record = task.get().unwrap();
+        assert_eq!(record.phase, Some(Phase::Running), "{record:?}");
+        assert_eq!(record.attempt, 1);
+    }
     assert_no_live_task_without_a_runner(&ward, &tasks).await;
-    assert_eq!(runners(&ward).len(), 4);
+    // The partition has a new runner.
+    let cells = runners(&ward);
+    assert_eq!(cells.len(), 3);
+    assert!(cells.iter().all(|c| c.get_id() != victim.get_id()));
+
+    // After the backoff the retried tasks run again, on the new runner.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    for (i, task) in &lost {
+        if i % 3 == 0 {
+            assert_eq!(task.get().unwrap().phase, Some(Phase::Running));
+            assert_eq!(task.runner_status().await.unwrap().attempt, 2);
+        }
+    }
+    assert_no_live_task_without_a_runner(&ward, &tasks).await;
 }
 
 /// The sweep (every second by default) finds `task` without a runner and fails it.
@@ -367,26 +383,47 @@ async fn the_sweep_finds_a_runner_that_died_unseen() {
     assert_eq!(cell.get_status(), ractor::ActorStatus::Stopped);
 
     sweep_fails_it_runner_lost(&ward, &task).await;
+    // The sweep had the partition's runner replaced.
+    let replaced = runners(&ward);
+    assert_eq!(replaced.len(), 1);
+    assert_ne!(replaced[0].get_id(), cell.get_id());
 }
 
 #[tokio::test(start_paused = true)]
-async fn the_sweep_finds_a_runner_that_stopped_normally_without_its_report_applied() {
+async fn a_runner_stopped_by_hand_fails_its_tasks_and_is_replaced() {
     let ward = common::ward().await;
     let task = ward
         .submit(
-            TaskSpec::new("unreported"),
+            TaskSpec::new("stopped"),
             sleeper(Arc::new(AtomicBool::new(false))),
         )
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
 
-    // The runner stops as a runner does once it has reported, but no report was made: its
-    // supervisor sees a normal exit, so only the sweep's check of the invariant can find it.
+    // A normal stop (as an operator might do) is an exit like any other: its works stop with
+    // it, and its tasks are lost.
     let cell = runners(&ward).pop().unwrap();
-    cell.stop(Some("finished".into()));
+    cell.stop(Some("operator".into()));
     tokio::time::sleep(Duration::from_millis(10)).await;
     assert_eq!(cell.get_status(), ractor::ActorStatus::Stopped);
 
-    sweep_fails_it_runner_lost(&ward, &task).await;
+    let record = task.get().unwrap();
+    assert_eq!(record.status, Status::Failed, "{record:?}");
+    assert_eq!(
+        record.outcome.as_ref().unwrap().failure().unwrap().cause,
+        FailureCause::RunnerLost
+    );
+    assert_eq!(ward.status().await.unwrap().live_runners, 0);
+    let replaced = runners(&ward);
+    assert_eq!(replaced.len(), 1);
+    assert_ne!(replaced[0].get_id(), cell.get_id());
+    // The new runner runs new tasks.
+    let next = ward
+        .submit(TaskSpec::new("next"), |_ctx: TaskContext| async {
+            Ok(json!(1))
+        })
+        .await
+        .unwrap();
+    assert_eq!(next.wait().await.unwrap(), Outcome::completed(json!(1)));
 }

@@ -314,7 +314,11 @@ async fn runner_status_errors() {
 
 #[tokio::test(start_paused = true)]
 async fn the_supervision_tree_is_visible_through_ractor() {
-    let ward = common::ward().await;
+    let ward = Taskward::builder()
+        .runner_partitions(2)
+        .spawn()
+        .await
+        .unwrap();
     // ractor marks an actor running after its post_start, a moment after spawn returns.
     settle().await;
     let root = ward.root_cell();
@@ -332,7 +336,17 @@ async fn the_supervision_tree_is_visible_through_ractor() {
         registry.try_get_supervisor().map(|s| s.get_id()),
         Some(root.get_id())
     );
-    assert!(runner_sup.get_children().is_empty());
+    // One runner per partition, linked under the runner supervisor, before any task.
+    let runners = runner_sup.get_children();
+    assert_eq!(runners.len(), 2);
+    let ids =
+        |cells: &[ractor::ActorCell]| cells.iter().map(|c| c.get_id()).collect::<HashSet<_>>();
+    assert_eq!(ids(&ward.runner_cells()), ids(&runners));
+    assert!(
+        runners
+            .iter()
+            .all(|r| r.try_get_supervisor().map(|s| s.get_id()) == Some(runner_sup.get_id()))
+    );
 
     let gate = CancellationToken::new();
     let tasks = futures_util::future::try_join_all(
@@ -341,17 +355,12 @@ async fn the_supervision_tree_is_visible_through_ractor() {
     .await
     .unwrap();
     settle().await;
-    let runners = runner_sup.get_children();
-    assert_eq!(runners.len(), 3);
+    // The tasks are held by the partitions' runners: no actor per task.
+    assert_eq!(ids(&runner_sup.get_children()), ids(&runners));
     assert!(
         runners
             .iter()
             .all(|r| r.get_status() == ActorStatus::Running)
-    );
-    assert!(
-        runners
-            .iter()
-            .all(|r| r.try_get_supervisor().map(|s| s.get_id()) == Some(runner_sup.get_id()))
     );
     assert_eq!(ward.status().await.unwrap().live_runners, 3);
 
@@ -360,44 +369,49 @@ async fn the_supervision_tree_is_visible_through_ractor() {
         t.wait().await.unwrap();
     }
     settle().await;
-    assert!(
-        runner_sup.get_children().is_empty(),
-        "runners exit with their work"
-    );
+    assert_eq!(ward.status().await.unwrap().live_runners, 0);
+    // The runners outlive their tasks.
+    assert_eq!(ids(&runner_sup.get_children()), ids(&runners));
     assert!(
         runners
             .iter()
-            .all(|r| r.get_status() == ActorStatus::Stopped)
+            .all(|r| r.get_status() == ActorStatus::Running)
     );
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_runner_cell_is_mapped_to_its_task_and_killing_it_loses_the_task() {
-    let ward = common::ward().await;
+async fn a_runner_cell_is_mapped_to_its_tasks_and_killing_it_loses_only_them() {
+    let ward = Taskward::builder()
+        .runner_partitions(2)
+        .spawn()
+        .await
+        .unwrap();
     let scope = Scope::session("s");
     let gate = CancellationToken::new();
-    let doomed = ward
-        .submit(
-            TaskSpec::new("doomed").scope(scope.clone()),
-            gated(gate.clone(), 1),
-        )
-        .await
-        .unwrap();
-    let spared = ward
-        .submit(
-            TaskSpec::new("spared").scope(scope.clone()),
-            gated(gate.clone(), 2),
-        )
-        .await
-        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        tasks.push(
+            ward.submit(
+                TaskSpec::new(format!("t{i}")).scope(scope.clone()),
+                gated(gate.clone(), i),
+            )
+            .await
+            .unwrap(),
+        );
+    }
     settle().await;
 
-    // Every runner the supervisor links is listed once, with its task.
+    // Every task with running work is listed once, with the runner of its partition.
     let listed: HashSet<_> = ward
         .runners()
         .into_iter()
         .map(|(task, cell)| (task, cell.get_id()))
         .collect();
+    let mut expected = HashSet::new();
+    for t in &tasks {
+        expected.insert((t.id(), ward.runner_cell(&scope, t.id()).unwrap().get_id()));
+    }
+    assert_eq!(listed, expected);
     let children: HashSet<_> = ward
         .runner_supervisor_cell()
         .unwrap()
@@ -405,49 +419,48 @@ async fn a_runner_cell_is_mapped_to_its_task_and_killing_it_loses_the_task() {
         .iter()
         .map(|c| c.get_id())
         .collect();
-    let cell = ward.runner_cell(&scope, doomed.id()).unwrap();
-    let spared_cell = ward.runner_cell(&scope, spared.id()).unwrap();
-    assert_ne!(cell.get_id(), spared_cell.get_id());
-    assert_eq!(
-        listed,
-        HashSet::from([
-            (doomed.id(), cell.get_id()),
-            (spared.id(), spared_cell.get_id())
-        ])
-    );
     assert_eq!(
         listed.iter().map(|(_, c)| *c).collect::<HashSet<_>>(),
-        children
+        children,
+        "16 random ids all hashed to one of 2 partitions"
     );
-    let r = ward.runner_cell(&Scope::session("other"), doomed.id());
+    let r = ward.runner_cell(&Scope::session("other"), tasks[0].id());
     assert!(matches!(r, Err(Error::NotFound(_))), "{r:?}");
 
+    let cell = ward.runner_cell(&scope, tasks[0].id()).unwrap();
+    let (doomed, spared): (Vec<_>, Vec<_>) = tasks
+        .iter()
+        .partition(|t| ward.runner_cell(&scope, t.id()).unwrap().get_id() == cell.get_id());
     cell.kill();
-    let outcome = doomed.wait().await.unwrap();
-    assert_eq!(
-        outcome.failure().map(|f| f.cause),
-        Some(taskward::FailureCause::RunnerLost),
-        "{outcome:?}"
-    );
-    let r = ward.runner_cell(&scope, doomed.id());
-    assert!(
-        matches!(
-            r,
-            Err(Error::AlreadyTerminal {
-                status: Status::Failed,
-                ..
-            })
-        ),
-        "{r:?}"
-    );
-    // The other task's runner is untouched.
-    assert_eq!(spared_cell.get_status(), ActorStatus::Running);
-    assert_eq!(
-        ward.get(&scope, spared.id()).unwrap().status,
-        Status::Working
-    );
-    let listed: Vec<_> = ward.runners().into_iter().map(|(t, _)| t).collect();
-    assert_eq!(listed, vec![spared.id()]);
+    for task in &doomed {
+        let outcome = task.wait().await.unwrap();
+        assert_eq!(
+            outcome.failure().map(|f| f.cause),
+            Some(taskward::FailureCause::RunnerLost),
+            "{outcome:?}"
+        );
+        let r = ward.runner_cell(&scope, task.id());
+        assert!(
+            matches!(
+                r,
+                Err(Error::AlreadyTerminal {
+                    status: Status::Failed,
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+    }
+    // The other partition's tasks are untouched.
+    for task in &spared {
+        assert_eq!(ward.get(&scope, task.id()).unwrap().status, Status::Working);
+        assert_eq!(
+            ward.runner_cell(&scope, task.id()).unwrap().get_status(),
+            ActorStatus::Running
+        );
+    }
+    let listed: HashSet<_> = ward.runners().into_iter().map(|(t, _)| t).collect();
+    assert_eq!(listed, spared.iter().map(|t| t.id()).collect());
 
     let external = ward
         .submit_external(TaskSpec::new("elsewhere").scope(scope.clone()), |_| {})
@@ -456,5 +469,7 @@ async fn a_runner_cell_is_mapped_to_its_task_and_killing_it_loses_the_task() {
     let r = ward.runner_cell(&scope, external.id());
     assert!(matches!(r, Err(Error::NoLiveRunner(_))), "{r:?}");
     gate.cancel();
-    spared.wait().await.unwrap();
+    for task in &spared {
+        task.wait().await.unwrap();
+    }
 }

@@ -59,10 +59,28 @@ pub struct Config {
     /// Events buffered per event channel (one per subscribed task, per subscribed scope, and
     /// one for unfiltered subscribers) before a subscriber on it lags.
     pub event_capacity: usize,
+    /// Runner partitions (runner actors, each holding the tasks whose id hashes to it); `0`
+    /// for one per worker thread of the tokio runtime the runtime is spawned on.
+    pub runner_partitions: usize,
     /// Runner crashes tolerated by the runner supervisor.
     pub runner_intensity: Intensity,
     /// Child restarts tolerated by the root supervisor.
     pub root_intensity: Intensity,
+}
+
+impl Config {
+    /// The number of runner partitions this configuration asks for, with `0` resolved to the
+    /// worker threads of the current tokio runtime (1 outside one, or on a current-thread
+    /// runtime).
+    pub fn runner_partitions(&self) -> usize {
+        match self.runner_partitions {
+            0 => tokio::runtime::Handle::try_current()
+                .map(|h| h.metrics().num_workers())
+                .unwrap_or(1)
+                .max(1),
+            n => n,
+        }
+    }
 }
 
 impl Default for Config {
@@ -79,6 +97,7 @@ impl Default for Config {
             sweep_interval: Duration::from_secs(1),
             progress_interval: Duration::from_millis(10),
             event_capacity: 4096,
+            runner_partitions: 0,
             runner_intensity: Intensity::new(10, Duration::from_secs(5)),
             root_intensity: Intensity::new(5, Duration::from_secs(10)),
         }
@@ -208,6 +227,14 @@ impl Builder {
     /// one for unfiltered subscribers) before a subscriber on it is told it lagged.
     pub fn event_capacity(mut self, capacity: usize) -> Self {
         self.config.event_capacity = capacity.max(1);
+        self
+    }
+
+    /// How many runner actors hold the tasks, each the tasks whose id hashes to it; by default
+    /// (`0`) one per worker thread of the tokio runtime. A runner that dies fails (or retries)
+    /// only its own partition's tasks.
+    pub fn runner_partitions(mut self, partitions: usize) -> Self {
+        self.config.runner_partitions = partitions;
         self
     }
 

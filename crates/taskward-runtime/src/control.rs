@@ -48,6 +48,13 @@ where
 /// Called when an external task is cancelled.
 pub(crate) type ExternalCancel = Arc<dyn Fn(&Cancellation) + Send + Sync>;
 
+/// Which runner holds a task, and whether its work runs.
+#[derive(Debug, Default)]
+struct Held {
+    runner: Option<ActorRef<RunnerMsg>>,
+    running: bool,
+}
+
 /// The input requests of a task: allocated by its first `request_input`, so a task that never
 /// asks for input pays one empty slot and nothing else.
 #[derive(Debug, Default)]
@@ -80,8 +87,8 @@ pub(crate) struct Control {
     pub(crate) outcome: OnceLock<Outcome>,
     /// Woken after `outcome` is set.
     pub(crate) done: Notify,
-    /// The runner of the current attempt, once it has started.
-    pub(crate) runner: Mutex<Option<ActorRef<RunnerMsg>>>,
+    /// The runner holding the current attempt: running its work, or waiting out its backoff.
+    held: Mutex<Held>,
     attempt: AtomicU32,
     pub(crate) work: Option<WorkFn>,
     pub(crate) external_cancel: Option<ExternalCancel>,
@@ -124,7 +131,7 @@ impl Control {
             progress: ProgressCell::new(),
             outcome: OnceLock::new(),
             done: Notify::new(),
-            runner: Mutex::new(None),
+            held: Mutex::new(Held::default()),
             attempt: AtomicU32::new(1),
             work: parts.work,
             external_cancel: parts.external_cancel,
@@ -148,21 +155,38 @@ impl Control {
         self.outcome.get().is_some()
     }
 
-    pub(crate) fn runner(&self) -> Option<ActorRef<RunnerMsg>> {
-        self.runner
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+    fn held(&self) -> std::sync::MutexGuard<'_, Held> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Attaches the runner of an attempt; returns whether the task was already cancelled, in
-    /// which case the runner must start cancelling at once. Checked under the same lock the
-    /// registry takes to find the runner after firing the token, so that one of the two always
+    /// The runner whose work runs the current attempt.
+    pub(crate) fn runner(&self) -> Option<ActorRef<RunnerMsg>> {
+        let held = self.held();
+        held.running.then(|| held.runner.clone()).flatten()
+    }
+
+    /// The runner holding the task: running its work, or waiting out a retry's backoff.
+    pub(crate) fn holder(&self) -> Option<ActorRef<RunnerMsg>> {
+        self.held().runner.clone()
+    }
+
+    /// Attaches the runner of an attempt (`running` once its work is spawned, not while it
+    /// waits out a backoff); returns whether the task was already cancelled, in which case
+    /// the runner must start cancelling at once. Checked under the same lock the registry
+    /// takes to find the runner after firing the token, so that one of the two always
     /// delivers the cancel.
-    pub(crate) fn attach(&self, runner: ActorRef<RunnerMsg>) -> bool {
-        let mut slot = self.runner.lock().unwrap_or_else(|e| e.into_inner());
-        *slot = Some(runner);
+    pub(crate) fn attach(&self, runner: ActorRef<RunnerMsg>, running: bool) -> bool {
+        let mut held = self.held();
+        *held = Held {
+            runner: Some(runner),
+            running,
+        };
         self.token.is_cancelled()
+    }
+
+    /// No runner holds the task any more.
+    pub(crate) fn detach(&self) {
+        *self.held() = Held::default();
     }
 
     fn inputs(&self) -> std::sync::MutexGuard<'_, Option<Box<Inputs>>> {
@@ -222,12 +246,5 @@ impl Control {
         self.inputs()
             .as_ref()
             .is_some_and(|inputs| !inputs.pending.is_empty())
-    }
-
-    pub(crate) fn detach(&self, runner: &ActorRef<RunnerMsg>) {
-        let mut slot = self.runner.lock().unwrap_or_else(|e| e.into_inner());
-        if slot.as_ref().is_some_and(|r| r.get_id() == runner.get_id()) {
-            *slot = None;
-        }
     }
 }

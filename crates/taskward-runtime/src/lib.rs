@@ -1,12 +1,13 @@
-//! The taskward runtime: a registry actor, a runner supervisor and one runner per task, on
-//! [ractor] and [tokio].
+//! The taskward runtime: a registry actor, a runner supervisor and a fixed set of runner
+//! partitions, on [ractor] and [tokio].
 //!
 //! ```text
 //! Taskward        root supervisor (or the host's own supervisor, via spawn_linked)
 //! ├── Registry    the one writer of the task table; state machine; TTL sweep; events; quotas
-//! └── RunnerSup   simple_one_for_one: links runners; retries with backoff; restart intensity
-//!     └── Runner  one per attempt: deadline; cancel escalation; status
-//!         └── work   a tokio task running the user's async fn(TaskContext)
+//! └── RunnerSup   one runner per partition; restarts a dead one; restart intensity
+//!     └── Runner  holds the tasks hashed to it: deadlines in a timer wheel; cancel
+//!         │       escalation; retry backoff; status per task
+//!         └── work   one tokio task per task, running the user's async fn(TaskContext)
 //! ```
 //!
 //! Start with [`Taskward::builder`]; describe a task with [`TaskSpec`]; the work receives a
@@ -27,7 +28,6 @@ mod registry;
 mod restart_window;
 mod root;
 mod runner;
-mod runner_sup;
 mod shared;
 mod spec;
 mod subscription;

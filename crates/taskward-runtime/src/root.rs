@@ -7,7 +7,7 @@ use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, SupervisionEvent};
 
 use crate::registry::{Registry, RegistryArgs};
 use crate::restart_window::RestartWindow;
-use crate::runner_sup::{RunnerSup, RunnerSupArgs};
+use crate::runner::supervisor::{RunnerSup, RunnerSupArgs};
 use crate::shared::Shared;
 
 /// The root supervisor actor.

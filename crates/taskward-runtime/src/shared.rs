@@ -4,11 +4,11 @@
 //! actor, so a restarted registry resumes with the table intact and with the runners' reports
 //! that arrived while it was down.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use ractor::{ActorCell, ActorId, ActorRef};
+use ractor::ActorRef;
 use serde_json::Value;
 use taskward_core::{Failure, TaskId, TaskStore};
 use tokio::sync::watch;
@@ -18,7 +18,8 @@ use crate::control::Control;
 use crate::event_router::EventRouter;
 use crate::progress::ProgressFlush;
 use crate::registry::{Book, RegistryMsg};
-use crate::runner_sup::RunnerSupMsg;
+use crate::runner::Partitions;
+use crate::runner::supervisor::RunnerSupMsg;
 
 /// What a runner (or the runner supervisor) reports to the registry.
 #[derive(Debug)]
@@ -87,16 +88,6 @@ pub(crate) enum AttemptResult {
     Cancelled,
 }
 
-/// A runner known to the runner supervisor.
-#[derive(Debug, Clone)]
-pub(crate) struct RunnerEntry {
-    pub(crate) task: TaskId,
-    pub(crate) attempt: u32,
-    pub(crate) cell: ActorCell,
-    /// The runner supervisor it was linked under.
-    pub(crate) supervisor: ActorId,
-}
-
 /// Counters that only grow.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
@@ -118,12 +109,9 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) store: Arc<dyn TaskStore>,
     pub(crate) controls: RwLock<HashMap<TaskId, Arc<Control>>>,
-    /// Live runners, ordered by actor id so the sweep can check them a window at a time.
-    pub(crate) runners: Mutex<BTreeMap<ActorId, RunnerEntry>>,
+    /// The runners, one per partition of tasks.
+    pub(crate) partitions: Partitions,
     inbox: Mutex<Inbox>,
-    /// Attempts whose runner stopped normally (after queuing its last report) while their task
-    /// was live: the sweep checks that each of those reports was applied.
-    finished_runners: Mutex<Vec<(TaskId, u32)>>,
     /// Tasks whose progress cell has news, and the timer that has the registry read them.
     /// Apart from the inbox: reporting progress never makes the inbox non-empty, and never
     /// wakes the registry from the work's thread.
@@ -155,13 +143,13 @@ impl std::fmt::Debug for Shared {
 impl Shared {
     pub(crate) fn new(config: Config, store: Arc<dyn TaskStore>) -> Self {
         let events = Arc::new(EventRouter::new(config.event_capacity));
+        let partitions = Partitions::new(config.runner_partitions());
         Self {
             config,
             store,
             controls: RwLock::new(HashMap::new()),
-            runners: Mutex::new(BTreeMap::new()),
+            partitions,
             inbox: Mutex::new(Inbox::default()),
-            finished_runners: Mutex::new(Vec::new()),
             progress: ProgressFlush::new(),
             book: Mutex::new(Book::default()),
             events,
@@ -214,30 +202,6 @@ impl Shared {
     /// A report a predecessor took and never finished applying (it failed mid-transition).
     pub(crate) fn abandoned_report(&self) -> Option<ReportKey> {
         self.inbox().in_flight.take()
-    }
-
-    /// Notes an attempt whose runner stopped normally while its task was still live (see
-    /// `finished_runners`).
-    pub(crate) fn runner_finished(&self, task: TaskId, attempt: u32) {
-        if self
-            .control(&task)
-            .is_some_and(|c| !c.is_terminal() && c.attempt() == attempt)
-        {
-            self.finished_runners
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push((task, attempt));
-        }
-    }
-
-    /// Takes the attempts noted by [`runner_finished`](Self::runner_finished).
-    pub(crate) fn take_finished_runners(&self) -> Vec<(TaskId, u32)> {
-        std::mem::take(
-            &mut *self
-                .finished_runners
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()),
-        )
     }
 
     /// The root gives up: nothing will restart the registry.
@@ -313,7 +277,7 @@ impl Shared {
     }
 
     pub(crate) fn live_runner_count(&self) -> usize {
-        self.runners.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.partitions.running()
     }
 }
 

@@ -39,10 +39,8 @@ pub(crate) struct Book {
     pub(crate) status_counts: [u64; 5],
     pub(crate) phase_counts: [u64; 5],
     pub(crate) closed: bool,
-    /// Runners seen stopped by an earlier sweep, still listed.
+    /// Runners seen stopped (and not replaced) by the last sweep.
     pub(crate) stopped_runners: HashSet<ActorId>,
-    /// Where the sweep's runner check goes on from (see `Desk::check_runners`).
-    pub(crate) runner_cursor: Option<ActorId>,
     /// Terminal records the store failed to write, by task.
     pub(crate) unwritten: HashMap<TaskId, Unwritten>,
 }

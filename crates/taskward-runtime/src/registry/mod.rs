@@ -24,7 +24,6 @@ pub(crate) use book::{Book, Ownership};
 pub use status::{Limits, RegistryStatus};
 
 use crate::control::{Control, ExternalCancel, WorkFn};
-use crate::runner::RunnerMsg;
 use crate::shared::Shared;
 use crate::spec::TaskSpec;
 use desk::Desk;
@@ -157,13 +156,13 @@ pub(crate) enum RegistryMsg {
     BeginShutdown(RpcReplyPort<ShutdownRunners>),
 }
 
-/// The runners whose work was still running when shutdown began.
+/// The tasks whose work was still running when shutdown began.
 #[derive(Debug, Default)]
 pub(crate) struct ShutdownRunners {
-    /// Those of the live tasks shutdown cancelled.
-    pub(crate) cancelled: Vec<ActorRef<RunnerMsg>>,
-    /// Those still finishing a task that had already ended (within a cancel's grace period).
-    pub(crate) finishing: Vec<ActorRef<RunnerMsg>>,
+    /// Those shutdown cancelled.
+    pub(crate) cancelled: usize,
+    /// Those still finishing after they had already ended (within a cancel's grace period).
+    pub(crate) finishing: usize,
 }
 
 /// Ends every live task with cause `interrupted`. Only for the root, after the registry

@@ -1,120 +1,110 @@
-//! The runner: one actor per attempt, supervising the work (erlmcp's `proc_lib` runner, done so
-//! that timeout and cancel actually fire).
+//! The runners: a fixed set of runner actors, one per partition of tasks (Elixir's
+//! `PartitionSupervisor` over `Task.Supervisor`), each supervising the works of the tasks
+//! hashed to it (erlmcp's `proc_lib` runner, done so that timeout and cancel actually fire).
 //!
-//! The work runs in its own tokio task, never inside a handler, so the runner's mailbox stays
-//! free for the deadline, cancel, grace expiry and status queries while the work runs.
+//! A runner keeps, for each task it holds, the tokio task that runs the work (caught at its
+//! boundary, so a panic becomes a report), its cancel token, and its deadline or grace period
+//! in the partition's timer wheel ([`Timers`]). The work never runs inside a handler, so the
+//! runner's mailbox stays free for starts, deadlines, cancels, grace expiries and status
+//! queries while the works run. Messages to a runner name the task.
+//!
+//! The runner supervisor ([`supervisor`]) starts the partitions, and restarts one that dies;
+//! only the tasks of a dead partition fail (cause `runner_lost`, or retried under their
+//! policy).
 
+mod partitions;
+mod slot;
 mod status;
+pub(crate) mod supervisor;
+mod timers;
 
-use std::any::Any;
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use ractor::concurrency::JoinHandle;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
-use serde_json::Value;
-use taskward_core::{Failure, FailureCause, Phase, TaskError};
+use taskward_core::{Failure, FailureCause, TaskId};
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
 use tracing::Instrument;
 
+pub(crate) use partitions::Partitions;
+pub(crate) use slot::{WorkEnd, panic_message};
 pub use status::RunnerStatus;
 
 use crate::context::TaskContext;
 use crate::control::Control;
-use crate::shared::{AttemptResult, Report, RunnerEntry, Shared};
+use crate::shared::{AttemptResult, Report, Shared};
+use slot::{Slot, StopCause, Waiting, json_len};
+use timers::{TimerKey, Timers};
 
-/// The stop reason of a runner that reported its attempt's end.
-pub(crate) const FINISHED: &str = "finished";
-
-/// The runner actor.
+/// A runner actor: the runner of one partition.
 #[derive(Debug)]
 pub(crate) struct Runner;
 
 #[derive(Debug)]
 pub(crate) struct RunnerArgs {
     pub(crate) shared: Arc<Shared>,
-    pub(crate) control: Arc<Control>,
-    pub(crate) attempt: u32,
-    pub(crate) supervisor: ractor::ActorId,
+    /// The partition it runs.
+    pub(crate) index: usize,
 }
 
-/// What the runner is told.
+/// What a runner is told. Every message about a task names it.
 #[derive(Debug)]
 pub(crate) enum RunnerMsg {
-    /// The work returned (or panicked).
-    WorkDone(Result<Result<Value, TaskError>, String>),
-    /// The attempt's deadline passed.
-    Deadline,
-    /// The task was cancelled (the registry has already fired the token).
-    Cancel,
-    /// The grace period after cancel or timeout ran out.
-    GraceExpired,
-    /// Abort the work now (shutdown deadline passed).
-    Abort,
-    /// Answer a status query.
-    Status(RpcReplyPort<RunnerStatus>),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum StopCause {
-    Cancelled,
-    TimedOut,
+    /// Start an attempt's work; the answer is the start acknowledgement (init_ack): the
+    /// work's tokio task is spawned and its deadline armed.
+    Start {
+        control: Arc<Control>,
+        attempt: u32,
+        reply: RpcReplyPort<Result<(), String>>,
+    },
+    /// Start an attempt once `delay` has passed (a retry's backoff).
+    Retry {
+        control: Arc<Control>,
+        attempt: u32,
+        delay: Duration,
+    },
+    /// A work returned (or panicked).
+    WorkDone {
+        id: TaskId,
+        attempt: u32,
+        end: WorkEnd,
+    },
+    /// A timer of an attempt expired: its deadline, its grace period or its backoff.
+    Timer { id: TaskId, attempt: u32, seq: u64 },
+    /// The task was cancelled (the registry has already fired its token).
+    Cancel { id: TaskId },
+    /// Abort every work still running now (the shutdown deadline passed); answers how many.
+    AbortAll(RpcReplyPort<usize>),
+    /// Answer once no work runs (shutdown waits for it).
+    Idle(RpcReplyPort<()>),
+    /// Answer a status query about a task whose work runs here.
+    Status {
+        id: TaskId,
+        reply: RpcReplyPort<Option<RunnerStatus>>,
+    },
 }
 
 pub(crate) struct RunnerState {
     shared: Arc<Shared>,
-    control: Arc<Control>,
-    attempt: u32,
-    token: CancellationToken,
-    started: Instant,
-    deadline: Option<Instant>,
-    work: AbortOnDropHandle<()>,
-    deadline_timer: Option<JoinHandle<Result<(), ractor::MessagingErr<RunnerMsg>>>>,
-    grace_timer: Option<JoinHandle<Result<(), ractor::MessagingErr<RunnerMsg>>>>,
-    cause: Option<StopCause>,
-    reported: bool,
+    index: usize,
+    slots: HashMap<TaskId, Slot>,
+    waiting: HashMap<TaskId, Waiting>,
+    timers: Timers,
+    idle: Vec<RpcReplyPort<()>>,
 }
 
 impl std::fmt::Debug for RunnerState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RunnerState")
-            .field("task", &self.control.id)
-            .field("attempt", &self.attempt)
-            .field("cause", &self.cause)
+            .field("partition", &self.index)
+            .field("running", &self.slots.len())
+            .field("waiting", &self.waiting.len())
             .finish_non_exhaustive()
     }
-}
-
-/// The message of a panic's payload.
-pub(crate) fn panic_message(payload: Box<dyn Any + Send>) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "panic with a non-string payload".to_owned()
-    }
-}
-
-/// The size of a value's JSON text, without building it.
-fn json_len(value: &Value) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    let _ = serde_json::to_writer(&mut count, value);
-    count.0
 }
 
 impl Actor for Runner {
@@ -127,84 +117,13 @@ impl Actor for Runner {
         myself: ActorRef<RunnerMsg>,
         args: RunnerArgs,
     ) -> Result<RunnerState, ActorProcessingErr> {
-        let RunnerArgs {
-            shared,
-            control,
-            attempt,
-            supervisor,
-        } = args;
-        let work = control
-            .work
-            .clone()
-            .ok_or("an external task has no work to run")?;
-        // An attempt needs a token of its own only when its deadline can fire it without
-        // cancelling the task; otherwise the task's token is the attempt's (one allocation
-        // less per task: see docs/performance.md, memory).
-        let token = if control.timeout.is_some() {
-            control.token.child_token()
-        } else {
-            control.token.clone()
-        };
-        let ctx = TaskContext::new(shared.clone(), control.clone(), attempt, token.clone());
-        // The factory runs here, so one that panics fails the start, not the task later.
-        let future = std::panic::catch_unwind(AssertUnwindSafe(|| work(ctx)))
-            .map_err(|p| format!("the work's factory panicked: {}", panic_message(p)))?;
-
-        shared
-            .runners
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(
-                myself.get_id(),
-                RunnerEntry {
-                    task: control.id,
-                    attempt,
-                    cell: myself.get_cell(),
-                    supervisor,
-                },
-            );
-
-        let me = myself.clone();
-        let handle = tokio::spawn(
-            async move {
-                let result = AssertUnwindSafe(future)
-                    .catch_unwind()
-                    .await
-                    .map_err(panic_message);
-                let _ = me.cast(RunnerMsg::WorkDone(result));
-            }
-            .instrument(control.span.clone()),
-        );
-
-        let started = Instant::now();
-        let deadline = control.timeout.map(|t| started + t);
-        let deadline_timer = control
-            .timeout
-            .map(|t| myself.send_after(t, || RunnerMsg::Deadline));
-
-        if control.attach(myself.clone()) {
-            let _ = myself.cast(RunnerMsg::Cancel);
-        }
-        shared.report(Report::Started {
-            id: control.id,
-            attempt,
-        });
-        control
-            .span
-            .in_scope(|| tracing::debug!(attempt, "runner started"));
-
         Ok(RunnerState {
-            shared,
-            control,
-            attempt,
-            token,
-            started,
-            deadline,
-            work: AbortOnDropHandle::new(handle),
-            deadline_timer,
-            grace_timer: None,
-            cause: None,
-            reported: false,
+            shared: args.shared,
+            index: args.index,
+            slots: HashMap::new(),
+            waiting: HashMap::new(),
+            timers: Timers::start(myself),
+            idle: Vec::new(),
         })
     }
 
@@ -214,60 +133,36 @@ impl Actor for Runner {
         message: RunnerMsg,
         state: &mut RunnerState,
     ) -> Result<(), ActorProcessingErr> {
-        if state.reported {
-            if let RunnerMsg::Status(reply) = message {
-                let _ = reply.send(state.status());
-            }
-            return Ok(());
-        }
         match message {
-            RunnerMsg::WorkDone(result) => {
-                let result = state.attempt_result(result);
-                state.finish(&myself, result);
+            RunnerMsg::Start {
+                control,
+                attempt,
+                reply,
+            } => {
+                let started = state.start(&myself, control, attempt);
+                let _ = reply.send(started);
             }
-            RunnerMsg::Deadline => {
-                if state.cause.is_none() {
-                    state.cause = Some(StopCause::TimedOut);
-                    state.token.cancel();
-                    state.shared.report(Report::Cancelling {
-                        id: state.control.id,
-                        attempt: state.attempt,
-                    });
-                    state
-                        .control
-                        .span
-                        .in_scope(|| tracing::debug!("deadline passed, cancelling the work"));
-                    state.escalate(&myself);
+            RunnerMsg::Retry {
+                control,
+                attempt,
+                delay,
+            } => state.wait(control, attempt, delay),
+            RunnerMsg::WorkDone { id, attempt, end } => state.work_done(id, attempt, end),
+            RunnerMsg::Timer { id, attempt, seq } => state.timer(&myself, id, attempt, seq),
+            RunnerMsg::Cancel { id } => state.cancel(id),
+            RunnerMsg::AbortAll(reply) => {
+                let ids: Vec<TaskId> = state.slots.keys().copied().collect();
+                for id in &ids {
+                    state.abort(*id);
                 }
+                let _ = reply.send(ids.len());
             }
-            RunnerMsg::Cancel => {
-                if state.cause.is_none() {
-                    state.cause = Some(StopCause::Cancelled);
-                    state.token.cancel();
-                    state.escalate(&myself);
-                }
+            RunnerMsg::Idle(reply) => {
+                state.idle.push(reply);
+                state.changed();
             }
-            RunnerMsg::GraceExpired | RunnerMsg::Abort => {
-                if state.work.is_finished() {
-                    // Its `WorkDone` is already queued behind this message.
-                    return Ok(());
-                }
-                state.work.abort();
-                let result = match state.cause {
-                    Some(StopCause::TimedOut) => AttemptResult::Failed(Failure::new(
-                        FailureCause::TimedOut,
-                        "the work did not stop within its grace period after the deadline",
-                    )),
-                    _ => AttemptResult::Cancelled,
-                };
-                state
-                    .control
-                    .span
-                    .in_scope(|| tracing::debug!("work aborted after its grace period"));
-                state.finish(&myself, result);
-            }
-            RunnerMsg::Status(reply) => {
-                let _ = reply.send(state.status());
+            RunnerMsg::Status { id, reply } => {
+                let _ = reply.send(state.slots.get(&id).map(Slot::status));
             }
         }
         Ok(())
@@ -275,91 +170,239 @@ impl Actor for Runner {
 
     async fn post_stop(
         &self,
-        myself: ActorRef<RunnerMsg>,
+        _myself: ActorRef<RunnerMsg>,
         state: &mut RunnerState,
     ) -> Result<(), ActorProcessingErr> {
-        state.control.detach(&myself);
-        state.stop_timers();
+        // Stopped, not killed: the works stop with the runner (the supervisor fails their
+        // tasks); dropping the slots aborts them.
+        state.slots.clear();
         Ok(())
     }
 }
 
 impl RunnerState {
-    fn phase(&self) -> Phase {
-        if self.cause.is_some() {
-            Phase::Cancelling
+    /// Spawns an attempt's work; `Err` names why it could not start.
+    fn start(
+        &mut self,
+        myself: &ActorRef<RunnerMsg>,
+        control: Arc<Control>,
+        attempt: u32,
+    ) -> Result<(), String> {
+        let work = control
+            .work
+            .clone()
+            .ok_or("an external task has no work to run")?;
+        // An attempt needs a token of its own only when its deadline can fire it without
+        // cancelling the task; otherwise the task's token is the attempt's.
+        let token = if control.timeout.is_some() {
+            control.token.child_token()
         } else {
-            Phase::Running
+            control.token.clone()
+        };
+        let ctx = TaskContext::new(self.shared.clone(), control.clone(), attempt, token.clone());
+        // The factory runs here, so one that panics fails the start, not the task later.
+        let future = std::panic::catch_unwind(AssertUnwindSafe(|| work(ctx)))
+            .map_err(|p| format!("the work's factory panicked: {}", panic_message(p)))?;
+        let id = control.id;
+        let me = myself.clone();
+        let max = self.shared.config.max_result_bytes;
+        let handle = tokio::spawn(
+            async move {
+                let end = match AssertUnwindSafe(future).catch_unwind().await {
+                    Ok(Ok(value)) if max.is_some_and(|max| json_len(&value) > max) => {
+                        WorkEnd::TooLarge(max.unwrap_or_default())
+                    }
+                    Ok(returned) => WorkEnd::Returned(returned),
+                    Err(panic) => WorkEnd::Panicked(panic_message(panic)),
+                };
+                let _ = me.cast(RunnerMsg::WorkDone { id, attempt, end });
+            }
+            .instrument(control.span.clone()),
+        );
+        let started = Instant::now();
+        let deadline = control.timeout.map(|t| started + t);
+        let timer = deadline.map(|at| self.timers.insert(id, attempt, at));
+        let cancelled = control.attach(myself.clone(), true);
+        let slot = Slot {
+            control,
+            attempt,
+            token,
+            work: AbortOnDropHandle::new(handle),
+            started,
+            deadline,
+            timer,
+            cause: None,
+        };
+        if let Some(old) = self.slots.insert(id, slot) {
+            self.disarm(&old);
         }
+        self.shared.report(Report::Started { id, attempt });
+        if cancelled {
+            self.stop(id, StopCause::Cancelled);
+        }
+        self.changed();
+        Ok(())
     }
 
-    fn status(&self) -> RunnerStatus {
-        let now = Instant::now();
-        RunnerStatus {
-            task_id: self.control.id,
-            name: self.control.name.to_string(),
-            attempt: self.attempt,
-            phase: self.phase(),
-            elapsed: now.saturating_duration_since(self.started),
-            progress: self.control.progress.snapshot(),
-            deadline_in: self.deadline.map(|d| d.saturating_duration_since(now)),
-            cancel_requested: self.token.is_cancelled(),
-        }
-    }
-
-    fn attempt_result(&self, result: Result<Result<Value, TaskError>, String>) -> AttemptResult {
-        match (self.cause, result) {
-            (Some(StopCause::TimedOut), _) => AttemptResult::Failed(Failure::new(
-                FailureCause::TimedOut,
-                match self.control.timeout {
-                    Some(t) => format!("timed out after {} ms", t.as_millis()),
-                    None => "timed out".to_owned(),
-                },
-            )),
-            (Some(StopCause::Cancelled), Err(_) | Ok(Err(_))) => AttemptResult::Cancelled,
-            (_, Ok(Ok(value))) => match self.shared.config.max_result_bytes {
-                Some(max) if json_len(&value) > max => AttemptResult::Failed(Failure::new(
-                    FailureCause::ResultTooLarge,
-                    format!("the result is larger than the maximum of {max} bytes"),
-                )),
-                _ => AttemptResult::Completed(value),
+    /// Holds a retry until its backoff has passed.
+    fn wait(&mut self, control: Arc<Control>, attempt: u32, delay: Duration) {
+        let id = control.id;
+        let timer = self.timers.insert(id, attempt, Instant::now() + delay);
+        if let Some(old) = self.waiting.insert(
+            id,
+            Waiting {
+                control,
+                attempt,
+                timer,
             },
-            (_, Ok(Err(err))) if err.is_cancelled() && self.control.token.is_cancelled() => {
-                AttemptResult::Cancelled
-            }
-            (_, Ok(Err(err))) => AttemptResult::Failed(err.into_failure()),
-            (_, Err(panic)) => AttemptResult::Failed(Failure::new(FailureCause::Panicked, panic)),
+        ) {
+            self.timers.remove(&old.timer);
         }
     }
 
-    fn escalate(&mut self, myself: &ActorRef<RunnerMsg>) {
-        match self.control.cancel_policy.grace() {
-            Duration::ZERO => {
-                let _ = myself.cast(RunnerMsg::Abort);
+    /// A timer fired; one that is not the attempt's armed timer any more is stale (it fired
+    /// while being replaced) and ignored.
+    fn timer(&mut self, myself: &ActorRef<RunnerMsg>, id: TaskId, attempt: u32, seq: u64) {
+        let armed = |key: Option<TimerKey>| key.is_some_and(|(_, s)| s == seq);
+        if let Some(slot) = self.slots.get_mut(&id).filter(|s| s.attempt == attempt) {
+            if !armed(slot.timer) {
+                return;
             }
-            grace => {
-                self.grace_timer = Some(myself.send_after(grace, || RunnerMsg::GraceExpired));
+            slot.timer = None;
+            if slot.cause.is_none() {
+                // The deadline.
+                self.stop(id, StopCause::TimedOut);
+            } else {
+                // The grace period after a cancel or the deadline.
+                self.abort(id);
             }
+            return;
         }
-    }
-
-    fn stop_timers(&mut self) {
-        for timer in [self.deadline_timer.take(), self.grace_timer.take()]
-            .into_iter()
-            .flatten()
+        if !self
+            .waiting
+            .get(&id)
+            .is_some_and(|w| w.attempt == attempt && armed(Some(w.timer)))
         {
-            timer.abort();
+            return;
+        }
+        let Some(waiting) = self.waiting.remove(&id) else {
+            return;
+        };
+        let control = waiting.control;
+        if control.is_terminal() || control.attempt() != attempt || self.shared.is_stopping() {
+            return;
+        }
+        if let Err(why) = self.start(myself, control.clone(), attempt) {
+            control.detach();
+            self.shared.report(Report::RunnerExited {
+                id,
+                attempt,
+                failure: Failure::new(FailureCause::StartFailed, why),
+            });
         }
     }
 
-    fn finish(&mut self, myself: &ActorRef<RunnerMsg>, result: AttemptResult) {
-        self.reported = true;
-        self.stop_timers();
+    fn cancel(&mut self, id: TaskId) {
+        if self.slots.contains_key(&id) {
+            self.stop(id, StopCause::Cancelled);
+        } else if let Some(waiting) = self.waiting.remove(&id) {
+            // Cancelled during its backoff: no work to stop, the attempt simply ends.
+            self.timers.remove(&waiting.timer);
+            waiting.control.detach();
+            self.shared.report(Report::Finished {
+                id,
+                attempt: waiting.attempt,
+                result: AttemptResult::Cancelled,
+            });
+        }
+    }
+
+    /// Fires an attempt's token and starts its grace period (or aborts it at once).
+    fn stop(&mut self, id: TaskId, cause: StopCause) {
+        let Some(slot) = self.slots.get_mut(&id) else {
+            return;
+        };
+        if slot.cause.is_some() {
+            return;
+        }
+        slot.cause = Some(cause);
+        slot.token.cancel();
+        if let Some(timer) = slot.timer.take() {
+            self.timers.remove(&timer);
+        }
+        if cause == StopCause::TimedOut {
+            self.shared.report(Report::Cancelling {
+                id,
+                attempt: slot.attempt,
+            });
+            slot.control
+                .span
+                .in_scope(|| tracing::debug!("deadline passed, cancelling the work"));
+        }
+        match slot.control.cancel_policy.grace() {
+            Duration::ZERO => self.abort(id),
+            grace => {
+                slot.timer = Some(self.timers.insert(id, slot.attempt, Instant::now() + grace));
+            }
+        }
+    }
+
+    /// Aborts a work that did not stop in time; its attempt ends as its stop cause says.
+    fn abort(&mut self, id: TaskId) {
+        let Some(slot) = self.slots.get(&id) else {
+            return;
+        };
+        if slot.work.is_finished() {
+            // Its `WorkDone` is already queued behind this message.
+            return;
+        }
+        slot.work.abort();
+        let result = slot.aborted();
+        slot.control
+            .span
+            .in_scope(|| tracing::debug!("work aborted"));
+        self.finish(id, result);
+    }
+
+    fn work_done(&mut self, id: TaskId, attempt: u32, end: WorkEnd) {
+        let Some(slot) = self.slots.get(&id).filter(|s| s.attempt == attempt) else {
+            // Aborted meanwhile: its attempt already ended.
+            return;
+        };
+        let result = slot.result(end);
+        self.finish(id, result);
+    }
+
+    /// Ends an attempt: forgets its slot and reports how it ended.
+    fn finish(&mut self, id: TaskId, result: AttemptResult) {
+        let Some(slot) = self.slots.remove(&id) else {
+            return;
+        };
+        self.disarm(&slot);
+        slot.control.detach();
         self.shared.report(Report::Finished {
-            id: self.control.id,
-            attempt: self.attempt,
+            id,
+            attempt: slot.attempt,
             result,
         });
-        myself.stop(Some(FINISHED.to_owned()));
+        self.changed();
+    }
+
+    fn disarm(&self, slot: &Slot) {
+        if let Some(timer) = &slot.timer {
+            self.timers.remove(timer);
+        }
+    }
+
+    /// Publishes how many works run here, and answers the idle waiters once none does.
+    fn changed(&mut self) {
+        self.shared
+            .partitions
+            .set_running(self.index, self.slots.len());
+        if self.slots.is_empty() {
+            for waiter in self.idle.drain(..) {
+                let _ = waiter.send(());
+            }
+        }
     }
 }

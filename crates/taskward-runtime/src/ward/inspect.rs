@@ -35,8 +35,9 @@ impl Taskward {
         self.get(scope, id)?;
         let runner = self.shared().control(&id).and_then(|c| c.runner());
         if let Some(runner) = runner
-            && let Ok(ractor::rpc::CallResult::Success(status)) =
-                runner.call(RunnerMsg::Status, Some(RESTART_WAIT)).await
+            && let Ok(ractor::rpc::CallResult::Success(Some(status))) = runner
+                .call(|reply| RunnerMsg::Status { id, reply }, Some(RESTART_WAIT))
+                .await
         {
             return Ok(status);
         }
@@ -55,10 +56,11 @@ impl Taskward {
     /// monitor it, ask `get_status`, or kill it to test a host's fault handling.
     ///
     /// The cell is the runner's as this call returns; a task whose attempt ends or is retried
-    /// is then held by another runner, or none. Killing the cell loses the tasks the runner
-    /// holds: each fails with cause `runner_lost` (or is retried under a transient restart
-    /// policy), as any runner crash. Today a runner actor holds one task; when runners hold a
-    /// partition of tasks, several tasks answer the same cell.
+    /// is then held by no runner. A runner holds a partition of the tasks (those whose id
+    /// hashes to it), so several tasks answer the same cell. Killing the cell loses the tasks
+    /// the runner holds: each fails with cause `runner_lost` (or is retried under a transient
+    /// restart policy), as any runner crash, and the runner supervisor starts a new runner for
+    /// the partition.
     ///
     /// # Errors
     ///
@@ -105,16 +107,26 @@ impl Taskward {
     /// it, for operators (in no particular order, across all scopes: do not hand it to
     /// clients).
     ///
-    /// A snapshot: runners start and stop meanwhile. A task whose work was cancelled but has
-    /// not stopped yet is listed until its runner is gone. When runners hold a partition of
-    /// tasks, several entries share a cell.
+    /// A snapshot: works start and stop meanwhile. A task whose work was cancelled but has
+    /// not stopped yet is listed until its work is gone. Runners hold partitions of the tasks,
+    /// so several entries share a cell. It visits every live task: an operator's call, not a
+    /// hot path.
     pub fn runners(&self) -> Vec<(TaskId, ActorCell)> {
         self.shared()
-            .runners
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .map(|entry| (entry.task, entry.cell.clone()))
+            .controls_snapshot()
+            .into_iter()
+            .filter_map(|control| Some((control.id, control.runner()?.get_cell())))
+            .collect()
+    }
+
+    /// The runner actor of every partition, in partition order (a partition being restarted
+    /// is missing): the runner supervisor's children.
+    pub fn runner_cells(&self) -> Vec<ActorCell> {
+        self.shared()
+            .partitions
+            .runners()
+            .iter()
+            .map(|r| r.get_cell())
             .collect()
     }
 

@@ -26,7 +26,7 @@ use crate::control::{WorkFn, once_work};
 use crate::handle::TaskHandle;
 use crate::registry::{Admission, CreateRequest, RegistryMsg, create_direct};
 use crate::root::RootMsg;
-use crate::runner_sup::start_runner;
+use crate::runner::RunnerMsg;
 use crate::shared::Shared;
 use crate::spec::TaskSpec;
 
@@ -41,6 +41,39 @@ const RESEND: usize = 3;
 /// The answer once the root has given up.
 fn gave_up() -> Error {
     Error::Unavailable("the registry is down and was not restarted".into())
+}
+
+/// Hands a task's first attempt to the runner of its partition and waits for its start
+/// acknowledgement (the work's tokio task spawned, its deadline armed).
+async fn start(
+    shared: &Shared,
+    control: Arc<crate::control::Control>,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let runner = shared
+        .partitions
+        .wait_for(&control.id)
+        .await
+        .ok_or("the runner of the task's partition is restarting")?;
+    let answer = runner
+        .call(
+            |reply| RunnerMsg::Start {
+                control,
+                attempt: 1,
+                reply,
+            },
+            Some(RESTART_WAIT),
+        )
+        .await;
+    match answer {
+        Ok(ractor::rpc::CallResult::Success(started)) => Ok(started?),
+        Ok(ractor::rpc::CallResult::Timeout) => {
+            Err("the runner did not acknowledge the start".into())
+        }
+        Ok(ractor::rpc::CallResult::SenderError) => {
+            Err("the runner stopped before acknowledging the start".into())
+        }
+        Err(e) => Err(Box::new(e)),
+    }
 }
 
 /// A running taskward runtime: submit, read, wait, cancel, subscribe, inspect, shut down.
@@ -314,12 +347,7 @@ impl Taskward {
             return Ok(TaskHandle::new(self.clone(), record, false));
         }
         let id = control.id;
-        let started = match self.shared().runner_sup() {
-            Some(sup) => start_runner(self.shared(), sup.get_cell(), control, 1)
-                .await
-                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>),
-            None => Err("the runner supervisor is restarting".into()),
-        };
+        let started = start(self.shared(), control).await;
         match started {
             Ok(()) => Ok(TaskHandle::new(self.clone(), record, false)),
             Err(source) => {

@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use futures_util::future::join_all;
-use ractor::{ActorCell, ActorRef, ActorStatus};
 use taskward_core::Error;
 use tokio::time::Instant;
 
@@ -31,13 +29,6 @@ pub struct ShutdownReport {
     /// Of `runners` and `finishing`, those still running at the deadline: their work was
     /// aborted.
     pub aborted: usize,
-}
-
-/// Waits for every runner at once, until `until` at the latest.
-async fn stopped_by(runners: &[ActorRef<RunnerMsg>], until: Instant) {
-    let cells: Vec<ActorCell> = runners.iter().map(ActorRef::get_cell).collect();
-    let all = join_all(cells.iter().map(|cell| cell.wait(None)));
-    let _ = tokio::time::timeout_at(until, all).await;
 }
 
 impl Taskward {
@@ -68,19 +59,21 @@ impl Taskward {
                 .unwrap_or_default()
         };
         let mut report = ShutdownReport {
-            runners: cancelled.len(),
-            finishing: finishing.len(),
+            runners: cancelled,
+            finishing,
             aborted: 0,
         };
-        let mut runners = cancelled;
-        runners.extend(finishing);
-        stopped_by(&runners, until).await;
-        runners.retain(|r| r.get_status() != ActorStatus::Stopped);
-        for runner in &runners {
-            let _ = runner.cast(RunnerMsg::Abort);
-        }
-        report.aborted = runners.len();
-        stopped_by(&runners, Instant::now() + ABORT_WAIT).await;
+        // Every runner is asked at once; each answers when its last work has stopped.
+        let partitions = &shared.partitions;
+        partitions.ask_all(RunnerMsg::Idle, until).await;
+        report.aborted = partitions
+            .ask_all(RunnerMsg::AbortAll, Instant::now() + ABORT_WAIT)
+            .await
+            .into_iter()
+            .sum();
+        partitions
+            .ask_all(RunnerMsg::Idle, Instant::now() + ABORT_WAIT)
+            .await;
         // Let the registry record the runners' last reports before the tree stops.
         let _ = self.call(RegistryMsg::Status).await;
         shared

@@ -1,25 +1,18 @@
 //! The sweep (expiry and runner checks), interruption and the start of shutdown.
 
-use std::ops::Bound;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
 
-use ractor::{ActorId, ActorStatus};
+use ractor::ActorId;
 use taskward_core::{CancelledBy, EventKind, Failure, FailureCause, Outcome, TaskId};
 
 use super::Desk;
 use super::effects::panic_message;
 use crate::registry::{RegistryMsg, ShutdownRunners};
-use crate::shared::RunnerEntry;
+use crate::runner::supervisor::RunnerSupMsg;
 
 /// Expired tasks handled per sweep message; more are handled by the next one, at once.
 const SWEEP_BATCH: usize = 4096;
-
-/// Runners whose liveness one sweep checks (see `check_runners`).
-const CHECK_BATCH: usize = 1024;
-
-/// A task and one of its attempts.
-type Attempt = (TaskId, u32);
 
 impl Desk<'_> {
     /// Ends every live task with cause `interrupted`, when the supervision tree gives up:
@@ -92,91 +85,44 @@ impl Desk<'_> {
         }
     }
 
-    /// The invariant: no task stays non-terminal without a live runner. A runner that was
-    /// killed (its supervisor normally reports it) is found here too.
-    ///
-    /// Each sweep checks a window of at most [`CHECK_BATCH`] runners, from where the last one
-    /// stopped, so a sweep costs the same with 100 or 1,000,000 live tasks; the whole set is
-    /// covered every `live runners / CHECK_BATCH` sweeps.
-    ///
-    /// Runners that stopped normally are covered too: each queued its last report before it
-    /// stopped, so once the inbox is drained, an attempt whose runner finished and whose task
-    /// is still live on that attempt (not retrying, not ended) lost its report.
+    /// The invariant: no task stays non-terminal without a live runner. The runner
+    /// supervisor fails the tasks of a runner that dies, within moments; a runner still seen
+    /// stopped (and not replaced) one sweep later was missed (killed with its supervisor, say),
+    /// and the tasks it held are failed here. Costs one look per partition, and a pass over the
+    /// live tasks only when a runner was missed.
     fn check_runners(&mut self) {
-        let finished = self.shared.take_finished_runners();
-        // Runners seen stopped. A runner queues its last report before it stops, so draining
-        // after seeing it stopped processes that report first, and only runners that really
-        // ended without reporting are failed.
-        let (stale, attached): (Vec<Attempt>, Vec<Attempt>) = {
-            let mut runners = self
-                .shared
-                .runners
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            let from = self.book.runner_cursor.take();
-            let window: Vec<(ActorId, RunnerEntry)> = match from {
-                Some(after) => runners
-                    .range((Bound::Excluded(after), Bound::Unbounded))
-                    .take(CHECK_BATCH)
-                    .map(|(id, e)| (*id, e.clone()))
-                    .collect(),
-                None => runners
-                    .iter()
-                    .take(CHECK_BATCH)
-                    .map(|(id, e)| (*id, e.clone()))
-                    .collect(),
-            };
-            if window.len() == CHECK_BATCH {
-                self.book.runner_cursor = window.last().map(|(id, _)| *id);
-            }
-            // Runners seen stopped at an earlier sweep and since forgotten by their supervisor
-            // need no second look.
-            self.book
-                .stopped_runners
-                .retain(|id| runners.contains_key(id));
-            let mut stale = Vec::new();
-            let mut attached = Vec::new();
-            for (id, entry) in window {
-                if entry.cell.get_status() != ActorStatus::Stopped {
-                    continue;
-                }
-                // The runner supervisor reports (and counts) its runners' exits within
-                // moments; a runner still listed as stopped one look later was missed
-                // (unlinked, or its supervisor died first), and is purged here.
-                if self.book.stopped_runners.remove(&id) {
-                    runners.remove(&id);
-                    stale.push((entry.task, entry.attempt));
-                } else {
-                    self.book.stopped_runners.insert(id);
-                    // A task whose attached runner is this stopped one is failed now.
-                    if let Some(control) = self.shared.control(&entry.task)
-                        && !control.is_terminal()
-                        && control.runner().is_some_and(|r| r.get_id() == id)
-                    {
-                        attached.push((entry.task, entry.attempt));
-                    }
-                }
-            }
-            (stale, attached)
-        };
-        self.drain();
-        let unreported: Vec<Attempt> = finished
-            .into_iter()
-            .filter(|(task, attempt)| {
-                self.shared
-                    .control(task)
-                    .is_some_and(|c| !c.is_terminal() && c.attempt() == *attempt)
-            })
+        let stopped = self.shared.partitions.stopped();
+        let missed: Vec<ActorId> = stopped
+            .iter()
+            .filter(|id| self.book.stopped_runners.contains(id))
+            .copied()
             .collect();
-        for (task, attempt) in stale.into_iter().chain(attached).chain(unreported) {
-            self.on_runner_exited(
-                task,
-                attempt,
-                Failure::new(
-                    FailureCause::RunnerLost,
-                    "the runner stopped without reporting",
-                ),
-            );
+        self.book.stopped_runners = stopped.into_iter().collect();
+        if missed.is_empty() {
+            return;
+        }
+        // A runner queues its last reports before it stops: those are applied first.
+        self.drain();
+        for control in self.shared.controls_snapshot() {
+            let held_by_missed = control
+                .holder()
+                .is_some_and(|runner| missed.contains(&runner.get_id()));
+            if held_by_missed {
+                control.detach();
+                self.on_runner_exited(
+                    control.id,
+                    control.attempt(),
+                    Failure::new(
+                        FailureCause::RunnerLost,
+                        "the runner stopped without reporting",
+                    ),
+                );
+            }
+        }
+        if let Some(sup) = self.shared.runner_sup() {
+            for runner in missed {
+                let _ = sup.cast(RunnerSupMsg::Replace(runner));
+            }
         }
     }
 
@@ -196,11 +142,11 @@ impl Desk<'_> {
                     Some("the runtime is shutting down".into()),
                 );
             }
-            if let Some(runner) = control.runner() {
+            if control.runner().is_some() {
                 if live {
-                    runners.cancelled.push(runner);
+                    runners.cancelled += 1;
                 } else {
-                    runners.finishing.push(runner);
+                    runners.finishing += 1;
                 }
             }
         }

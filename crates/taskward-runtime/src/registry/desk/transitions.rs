@@ -12,7 +12,6 @@ use super::Desk;
 use super::effects::Effect;
 use crate::control::Control;
 use crate::runner::RunnerMsg;
-use crate::runner_sup::RunnerSupMsg;
 use crate::spec::TaskNotice;
 
 impl Desk<'_> {
@@ -88,8 +87,8 @@ impl Desk<'_> {
 
     fn signal_cancel(&mut self, control: &Arc<Control>, cancellation: &Cancellation) {
         control.token.cancel();
-        if let Some(runner) = control.runner() {
-            let _ = runner.cast(RunnerMsg::Cancel);
+        if let Some(runner) = control.holder() {
+            let _ = runner.cast(RunnerMsg::Cancel { id: control.id });
         }
         if control.external_cancel.is_some() {
             self.effects.push(Effect::ExternalCancel {
@@ -108,8 +107,8 @@ impl Desk<'_> {
         let cancellation = Cancellation::new(by, reason);
         let record = self.finish(control, Outcome::Cancelled(cancellation.clone()))?;
         self.signal_cancel(control, &cancellation);
-        if control.runner().is_none() {
-            // No runner will report: queued, waiting to retry, or external.
+        if control.holder().is_none() {
+            // No runner will report: not started yet, or external.
             self.remove_control(&control.id);
         }
         let children = self
@@ -148,19 +147,22 @@ impl Desk<'_> {
         let Some(delay) = control.restart.delay_before(next) else {
             return false;
         };
-        let Some(sup) = self.shared.runner_sup() else {
+        // The task's own partition holds it while it waits out the backoff, so that a cancel
+        // reaches it, and a runner that dies meanwhile fails it.
+        let Some(runner) = self.shared.partitions.for_task(&control.id) else {
             return false;
         };
         control.set_attempt(next);
-        *control.runner.lock().unwrap_or_else(|e| e.into_inner()) = None;
-        if sup
-            .cast(RunnerSupMsg::Restart {
+        control.attach(runner.clone(), false);
+        if runner
+            .cast(RunnerMsg::Retry {
                 control: control.clone(),
                 attempt: next,
                 delay,
             })
             .is_err()
         {
+            control.detach();
             control.set_attempt(attempt);
             return false;
         }

@@ -1,0 +1,200 @@
+//! The runner supervisor: starts one runner per partition and restarts one that dies.
+//!
+//! Every runner is linked under it, so it sees each runner's exit. A runner that exits (killed,
+//! crashed) takes its works with it: the supervisor starts a new runner for that partition
+//! first, then fails each task the dead one held, with cause `runner_lost` (the registry
+//! retries it under a transient policy, on the new runner). Runner crashes count against a
+//! restart intensity; past it, the supervisor fails and the root supervisor decides (OTP
+//! escalation).
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use ractor::{
+    Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, ActorStatus, SupervisionEvent,
+};
+use taskward_core::{Failure, FailureCause};
+
+use super::{Runner, RunnerArgs};
+use crate::restart_window::RestartWindow;
+use crate::shared::{Report, Shared};
+
+/// The runner supervisor actor.
+#[derive(Debug)]
+pub(crate) struct RunnerSup;
+
+#[derive(Debug)]
+pub(crate) struct RunnerSupArgs {
+    pub(crate) shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+pub(crate) struct RunnerSupState {
+    shared: Arc<Shared>,
+    crashes: RestartWindow,
+}
+
+/// What the runner supervisor is told.
+#[derive(Debug)]
+pub(crate) enum RunnerSupMsg {
+    /// The sweep found this runner stopped and not replaced (its exit never reached the
+    /// supervisor, say because it was unlinked): start a new runner for its partition. The
+    /// sweep has failed its tasks.
+    Replace(ActorId),
+}
+
+/// Starts the runner of partition `index`, linked under `supervisor`, and puts it in place.
+async fn start_partition(
+    shared: &Arc<Shared>,
+    supervisor: ActorCell,
+    index: usize,
+) -> Result<(), ractor::SpawnErr> {
+    let (runner, _) = Actor::spawn_linked(
+        None,
+        Runner,
+        RunnerArgs {
+            shared: shared.clone(),
+            index,
+        },
+        supervisor,
+    )
+    .await?;
+    shared.partitions.set(index, Some(runner));
+    Ok(())
+}
+
+/// Fails (or has the registry retry) every task a stopped runner held.
+pub(crate) fn fail_held(shared: &Shared, dead: &[ActorId], cause: FailureCause, why: &str) {
+    for control in shared.controls_snapshot() {
+        let Some(holder) = control.holder() else {
+            continue;
+        };
+        if !dead.contains(&holder.get_id()) {
+            continue;
+        }
+        control.detach();
+        shared.report(Report::RunnerExited {
+            id: control.id,
+            attempt: control.attempt(),
+            failure: Failure::new(cause, why),
+        });
+    }
+}
+
+impl Actor for RunnerSup {
+    type Msg = RunnerSupMsg;
+    type State = RunnerSupState;
+    type Arguments = RunnerSupArgs;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<RunnerSupMsg>,
+        args: RunnerSupArgs,
+    ) -> Result<RunnerSupState, ActorProcessingErr> {
+        Ok(RunnerSupState {
+            shared: args.shared,
+            crashes: RestartWindow::default(),
+        })
+    }
+
+    async fn post_start(
+        &self,
+        myself: ActorRef<RunnerSupMsg>,
+        state: &mut RunnerSupState,
+    ) -> Result<(), ActorProcessingErr> {
+        let shared = &state.shared;
+        // Runners of a predecessor are killed with it: their tasks were interrupted. Wait for
+        // the kills to land, so that no task is failed while its work could still run.
+        let orphans = shared.partitions.runners();
+        for orphan in &orphans {
+            if orphan.get_status() != ActorStatus::Stopped {
+                orphan.kill();
+                let _ = orphan.get_cell().wait(Some(Duration::from_secs(1))).await;
+            }
+        }
+        for index in 0..shared.partitions.len() {
+            start_partition(shared, myself.get_cell(), index).await?;
+        }
+        let dead: Vec<ActorId> = orphans.iter().map(|r| r.get_id()).collect();
+        fail_held(
+            shared,
+            &dead,
+            FailureCause::Interrupted,
+            "the runner supervisor restarted and the runner with it",
+        );
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<RunnerSupMsg>,
+        message: RunnerSupMsg,
+        state: &mut RunnerSupState,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            RunnerSupMsg::Replace(dead) => {
+                let shared = &state.shared;
+                let Some(index) = shared.partitions.index_of_runner(dead) else {
+                    return Ok(());
+                };
+                let stopped = shared
+                    .partitions
+                    .runner(index)
+                    .is_some_and(|r| r.get_status() == ActorStatus::Stopped);
+                if stopped && !shared.is_stopping() {
+                    tracing::warn!(partition = index, "a runner died unseen; replacing it");
+                    start_partition(shared, myself.get_cell(), index).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<RunnerSupMsg>,
+        event: SupervisionEvent,
+        state: &mut RunnerSupState,
+    ) -> Result<(), ActorProcessingErr> {
+        let (cell, why) = match event {
+            SupervisionEvent::ActorTerminated(cell, _, reason) => {
+                let why = reason.unwrap_or_else(|| "stopped".to_owned());
+                (cell, format!("the runner exited ({why})"))
+            }
+            SupervisionEvent::ActorFailed(cell, err) => {
+                (cell, format!("the runner crashed: {err}"))
+            }
+            _ => return Ok(()),
+        };
+        let shared = state.shared.clone();
+        let Some(index) = shared.partitions.index_of_runner(cell.get_id()) else {
+            return Ok(());
+        };
+        let dead = [cell.get_id()];
+        if shared.is_stopping() {
+            shared.partitions.set(index, None);
+            fail_held(&shared, &dead, FailureCause::RunnerLost, &why);
+            return Ok(());
+        }
+        shared
+            .counters
+            .runner_failures
+            .fetch_add(1, Ordering::Relaxed);
+        let intensity = shared.config.runner_intensity;
+        if state.crashes.record(intensity) {
+            return Err(format!(
+                "runner restart intensity exceeded: more than {} runner crashes within {} ms",
+                intensity.max_restarts,
+                intensity.within.as_millis()
+            )
+            .into());
+        }
+        tracing::warn!(partition = index, %why, "runner exited; restarting its partition");
+        // The new runner first, so that retries of the dead one's tasks find it.
+        let restarted = start_partition(&shared, myself.get_cell(), index).await;
+        fail_held(&shared, &dead, FailureCause::RunnerLost, &why);
+        restarted?;
+        Ok(())
+    }
+}
