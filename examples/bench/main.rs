@@ -13,10 +13,10 @@
 //! taskward/floor (`<name>.ratio`, unit `x`). Each run's values go to standard error as they
 //! are measured, and a summary with the targets at the end.
 //!
-//! A full run takes about a minute on two cores; `--quick` runs every workload once on smaller
-//! sizes in a few seconds (CI runs it). `--only <text>` runs the figures whose name contains
-//! the text. Memory is measured in child processes (this binary, re-run with
-//! `--memory-child`), so that one workload's freed memory cannot hide another's.
+//! A full run takes about 40 s on two cores (the default 3, about 2 minutes); `--quick` runs
+//! every workload once on smaller sizes in about 2 s (CI runs it). `--only <text>` runs the
+//! figures whose name contains the text. Memory is measured in child processes (this binary,
+//! re-run with `--memory-child`), so that one workload's freed memory cannot hide another's.
 //!
 //! The modules: `figures` lists the figures (`FIGURES`) and measures the main ones, `growth`
 //! the flat and filtered-page ones, `target` their goals, `ward` and `floor` are the two sides
