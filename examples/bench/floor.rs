@@ -1,13 +1,15 @@
 //! The raw floor: what any runtime of spawned, cancellable, listed tasks must do at least —
-//! `tokio::spawn`, a `CancellationToken` per task and a map of states behind an `RwLock` (plus
-//! a `BTreeMap` by creation for pages) — and its side of each workload.
+//! `tokio::spawn`, a `CancellationToken` per task, a sharded map of states (`dashmap`: one
+//! read-write lock per shard, chosen by the id's hash, as taskward's store has) and a
+//! `BTreeMap` by creation for pages — and its side of each workload.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
+use dashmap::DashMap;
 use serde_json::Value;
 use taskward::{TaskError, TaskId};
 use tokio_util::sync::CancellationToken;
@@ -28,33 +30,32 @@ pub(crate) struct Entry {
     token: CancellationToken,
 }
 
-#[derive(Debug, Default)]
-struct Table {
-    by_id: HashMap<TaskId, Arc<Entry>>,
-    by_seq: BTreeMap<u64, Arc<Entry>>,
-    next: u64,
-}
-
-/// A map of states behind a lock, tokio::spawn, a token per task.
+/// States by id in a sharded map, tasks by creation for pages, tokio::spawn, a token per task.
 #[derive(Debug, Default)]
 pub(crate) struct Floor {
-    table: RwLock<Table>,
+    by_id: DashMap<TaskId, Arc<Entry>>,
+    /// Pages: tasks by creation sequence (the sequence is drawn under this lock, so the map
+    /// is in creation order, as taskward's scope index is).
+    by_seq: RwLock<BTreeMap<u64, Arc<Entry>>>,
+    next: AtomicU64,
 }
 
 impl Floor {
     /// Records a task (the floor's `create`).
     fn create(&self) -> Arc<Entry> {
         let id = TaskId::new();
-        let mut table = self.table.write().unwrap();
-        table.next += 1;
-        let entry = Arc::new(Entry {
-            id,
-            seq: table.next,
-            status: AtomicU8::new(WORKING),
-            token: CancellationToken::new(),
-        });
-        table.by_id.insert(id, entry.clone());
-        table.by_seq.insert(entry.seq, entry.clone());
+        let entry = {
+            let mut by_seq = self.by_seq.write().unwrap();
+            let entry = Arc::new(Entry {
+                id,
+                seq: self.next.fetch_add(1, Ordering::Relaxed) + 1,
+                status: AtomicU8::new(WORKING),
+                token: CancellationToken::new(),
+            });
+            by_seq.insert(entry.seq, entry.clone());
+            entry
+        };
+        self.by_id.insert(id, entry.clone());
         entry
     }
 
@@ -82,7 +83,7 @@ impl Floor {
 
     /// The floor's `get`.
     pub(crate) fn get(&self, id: &TaskId) -> Option<Arc<Entry>> {
-        self.table.read().unwrap().by_id.get(id).cloned()
+        self.by_id.get(id).map(|e| e.value().clone())
     }
 
     fn cancel(&self, id: &TaskId) -> bool {
@@ -98,10 +99,9 @@ impl Floor {
     }
 
     fn page(&self, after: u64, size: usize) -> Vec<Arc<Entry>> {
-        self.table
+        self.by_seq
             .read()
             .unwrap()
-            .by_seq
             .range(after + 1..)
             .take(size)
             .map(|(_, e)| e.clone())
@@ -177,7 +177,7 @@ pub(crate) fn filled(n: usize) -> (Floor, f64, Vec<TaskId>) {
 }
 
 /// The figures for the flat check: µs per create, get and page at `n` tasks.
-pub(crate) fn at(n: usize, gets: usize) -> (f64, f64, f64) {
+pub(crate) fn at(n: usize, gets: usize) -> [f64; 3] {
     let floor = Floor::default();
     let mut ids: Vec<TaskId> = (0..n - 1_000).map(|_| floor.create().id).collect();
     let start = Instant::now();
@@ -185,7 +185,7 @@ pub(crate) fn at(n: usize, gets: usize) -> (f64, f64, f64) {
     let create = start.elapsed().as_secs_f64() * 1e6 / 1_000.0;
     let get = time_gets(&ids, gets, |id| floor.get(id).is_some());
     let page = time_pages(&floor, n);
-    (create, get, page)
+    [create, get, page]
 }
 
 /// µs per page of 100 from all over the `table` tasks, cursor-based.

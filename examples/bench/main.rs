@@ -1,40 +1,52 @@
 //! Bench: the runtime against its performance targets, next to a raw floor, in one process.
 //!
-//! Each workload of the targets table in `docs/performance.md` runs twice in the same process:
-//! once on taskward and once on a **raw floor** — plain `tokio::spawn` + a
-//! `CancellationToken` + a map of states behind an `RwLock`, doing the minimum any such runtime
-//! must do (no actors, no supervision, no events, no TTL). For each figure it prints, on
-//! standard output, three `name value unit` lines: taskward's figure, the floor's
-//! (`<name>.floor`) and the ratio taskward/floor (`<name>.ratio`, unit `x`). A summary with
-//! the targets goes to standard error.
+//! Each workload of the targets table in `docs/performance.md` runs twice in each run: once on
+//! taskward and once on a **raw floor** — plain `tokio::spawn` + a `CancellationToken` + a
+//! sharded map of states, doing the minimum any such runtime must do (no actors, no
+//! supervision, no events, no TTL). Each workload's driver is a task spawned on a multi-thread
+//! runtime of 2 workers, as a host's code would be; the main thread only waits for its result.
 //!
-//! The full run takes about a minute on two cores; `--quick` runs every workload on smaller
-//! sizes in a few seconds (CI runs it). `--only <text>` runs the figures whose name contains
-//! the text. Memory is measured in child processes (this binary, re-run with
-//! `--memory-child`), so that one workload's freed memory cannot hide another's.
+//! `--runs N` (3 by default, 1 with `--quick`) repeats every figure; at the end, for each
+//! figure, standard output gets `name value unit` lines: taskward's median over the runs
+//! (`<name>`) and its range (`<name>.min`, `<name>.max`), the floor's from the same runs
+//! (`<name>.floor`, `.floor.min`, `.floor.max`) and the median of the runs' ratios
+//! taskward/floor (`<name>.ratio`, unit `x`). Each run's values go to standard error as they
+//! are measured, and a summary with the targets at the end.
 //!
-//! The modules: `figures` runs each figure and judges it against its target, `ward` and
-//! `floor` are the two sides of each workload, `memory` the child processes, `report` the
-//! output. The taskward workloads the criterion benches measure too
-//! (`crates/taskward-runtime/benches/targets.rs`) are shared with them, in `workloads`.
+//! A full run takes about 40 s on two cores (the default 3, about 2 minutes); `--quick` runs
+//! every workload once on smaller sizes in about 2 s (CI runs it). `--only <text>` runs the
+//! figures whose name contains the text. Memory is measured in child processes (this binary,
+//! re-run with `--memory-child`), so that one workload's freed memory cannot hide another's.
+//!
+//! The modules: `figures` lists the figures (`FIGURES`) and measures the main ones, `growth`
+//! the flat and filtered-page ones, `target` their goals, `ward` and `floor` are the two sides
+//! of each workload, `memory` the child processes, `report` the output. The taskward workloads
+//! the criterion benches measure too (`crates/taskward-runtime/benches/targets.rs`) are shared
+//! with them, in `workloads`.
 //!
 //! Run it with (always with `--release`):
 //!
 //! ```text
 //! cargo run --release --example bench
 //! cargo run --release --example bench -- --quick
+//! cargo run --release --example bench -- --runs 5 --only cancel
 //! ```
 
 mod figures;
 mod floor;
+mod growth;
 mod memory;
 mod report;
+mod target;
 mod timing;
 mod ward;
 #[path = "../../crates/taskward-runtime/benches/shared/workloads.rs"]
 mod workloads;
 
 use std::time::Instant;
+
+use figures::{Ctx, FIGURES, Measure};
+use report::Report;
 
 /// The sizes of one run.
 #[derive(Debug, Clone, Copy)]
@@ -84,27 +96,97 @@ const QUICK: Sizes = Sizes {
     flat: (1_000, 20_000),
 };
 
+/// The command line, parsed.
+#[derive(Debug)]
+struct Args {
+    sizes: Sizes,
+    runs: usize,
+    only: Option<String>,
+}
+
+impl Args {
+    /// Parses the options after the program's name; an error names the bad one.
+    fn parse(args: &[String]) -> Result<Self, String> {
+        let quick = args.iter().any(|a| a == "--quick");
+        let value = |flag: &str| -> Result<Option<&String>, String> {
+            match args.iter().position(|a| a == flag) {
+                None => Ok(None),
+                Some(i) => args
+                    .get(i + 1)
+                    .map(Some)
+                    .ok_or_else(|| format!("{flag} needs a value")),
+            }
+        };
+        let runs = match value("--runs")? {
+            None if quick => 1,
+            None => 3,
+            Some(n) => match n.parse() {
+                Ok(n) if n > 0 => n,
+                _ => return Err(format!("--runs wants a positive number, not {n:?}")),
+            },
+        };
+        Ok(Self {
+            sizes: if quick { QUICK } else { FULL },
+            runs,
+            only: value("--only")?.cloned(),
+        })
+    }
+}
+
+/// The runtime every workload's driver runs on: multi-thread, 2 workers.
+fn bench_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let rt = workloads::tokio_runtime();
     if let Some(i) = args.iter().position(|a| a == memory::CHILD_FLAG) {
         let which = args.get(i + 1).cloned().unwrap_or_default();
         let n = args
             .get(i + 2)
             .and_then(|n| n.parse().ok())
             .unwrap_or(10_000);
-        memory::child(&rt, &which, n);
+        memory::child(&workloads::tokio_runtime(), &which, n);
     }
-    let sizes = if args.iter().any(|a| a == "--quick") {
-        QUICK
-    } else {
-        FULL
+    let args = match Args::parse(&args) {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            eprintln!("usage: bench [--quick] [--runs N] [--only TEXT]");
+            std::process::exit(2);
+        }
     };
-    let only = args
-        .iter()
-        .position(|a| a == "--only")
-        .and_then(|i| args.get(i + 1).cloned());
+    let rt = bench_runtime();
+    let ctx = Ctx {
+        rt: &rt,
+        sizes: args.sizes,
+        only: args.only.as_deref(),
+    };
     let start = Instant::now();
-    rt.block_on(figures::run(sizes, only));
+    let wanted: Vec<_> = FIGURES.iter().filter(|f| f.wanted(&ctx)).collect();
+    for f in &wanted {
+        if let Measure::Pending(needs) = f.measure {
+            eprintln!(
+                "bench: {} not measured yet (needs {needs})",
+                f.names.join(", ")
+            );
+        }
+    }
+    let mut report = Report::default();
+    for run in 1..=args.runs {
+        report.start_run(run, args.runs);
+        for f in &wanted {
+            if let Measure::Run(measure) = f.measure {
+                measure(&ctx, &mut report);
+            }
+        }
+    }
+    println!("bench.runs {} runs", args.runs);
+    report.print();
+    report.summary(args.runs);
     eprintln!("bench: done in {:.1} s", start.elapsed().as_secs_f64());
 }

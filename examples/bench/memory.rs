@@ -12,12 +12,14 @@ use crate::{floor, workloads};
 pub(crate) const CHILD_FLAG: &str = "--memory-child";
 
 /// In the child: prints the bytes of RSS per live task with `n` live tasks on `which` side
-/// (`taskward`, or else the floor), then exits.
+/// (`taskward`, or else the floor), then exits. The workload runs as a task on the runtime's
+/// workers, as every other workload does.
 pub(crate) fn child(rt: &Runtime, which: &str, n: usize) -> ! {
     let bytes = match which {
-        "taskward" => rt.block_on(workloads::live_task_bytes(n)),
-        _ => rt.block_on(floor::live_task_bytes(n)),
-    };
+        "taskward" => rt.block_on(rt.spawn(workloads::live_task_bytes(n))),
+        _ => rt.block_on(rt.spawn(floor::live_task_bytes(n))),
+    }
+    .expect("the memory workload");
     println!("{bytes}");
     // Exit at once: tearing down 100,000 live tasks is not part of the figure.
     std::process::exit(0);
