@@ -25,6 +25,7 @@ pub use status::RunnerStatus;
 
 use crate::context::TaskContext;
 use crate::control::Control;
+use crate::meter::{self, Exceeded, Meter};
 use crate::shared::{AttemptResult, Report, RunnerEntry, Shared};
 
 /// The stop reason of a runner that reported its attempt's end.
@@ -49,6 +50,8 @@ pub(crate) enum RunnerMsg {
     WorkDone(Result<Result<Value, TaskError>, String>),
     /// The attempt's deadline passed.
     Deadline,
+    /// The attempt's work went over its CPU budget or memory limit (sent by its meter).
+    Exceeded(Exceeded),
     /// The task was cancelled (the registry has already fired the token).
     Cancel,
     /// The grace period after cancel or timeout ran out.
@@ -63,6 +66,7 @@ pub(crate) enum RunnerMsg {
 enum StopCause {
     Cancelled,
     TimedOut,
+    Exceeded(Exceeded),
 }
 
 pub(crate) struct RunnerState {
@@ -72,6 +76,8 @@ pub(crate) struct RunnerState {
     token: CancellationToken,
     started: Instant,
     deadline: Option<Instant>,
+    /// The readings of a metered work (resource limits); `None` when the task has none.
+    meter: Option<Arc<Meter>>,
     work: AbortOnDropHandle<()>,
     deadline_timer: Option<JoinHandle<Result<(), ractor::MessagingErr<RunnerMsg>>>>,
     grace_timer: Option<JoinHandle<Result<(), ractor::MessagingErr<RunnerMsg>>>>,
@@ -140,7 +146,7 @@ impl Actor for Runner {
         // An attempt needs a token of its own only when its deadline can fire it without
         // cancelling the task; otherwise the task's token is the attempt's (one allocation
         // less per task: see docs/performance.md, memory).
-        let token = if control.timeout.is_some() {
+        let token = if control.timeout.is_some() || control.limits.is_some() {
             control.token.child_token()
         } else {
             control.token.clone()
@@ -149,6 +155,19 @@ impl Actor for Runner {
         // The factory runs here, so one that panics fails the start, not the task later.
         let future = std::panic::catch_unwind(AssertUnwindSafe(|| work(ctx)))
             .map_err(|p| format!("the work's factory panicked: {}", panic_message(p)))?;
+        // Resource limits: the work runs inside a meter only when the task has any; over one,
+        // the meter tells the runner once. Without the tracking allocator, a memory limit
+        // fails the start.
+        let (future, meter) = match control.limits.as_deref() {
+            None => (future, None),
+            Some(limits) => {
+                let me = myself.clone();
+                let (future, meter) = meter::wrap(future, limits, move |exceeded| {
+                    let _ = me.cast(RunnerMsg::Exceeded(exceeded));
+                })?;
+                (future, Some(meter))
+            }
+        };
 
         shared
             .runners
@@ -200,6 +219,7 @@ impl Actor for Runner {
             token,
             started,
             deadline,
+            meter,
             work: AbortOnDropHandle::new(handle),
             deadline_timer,
             grace_timer: None,
@@ -225,20 +245,9 @@ impl Actor for Runner {
                 let result = state.attempt_result(result);
                 state.finish(&myself, result);
             }
-            RunnerMsg::Deadline => {
-                if state.cause.is_none() {
-                    state.cause = Some(StopCause::TimedOut);
-                    state.token.cancel();
-                    state.shared.report(Report::Cancelling {
-                        id: state.control.id,
-                        attempt: state.attempt,
-                    });
-                    state
-                        .control
-                        .span
-                        .in_scope(|| tracing::debug!("deadline passed, cancelling the work"));
-                    state.escalate(&myself);
-                }
+            RunnerMsg::Deadline => state.stop_for(&myself, StopCause::TimedOut),
+            RunnerMsg::Exceeded(exceeded) => {
+                state.stop_for(&myself, StopCause::Exceeded(exceeded));
             }
             RunnerMsg::Cancel => {
                 if state.cause.is_none() {
@@ -258,6 +267,9 @@ impl Actor for Runner {
                         FailureCause::TimedOut,
                         "the work did not stop within its grace period after the deadline",
                     )),
+                    Some(StopCause::Exceeded(exceeded)) => {
+                        AttemptResult::Failed(exceeded.failure(true))
+                    }
                     _ => AttemptResult::Cancelled,
                 };
                 state
@@ -304,6 +316,8 @@ impl RunnerState {
             progress: self.control.progress.snapshot(),
             deadline_in: self.deadline.map(|d| d.saturating_duration_since(now)),
             cancel_requested: self.token.is_cancelled(),
+            cpu_time: self.meter.as_ref().map(|m| m.cpu_time()),
+            live_bytes: self.meter.as_ref().and_then(|m| m.live_bytes()),
         }
     }
 
@@ -316,6 +330,9 @@ impl RunnerState {
                     None => "timed out".to_owned(),
                 },
             )),
+            (Some(StopCause::Exceeded(exceeded)), _) => {
+                AttemptResult::Failed(exceeded.failure(false))
+            }
             (Some(StopCause::Cancelled), Err(_) | Ok(Err(_))) => AttemptResult::Cancelled,
             (_, Ok(Ok(value))) => match self.shared.config.max_result_bytes {
                 Some(max) if json_len(&value) > max => AttemptResult::Failed(Failure::new(
@@ -330,6 +347,24 @@ impl RunnerState {
             (_, Ok(Err(err))) => AttemptResult::Failed(err.into_failure()),
             (_, Err(panic)) => AttemptResult::Failed(Failure::new(FailureCause::Panicked, panic)),
         }
+    }
+
+    /// Stops the work for its deadline or a resource limit: fires the attempt's token, reports
+    /// `cancelling`, and escalates after the grace period. The first cause stands.
+    fn stop_for(&mut self, myself: &ActorRef<RunnerMsg>, cause: StopCause) {
+        if self.cause.is_some() {
+            return;
+        }
+        self.cause = Some(cause);
+        self.token.cancel();
+        self.shared.report(Report::Cancelling {
+            id: self.control.id,
+            attempt: self.attempt,
+        });
+        self.control
+            .span
+            .in_scope(|| tracing::debug!(?cause, "cancelling the work"));
+        self.escalate(myself);
     }
 
     fn escalate(&mut self, myself: &ActorRef<RunnerMsg>) {
