@@ -142,3 +142,30 @@ async fn the_runner_status_reports_the_live_bytes_while_the_work_runs() {
         ));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allocations_count_on_whichever_worker_polls_the_work() {
+    let ward = common::ward().await;
+    let task = ward
+        .submit(
+            TaskSpec::new("roaming").memory_limit(3 * MIB as u64 / 2),
+            |ctx: TaskContext| async move {
+                // Each block is under the limit; held together they are over it, whichever
+                // threads the polls that made them ran on.
+                let mut blocks = Vec::new();
+                for _ in 0..4 {
+                    blocks.push(std::hint::black_box(vec![1u8; MIB / 2]));
+                    tokio::task::yield_now().await;
+                }
+                ctx.cancelled().await;
+                Err(TaskError::cancelled())
+            },
+        )
+        .await
+        .unwrap();
+    let data = failed_over_limit(&task, FailureCause::MemoryLimitExceeded).await;
+    assert!(
+        data["live_bytes"].as_u64().unwrap() > 3 * MIB as u64 / 2,
+        "{data}"
+    );
+}
