@@ -31,6 +31,7 @@ mod runner;
 mod runner_sup;
 mod shared;
 mod spec;
+mod spec_limits;
 mod subscription;
 mod ward;
 

@@ -143,8 +143,8 @@ impl Actor for Runner {
             .work
             .clone()
             .ok_or("an external task has no work to run")?;
-        // An attempt needs a token of its own only when its deadline can fire it without
-        // cancelling the task; otherwise the task's token is the attempt's (one allocation
+        // An attempt needs a token of its own only when its deadline (or a resource limit)
+        // can fire it without cancelling the task; otherwise the task's token is the attempt's (one allocation
         // less per task: see docs/performance.md, memory).
         let token = if control.timeout.is_some() || control.limits.is_some() {
             control.token.child_token()
