@@ -70,7 +70,8 @@ impl TaskSpec {
     /// after each poll that leaves the work pending. Allocations of tasks the work spawns,
     /// of `spawn_blocking` closures and of other threads are not counted. An allocation is
     /// never refused: the limit stops the work at its next yield, it does not cap the heap.
-    /// The limit is per attempt; a task that exceeds it is not retried.
+    /// The limit is per attempt; a task that exceeds it is not retried. An external task
+    /// (its work runs elsewhere) ignores both limits.
     /// [`RunnerStatus::live_bytes`](crate::RunnerStatus::live_bytes) reports the live bytes.
     /// Off by default.
     ///

@@ -45,9 +45,10 @@ pub type TrackingAllocator = tracking_allocator::Allocator<std::alloc::System>;
 /// [`TrackingAllocator`] is the global allocator (and no other `tracking-allocator` tracker
 /// was set before).
 ///
-/// The first call sets the accounting up (it registers taskward's tracker, turns tracking on
-/// and checks with one allocation that the allocator reports it), so a host may call it at
-/// startup to fail fast; otherwise the first task with a memory limit does. Where it returns
+/// The first call sets the accounting up (it takes `tracking-allocator`'s one global tracker
+/// slot for taskward's tracker, turns tracking on and checks with one allocation that the
+/// allocator reports it), so a host may call it at startup to fail fast; otherwise the first
+/// task with a memory limit does. The answer never changes afterwards. Where it returns
 /// `false`, a task with a memory limit is refused (see
 /// [`TaskSpec::memory_limit`](crate::TaskSpec::memory_limit)).
 ///
@@ -58,21 +59,27 @@ pub type TrackingAllocator = tracking_allocator::Allocator<std::alloc::System>;
 /// assert!(!taskward_runtime::memory_tracking_installed());
 /// ```
 pub fn memory_tracking_installed() -> bool {
-    static INSTALLED: OnceLock<bool> = OnceLock::new();
-    *INSTALLED.get_or_init(install)
+    setup().is_ok()
 }
 
-fn install() -> bool {
+/// Sets the accounting up, once; the same answer afterwards.
+fn setup() -> Result<(), MemoryTrackingUnavailable> {
+    static SETUP: OnceLock<Result<(), MemoryTrackingUnavailable>> = OnceLock::new();
+    *SETUP.get_or_init(install)
+}
+
+fn install() -> Result<(), MemoryTrackingUnavailable> {
     if AllocationRegistry::set_global_tracker(Tracker).is_err() {
         // Someone else's tracker receives the events: nothing would reach ours.
-        return false;
+        return Err(MemoryTrackingUnavailable::TrackerTaken);
     }
     AllocationRegistry::enable_tracking();
-    let installed = probe();
-    if !installed {
+    if probe() {
+        Ok(())
+    } else {
         AllocationRegistry::disable_tracking();
+        Err(MemoryTrackingUnavailable::NotInstalled)
     }
-    installed
 }
 
 /// Whether an allocation made inside a group reaches the tracker.
@@ -156,6 +163,8 @@ impl AllocationTracker for Tracker {
 pub(crate) enum MemoryTrackingUnavailable {
     /// [`TrackingAllocator`] is not the global allocator.
     NotInstalled,
+    /// Another `tracking-allocator` tracker was set before taskward's.
+    TrackerTaken,
     /// The allocator has no allocation group ids left (2^64 on 64-bit targets).
     GroupsExhausted,
 }
@@ -166,6 +175,10 @@ impl fmt::Display for MemoryTrackingUnavailable {
             Self::NotInstalled => f.write_str(
                 "the task has a memory limit, but taskward's TrackingAllocator is not the \
                  global allocator, so the limit cannot be enforced",
+            ),
+            Self::TrackerTaken => f.write_str(
+                "the task has a memory limit, but another tracking-allocator tracker was set \
+                 before taskward's, so the limit cannot be enforced",
             ),
             Self::GroupsExhausted => {
                 f.write_str("the tracking allocator has no allocation group ids left")
@@ -195,9 +208,7 @@ impl fmt::Debug for Attribution {
 impl Attribution {
     /// A new counted group, once the accounting is known to work.
     pub(crate) fn start() -> Result<Self, MemoryTrackingUnavailable> {
-        if !memory_tracking_installed() {
-            return Err(MemoryTrackingUnavailable::NotInstalled);
-        }
+        setup()?;
         Self::register().ok_or(MemoryTrackingUnavailable::GroupsExhausted)
     }
 
