@@ -56,6 +56,9 @@
 //!   round trip; [`Taskward::wait`] waits for the [`Outcome`].
 //! - **Cancel and timeout**: the cooperative token fires at once ([`TaskContext::cancelled`]);
 //!   after the grace period the work is aborted. See [`CancelPolicy`].
+//! - **Resource limits**: [`TaskSpec::cpu_budget`] and [`TaskSpec::memory_limit`] stop an
+//!   attempt whose work is polled too long or holds too much (the latter needs the host's
+//!   [`TrackingAllocator`]), with their own failure causes.
 //! - **Progress**: [`TaskContext::progress`] never blocks and never queues a message per call.
 //! - **Input**: [`TaskContext::request_input`] parks the work (status `input_required`) until a
 //!   client answers with [`Taskward::provide_input`]; [`Taskward::input_requests`] lists what
@@ -89,7 +92,7 @@ pub use taskward_core::{
 pub use taskward_runtime::{
     Builder, Config, EventFilter, Intensity, Limits, MemoryStore, Owner, ProgressMessage,
     RegistryStatus, RunnerStatus, ShutdownReport, Subscription, TaskContext, TaskHandle,
-    TaskNotice, TaskSpec, Taskward,
+    TaskNotice, TaskSpec, Taskward, TrackingAllocator, memory_tracking_installed,
 };
 
 /// The MCP tasks binding (feature `mcp`, on by default): serve tools as tasks to MCP clients.

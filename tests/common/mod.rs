@@ -8,6 +8,7 @@ use taskward::{Event, EventKind, Subscription, TaskContext, TaskError, Taskward}
 
 mod clock;
 mod events;
+pub mod limits;
 pub mod owner;
 mod submit;
 

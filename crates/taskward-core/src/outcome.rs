@@ -130,8 +130,17 @@ pub enum FailureCause {
     Interrupted,
     /// The work's value was larger than the configured maximum result size.
     ResultTooLarge,
-    /// The runner could not be started (the work's factory panicked, the tree is down).
+    /// The runner could not be started (the work's factory panicked, the tree is down, a
+    /// memory limit was set where no tracking allocator is installed).
     StartFailed,
+    /// The attempt's work was polled for longer than its CPU budget; it was cancelled, given
+    /// its grace period, then aborted. The failure's `data` holds `cpu_time_ms` and
+    /// `cpu_budget_ms`.
+    CpuBudgetExceeded,
+    /// The attempt's work held more live heap bytes than its memory limit; it was cancelled,
+    /// given its grace period, then aborted. The failure's `data` holds `live_bytes` and
+    /// `memory_limit`.
+    MemoryLimitExceeded,
 }
 
 impl FailureCause {
@@ -145,6 +154,8 @@ impl FailureCause {
             FailureCause::Interrupted => "interrupted",
             FailureCause::ResultTooLarge => "result_too_large",
             FailureCause::StartFailed => "start_failed",
+            FailureCause::CpuBudgetExceeded => "cpu_budget_exceeded",
+            FailureCause::MemoryLimitExceeded => "memory_limit_exceeded",
         }
     }
 }

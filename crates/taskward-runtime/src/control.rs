@@ -16,6 +16,7 @@ use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::context::TaskContext;
+use crate::meter::ResourceLimits;
 use crate::progress::ProgressCell;
 use crate::runner::RunnerMsg;
 
@@ -95,6 +96,8 @@ pub(crate) struct Control {
     pub(crate) timeout: Option<Duration>,
     pub(crate) cancel_policy: CancelPolicy,
     pub(crate) restart: Restart,
+    /// The CPU budget and memory limit, when the spec set either (`None` costs one word).
+    pub(crate) limits: Option<Box<ResourceLimits>>,
     pub(crate) span: tracing::Span,
     /// Input requests; only `request_input`, `input_requests` and `provide_input` touch it.
     inputs: Mutex<Option<Box<Inputs>>>,
@@ -119,6 +122,7 @@ pub(crate) struct ControlParts {
     pub(crate) timeout: Option<Duration>,
     pub(crate) cancel_policy: CancelPolicy,
     pub(crate) restart: Restart,
+    pub(crate) limits: Option<Box<ResourceLimits>>,
 }
 
 impl Control {
@@ -138,6 +142,7 @@ impl Control {
             timeout: parts.timeout,
             cancel_policy: parts.cancel_policy,
             restart: parts.restart,
+            limits: parts.limits,
             span,
             inputs: Mutex::new(None),
         }

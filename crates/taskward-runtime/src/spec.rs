@@ -10,6 +10,8 @@ use taskward_core::{
     CancelPolicy, Cancellation, ClosePolicy, Failure, Restart, Scope, TaskId, TaskKind,
 };
 
+use crate::meter::ResourceLimits;
+
 /// What a task's owner actor is told when the task ends, as erlmcp's `task_complete`,
 /// `task_failed`, `task_cancelled` and `task_timeout` messages.
 #[derive(Debug, Clone, PartialEq)]
@@ -145,6 +147,7 @@ pub struct TaskSpec {
     pub(crate) parent: Option<TaskId>,
     pub(crate) owner: Option<Owner>,
     pub(crate) close_policy: ClosePolicy,
+    pub(crate) limits: ResourceLimits,
 }
 
 impl TaskSpec {
@@ -163,6 +166,7 @@ impl TaskSpec {
             parent: None,
             owner: None,
             close_policy: ClosePolicy::Keep,
+            limits: ResourceLimits::default(),
         }
     }
 

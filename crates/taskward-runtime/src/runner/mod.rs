@@ -36,6 +36,7 @@ pub use status::RunnerStatus;
 
 use crate::context::TaskContext;
 use crate::control::Control;
+use crate::meter::{self, Exceeded};
 use crate::shared::{AttemptResult, Report, Shared};
 use slot::{Slot, StopCause, Waiting, json_len};
 use timers::{TimerKey, Timers};
@@ -75,6 +76,12 @@ pub(crate) enum RunnerMsg {
     },
     /// A timer of an attempt expired: its deadline, its grace period or its backoff.
     Timer { id: TaskId, attempt: u32, seq: u64 },
+    /// An attempt's work went over its CPU budget or memory limit (sent by its meter).
+    Exceeded {
+        id: TaskId,
+        attempt: u32,
+        exceeded: Exceeded,
+    },
     /// The task was cancelled (the registry has already fired its token).
     Cancel { id: TaskId },
     /// Abort every work still running now (the shutdown deadline passed); answers how many.
@@ -149,6 +156,15 @@ impl Actor for Runner {
             } => state.wait(control, attempt, delay),
             RunnerMsg::WorkDone { id, attempt, end } => state.work_done(id, attempt, end),
             RunnerMsg::Timer { id, attempt, seq } => state.timer(&myself, id, attempt, seq),
+            RunnerMsg::Exceeded {
+                id,
+                attempt,
+                exceeded,
+            } => {
+                if state.slots.get(&id).is_some_and(|s| s.attempt == attempt) {
+                    state.stop(id, StopCause::Exceeded(exceeded));
+                }
+            }
             RunnerMsg::Cancel { id } => state.cancel(id),
             RunnerMsg::AbortAll(reply) => {
                 let ids: Vec<TaskId> = state.slots.keys().copied().collect();
@@ -192,9 +208,9 @@ impl RunnerState {
             .work
             .clone()
             .ok_or("an external task has no work to run")?;
-        // An attempt needs a token of its own only when its deadline can fire it without
-        // cancelling the task; otherwise the task's token is the attempt's.
-        let token = if control.timeout.is_some() {
+        // An attempt needs a token of its own only when its deadline (or a resource limit) can
+        // fire it without cancelling the task; otherwise the task's token is the attempt's.
+        let token = if control.timeout.is_some() || control.limits.is_some() {
             control.token.child_token()
         } else {
             control.token.clone()
@@ -204,6 +220,24 @@ impl RunnerState {
         let future = std::panic::catch_unwind(AssertUnwindSafe(|| work(ctx)))
             .map_err(|p| format!("the work's factory panicked: {}", panic_message(p)))?;
         let id = control.id;
+        // Resource limits: the work runs inside a meter only when the task has any; over one,
+        // the meter tells the runner once. Without the tracking allocator, a memory limit
+        // fails the start.
+        let (future, meter) = match control.limits.as_deref() {
+            None => (future, None),
+            Some(limits) => {
+                let me = myself.clone();
+                let (future, meter) = meter::wrap(future, limits, move |exceeded| {
+                    let _ = me.cast(RunnerMsg::Exceeded {
+                        id,
+                        attempt,
+                        exceeded,
+                    });
+                })
+                .map_err(|e| e.to_string())?;
+                (future, Some(meter))
+            }
+        };
         let me = myself.clone();
         let max = self.shared.config.max_result_bytes;
         let handle = tokio::spawn(
@@ -232,6 +266,7 @@ impl RunnerState {
             deadline,
             timer,
             cause: None,
+            meter,
         };
         if let Some(old) = self.slots.insert(id, slot) {
             self.disarm(&old);
@@ -330,14 +365,15 @@ impl RunnerState {
         if let Some(timer) = slot.timer.take() {
             self.timers.remove(&timer);
         }
-        if cause == StopCause::TimedOut {
+        if cause != StopCause::Cancelled {
+            // The runner's own decision (deadline, resource limit): the registry shows it.
             self.shared.report(Report::Cancelling {
                 id,
                 attempt: slot.attempt,
             });
             slot.control
                 .span
-                .in_scope(|| tracing::debug!("deadline passed, cancelling the work"));
+                .in_scope(|| tracing::debug!(?cause, "cancelling the work"));
         }
         match slot.control.cancel_policy.grace() {
             Duration::ZERO => self.abort(id),

@@ -12,6 +12,7 @@ use tokio_util::task::AbortOnDropHandle;
 use super::RunnerStatus;
 use super::timers::TimerKey;
 use crate::control::Control;
+use crate::meter::{Exceeded, Meter};
 use crate::shared::AttemptResult;
 
 /// Why the runner stopped an attempt's work.
@@ -19,6 +20,8 @@ use crate::shared::AttemptResult;
 pub(super) enum StopCause {
     Cancelled,
     TimedOut,
+    /// Over its CPU budget or memory limit.
+    Exceeded(Exceeded),
 }
 
 /// How the work's tokio task ended, as it tells its runner.
@@ -46,6 +49,8 @@ pub(super) struct Slot {
     /// The armed timer: the deadline, or once stopping, the end of the grace period.
     pub(super) timer: Option<TimerKey>,
     pub(super) cause: Option<StopCause>,
+    /// The readings of a metered work (resource limits); `None` when the task has none.
+    pub(super) meter: Option<Arc<Meter>>,
 }
 
 /// An attempt waiting out its backoff before it starts.
@@ -104,6 +109,8 @@ impl Slot {
             progress: self.control.progress.snapshot(),
             deadline_in: self.deadline.map(|d| d.saturating_duration_since(now)),
             cancel_requested: self.token.is_cancelled(),
+            cpu_time: self.meter.as_ref().map(|m| m.cpu_time()),
+            live_bytes: self.meter.as_ref().and_then(|m| m.live_bytes()),
         }
     }
 
@@ -117,6 +124,9 @@ impl Slot {
                     None => "timed out".to_owned(),
                 },
             )),
+            (Some(StopCause::Exceeded(exceeded)), _) => {
+                AttemptResult::Failed(exceeded.failure(false))
+            }
             (Some(StopCause::Cancelled), WorkEnd::Panicked(_) | WorkEnd::Returned(Err(_))) => {
                 AttemptResult::Cancelled
             }
@@ -144,6 +154,7 @@ impl Slot {
                 FailureCause::TimedOut,
                 "the work did not stop within its grace period after the deadline",
             )),
+            Some(StopCause::Exceeded(exceeded)) => AttemptResult::Failed(exceeded.failure(true)),
             _ => AttemptResult::Cancelled,
         }
     }

@@ -24,4 +24,10 @@ pub struct RunnerStatus {
     pub deadline_in: Option<Duration>,
     /// Whether the attempt's token has fired.
     pub cancel_requested: bool,
+    /// The time the attempt's work has spent being polled so far; `None` when the task has
+    /// neither a CPU budget nor a memory limit (its work is then not metered).
+    pub cpu_time: Option<Duration>,
+    /// The heap bytes the attempt's work holds now; `None` unless the task has a memory
+    /// limit and the host installed [`TrackingAllocator`](crate::TrackingAllocator).
+    pub live_bytes: Option<u64>,
 }

@@ -96,6 +96,7 @@ impl Desk<'_> {
             timeout: spec.timeout.or(config.default_timeout),
             cancel_policy: spec.cancel_policy.unwrap_or(config.default_cancel_policy),
             restart: spec.restart,
+            limits: spec.limits.boxed(),
         }));
         let expires_at = ttl.map(|t| (tokio::time::Instant::now() + t).into_std());
         self.shared.store.insert(record.clone(), expires_at)?;

@@ -139,7 +139,11 @@ impl Desk<'_> {
             return false;
         }
         match failure.cause {
-            FailureCause::ResultTooLarge | FailureCause::StartFailed => return false,
+            // The same work under the same limits would go over them again.
+            FailureCause::ResultTooLarge
+            | FailureCause::StartFailed
+            | FailureCause::CpuBudgetExceeded
+            | FailureCause::MemoryLimitExceeded => return false,
             FailureCause::TimedOut if !control.restart.retries_timeouts() => return false,
             _ => {}
         }
