@@ -57,7 +57,8 @@ async fn the_host_drives_an_external_task_to_completion() {
 
     ward.external_progress(&scope, task.id(), 3, Some(4), Some("linking"))
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(10)).await;
+    // Delivered by the registry's next progress tick (every 10 ms).
+    tokio::time::sleep(Duration::from_millis(20)).await;
     let progress = task
         .get()
         .unwrap()

@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures_util::FutureExt;
 use serde_json::json;
 use taskward::{
     Cancellation, Error, FailureCause, ListQuery, MemoryStore, Outcome, Owner, Page, Scope, Status,
@@ -97,14 +96,28 @@ fn cancel_from_a_thread(
     ward: &Taskward,
     scope: &Scope,
     id: TaskId,
-) -> std::sync::mpsc::Receiver<Option<Result<Status, String>>> {
+) -> std::sync::mpsc::Receiver<Result<Status, String>> {
     let (tx, rx) = std::sync::mpsc::channel();
     let (ward, scope) = (ward.clone(), scope.clone());
     std::thread::spawn(move || {
-        let r = ward.cancel(&scope, id, None).now_or_never();
-        let _ = tx.send(r.map(|r| r.map(|record| record.status).map_err(|e| e.to_string())));
+        let caller = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let r = caller.block_on(ward.cancel(&scope, id, None));
+        let _ = tx.send(r.map(|record| record.status).map_err(|e| e.to_string()));
     });
     rx
+}
+
+/// Waits (off the runtime's thread, so the registry keeps running) for the answer of
+/// [`cancel_from_a_thread`], at most [`DEADLOCK_GUARD`] of real time.
+async fn answer_of(
+    rx: std::sync::mpsc::Receiver<Result<Status, String>>,
+) -> Result<Status, String> {
+    tokio::task::spawn_blocking(move || rx.recv_timeout(DEADLOCK_GUARD))
+        .await
+        .unwrap()
+        .expect("the cancel answered: no deadlock")
 }
 
 #[tokio::test(start_paused = true)]
@@ -120,14 +133,16 @@ async fn an_on_cancel_that_cancels_another_task_does_not_deadlock() {
         let seen = seen.clone();
         move |_: &Cancellation| {
             let id = other.lock().unwrap().expect("set before the cancel");
-            // Synchronously, from inside the callback: a read and a command.
+            // From inside the callback: a read, synchronously, and a command, spawned (the
+            // callback runs on the registry's thread, which answers the command once the
+            // callback has returned).
             let before = ward.get(&scope, id).unwrap().status;
             assert_eq!(before, Status::Working);
-            let r = ward
-                .cancel(&scope, id, Some("cascade".into()))
-                .now_or_never()
-                .expect("a cancel on the direct path answers at once");
-            *seen.lock().unwrap() = Some(r.unwrap().status);
+            let (ward, scope, seen) = (ward.clone(), scope.clone(), seen.clone());
+            tokio::spawn(async move {
+                let r = ward.cancel(&scope, id, Some("cascade".into())).await;
+                *seen.lock().unwrap() = Some(r.unwrap().status);
+            });
         }
     };
     let first = ward
@@ -144,12 +159,9 @@ async fn an_on_cancel_that_cancels_another_task_does_not_deadlock() {
 
     tokio::time::sleep(Duration::from_millis(10)).await;
     let rx = cancel_from_a_thread(&ward, &scope, first.id());
-    let answered = rx
-        .recv_timeout(DEADLOCK_GUARD)
-        .expect("the cancel answered: no deadlock");
-    assert_eq!(answered, Some(Ok(Status::Cancelled)));
-    assert_eq!(*seen.lock().unwrap(), Some(Status::Cancelled));
+    assert_eq!(answer_of(rx).await, Ok(Status::Cancelled));
     assert!(outcome_of(&second).await.cancellation().is_some());
+    assert_eq!(*seen.lock().unwrap(), Some(Status::Cancelled));
     let status = ward.status().await.unwrap();
     assert_eq!(status.callback_panics, 0);
     assert_eq!(status.registry_restarts, 0);
@@ -169,10 +181,13 @@ async fn an_owner_wrapper_that_calls_back_into_the_runtime_does_not_deadlock() {
             let w = ward.clone();
             runtime.spawn(async move { w.status().await.expect("status answers") });
             let id = other.lock().unwrap().expect("set before the cancel");
+            // A command from inside the callback cannot be awaited there (the callback runs
+            // on the registry's thread): it is queued now and answered once the callback has
+            // returned, so the read below still sees the task working.
+            let w = ward.clone();
+            runtime.spawn(async move { w.cancel(&Scope::global(), id, None).await });
             let status = ward
-                .cancel(&Scope::global(), id, None)
-                .now_or_never()
-                .expect("a cancel on the direct path answers at once")
+                .get(&Scope::global(), id)
                 .map(|r| r.status)
                 .unwrap_or(Status::Failed);
             let listed = ward.list(&Scope::global(), &ListQuery::new()).unwrap();
@@ -195,16 +210,13 @@ async fn an_owner_wrapper_that_calls_back_into_the_runtime_does_not_deadlock() {
 
     tokio::time::sleep(Duration::from_millis(10)).await;
     let rx = cancel_from_a_thread(&ward, &Scope::global(), owned.id());
-    let answered = rx
-        .recv_timeout(DEADLOCK_GUARD)
-        .expect("the cancel answered: no deadlock");
-    assert_eq!(answered, Some(Ok(Status::Cancelled)));
+    assert_eq!(answer_of(rx).await, Ok(Status::Cancelled));
     let (notice, cascaded, listed) = tokio::time::timeout(Duration::from_secs(60), notices.recv())
         .await
         .expect("the owner was told")
         .unwrap();
     assert!(matches!(notice, TaskNotice::Cancelled { .. }), "{notice:?}");
-    assert_eq!((cascaded, listed), (Status::Cancelled, 2));
+    assert_eq!((cascaded, listed), (Status::Working, 2));
     assert!(outcome_of(&second).await.cancellation().is_some());
     assert_eq!(ward.status().await.unwrap().registry_restarts, 0);
 }

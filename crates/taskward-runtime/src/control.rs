@@ -127,7 +127,9 @@ pub(crate) struct ControlParts {
 
 impl Control {
     pub(crate) fn new(parts: ControlParts) -> Self {
-        let span = tracing::info_span!("task", id = %parts.id, name = %parts.name);
+        // At debug level: a span per task costs ~10 µs of CPU per task at `info` in a serving
+        // binary (docs/performance.md); enable `taskward_runtime=debug` to get it.
+        let span = tracing::debug_span!("task", id = %parts.id, name = %parts.name);
         Self {
             id: parts.id,
             name: parts.name,

@@ -4,20 +4,19 @@
 //! actor, so a restarted registry resumes with the table intact and with the runners' reports
 //! that arrived while it was down.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use ractor::ActorRef;
 use serde_json::Value;
 use taskward_core::{Failure, TaskId, TaskStore};
-use tokio::sync::watch;
 
 use crate::builder::Config;
 use crate::control::Control;
 use crate::event_router::EventRouter;
 use crate::progress::ProgressFlush;
-use crate::registry::{Book, RegistryMsg};
+use crate::registry::{Book, Closed, Command, Inbox, RegistryMsg};
 use crate::runner::Partitions;
 use crate::runner::supervisor::RunnerSupMsg;
 
@@ -70,15 +69,6 @@ pub(crate) struct ReportKey {
     pub(crate) ends: bool,
 }
 
-/// The runners' reports, oldest first, and the one being applied.
-#[derive(Debug, Default)]
-struct Inbox {
-    queue: VecDeque<Report>,
-    /// Set while the registry applies a report, cleared once its transition is written: a
-    /// registry that fails in between leaves it to its successor.
-    in_flight: Option<ReportKey>,
-}
-
 /// How one attempt ended, as its runner saw it.
 #[derive(Debug)]
 pub(crate) enum AttemptResult {
@@ -111,7 +101,8 @@ pub(crate) struct Shared {
     pub(crate) controls: RwLock<HashMap<TaskId, Arc<Control>>>,
     /// The runners, one per partition of tasks.
     pub(crate) partitions: Partitions,
-    inbox: Mutex<Inbox>,
+    /// Commands and reports for the registry, in one FIFO.
+    pub(crate) inbox: Inbox,
     /// Tasks whose progress cell has news, and the timer that has the registry read them.
     /// Apart from the inbox: reporting progress never makes the inbox non-empty, and never
     /// wakes the registry from the work's thread.
@@ -120,13 +111,9 @@ pub(crate) struct Shared {
     /// The event channels, by route; subscriptions hold it weakly.
     pub(crate) events: Arc<EventRouter>,
     registry: RwLock<Option<ActorRef<RegistryMsg>>>,
-    registry_generation: watch::Sender<u64>,
     runner_sup: RwLock<Option<ActorRef<RunnerSupMsg>>>,
     /// Set when shutdown begins: the supervisors stop restarting children.
     pub(crate) stopping: AtomicBool,
-    /// Set by the root when it gives up (restart intensity exceeded): nothing will restart
-    /// the registry, so calls answer `Unavailable` at once.
-    gave_up: AtomicBool,
     pub(crate) counters: Counters,
     pub(crate) started_at: tokio::time::Instant,
 }
@@ -149,15 +136,13 @@ impl Shared {
             store,
             controls: RwLock::new(HashMap::new()),
             partitions,
-            inbox: Mutex::new(Inbox::default()),
+            inbox: Inbox::default(),
             progress: ProgressFlush::new(),
             book: Mutex::new(Book::default()),
             events,
             registry: RwLock::new(None),
-            registry_generation: watch::Sender::new(0),
             runner_sup: RwLock::new(None),
             stopping: AtomicBool::new(false),
-            gave_up: AtomicBool::new(false),
             counters: Counters::default(),
             started_at: tokio::time::Instant::now(),
         }
@@ -166,15 +151,18 @@ impl Shared {
     /// Queues a report for the registry; nudges it when the inbox was empty (one nudge covers
     /// everything queued until the registry drains).
     pub(crate) fn report(&self, report: Report) {
-        let was_empty = {
-            let mut inbox = self.inbox();
-            let was_empty = inbox.queue.is_empty();
-            inbox.queue.push_back(report);
-            was_empty
-        };
-        if was_empty {
+        if self.inbox.report(report) {
             self.nudge_registry();
         }
+    }
+
+    /// Queues a command for the registry, nudging it when the inbox was empty; says why when
+    /// the registry takes no more commands.
+    pub(crate) fn command(&self, command: Command) -> Result<(), Closed> {
+        if self.inbox.command(command)? {
+            self.nudge_registry();
+        }
+        Ok(())
     }
 
     pub(crate) fn nudge_registry(&self) {
@@ -184,37 +172,14 @@ impl Shared {
         }
     }
 
-    fn inbox(&self) -> MutexGuard<'_, Inbox> {
-        self.inbox.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Takes the oldest report to apply it, one at a time, and marks it in flight until the
-    /// next take: a registry that dies mid-drain loses none of the reports it had not reached,
-    /// and leaves the one it was applying to its successor. Taking the next report (or finding
-    /// none) means the one before has its transition written.
-    pub(crate) fn take_report(&self) -> Option<Report> {
-        let mut inbox = self.inbox();
-        let report = inbox.queue.pop_front();
-        inbox.in_flight = report.as_ref().map(Report::key);
-        report
-    }
-
-    /// A report a predecessor took and never finished applying (it failed mid-transition).
-    pub(crate) fn abandoned_report(&self) -> Option<ReportKey> {
-        self.inbox().in_flight.take()
-    }
-
-    /// The root gives up: nothing will restart the registry.
+    /// The root gives up: nothing will restart the registry, and the commands queued for it
+    /// are refused.
     pub(crate) fn give_up(&self) {
-        self.gave_up.store(true, Ordering::Release);
-    }
-
-    pub(crate) fn has_given_up(&self) -> bool {
-        self.gave_up.load(Ordering::Acquire)
+        self.inbox.close(Closed::GaveUp);
     }
 
     /// The registry's book, locked by one desk at a time (the registry actor's, or a caller's
-    /// on the direct paths); a desk that panicked while holding it leaves it as it was.
+    /// the root acting as its heir); a desk that panicked while holding it leaves it as it was.
     pub(crate) fn book(&self) -> MutexGuard<'_, Book> {
         self.book.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -247,11 +212,6 @@ impl Shared {
 
     pub(crate) fn set_registry(&self, registry: Option<ActorRef<RegistryMsg>>) {
         *self.registry.write().unwrap_or_else(|e| e.into_inner()) = registry;
-        self.registry_generation.send_modify(|g| *g += 1);
-    }
-
-    pub(crate) fn registry_generation(&self) -> watch::Receiver<u64> {
-        self.registry_generation.subscribe()
     }
 
     pub(crate) fn runner_sup(&self) -> Option<ActorRef<RunnerSupMsg>> {
@@ -285,6 +245,7 @@ impl Shared {
 mod tests {
     use super::*;
     use crate::memory_store::MemoryStore;
+    use crate::registry::Entry;
 
     fn finished(id: TaskId) -> Report {
         Report::Finished {
@@ -301,9 +262,10 @@ mod tests {
         shared.report(finished(a));
         shared.report(Report::Inputs { id: b });
 
-        assert!(matches!(shared.take_report(), Some(Report::Finished { id, .. }) if id == a));
+        let taken = shared.inbox.take();
+        assert!(matches!(taken, Some(Entry::Report(Report::Finished { id, .. })) if id == a));
         // The applier died here: its successor finds the report it was applying.
-        let abandoned = shared.abandoned_report().expect("in flight");
+        let abandoned = shared.inbox.abandoned().expect("in flight");
         assert_eq!(
             abandoned,
             ReportKey {
@@ -312,11 +274,31 @@ mod tests {
                 ends: true
             }
         );
-        assert_eq!(shared.abandoned_report(), None);
+        assert_eq!(shared.inbox.abandoned(), None);
 
         // Applied in turn: taking the next (or finding none) clears the one before.
-        assert!(matches!(shared.take_report(), Some(Report::Inputs { id }) if id == b));
-        assert!(shared.take_report().is_none());
-        assert_eq!(shared.abandoned_report(), None);
+        let taken = shared.inbox.take();
+        assert!(matches!(taken, Some(Entry::Report(Report::Inputs { id })) if id == b));
+        assert!(shared.inbox.take().is_none());
+        assert_eq!(shared.inbox.abandoned(), None);
+    }
+
+    #[test]
+    fn a_closed_inbox_refuses_commands_and_keeps_reports() {
+        let shared = Shared::new(Config::default(), Arc::new(MemoryStore::new()));
+        let (tx, mut queued) = tokio::sync::oneshot::channel();
+        shared.command(Command::Status(tx)).expect("open");
+        let id = TaskId::new();
+        shared.report(finished(id));
+
+        shared.give_up();
+        // The queued command's answer port is dropped: its caller is answered at once.
+        assert!(queued.try_recv().is_err());
+        let (tx, _rx) = tokio::sync::oneshot::channel();
+        let refused = shared.command(Command::Status(tx));
+        assert!(matches!(refused, Err(Closed::GaveUp)));
+        // The report is still there for whoever ends the remaining tasks.
+        let taken = shared.inbox.take();
+        assert!(matches!(taken, Some(Entry::Report(Report::Finished { id: r, .. })) if r == id));
     }
 }

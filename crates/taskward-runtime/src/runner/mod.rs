@@ -146,7 +146,17 @@ impl Actor for Runner {
                 attempt,
                 reply,
             } => {
-                let started = state.start(&myself, control, attempt);
+                let id = control.id;
+                let started = state.start(&myself, control.clone(), attempt);
+                if let Err(why) = &started {
+                    // Reported here too, so that the task ends even if its submitter is gone.
+                    control.detach();
+                    state.shared.report(Report::RunnerExited {
+                        id,
+                        attempt,
+                        failure: Failure::new(FailureCause::StartFailed, why.clone()),
+                    });
+                }
                 let _ = reply.send(started);
             }
             RunnerMsg::Retry {

@@ -9,7 +9,7 @@ use super::Taskward;
 #[cfg(doc)]
 use crate::context::TaskContext;
 use crate::progress::ProgressMessage;
-use crate::registry::{RegistryMsg, cancel_direct};
+use crate::registry::Command;
 
 impl Taskward {
     /// Cancels a task: it is `cancelled` when this returns; then its work's token fires and,
@@ -25,21 +25,12 @@ impl Taskward {
         id: TaskId,
         reason: Option<String>,
     ) -> Result<Arc<TaskRecord>, Error> {
-        if let Some(result) = cancel_direct(
-            self.shared(),
-            scope,
-            id,
-            CancelledBy::Client,
-            reason.clone(),
-        ) {
-            return result;
-        }
-        self.call(|reply| RegistryMsg::Cancel {
+        self.call(|answer| Command::Cancel {
             scope: scope.clone(),
             id,
             by: CancelledBy::Client,
-            reason: reason.clone(),
-            reply,
+            reason,
+            answer,
         })
         .await?
     }
@@ -48,10 +39,10 @@ impl Taskward {
     /// cancel them (cancelled by owner), or transfer them to another scope. Returns how many
     /// tasks were cancelled or transferred.
     pub async fn close_scope(&self, scope: &Scope, policy: ClosePolicy) -> Result<usize, Error> {
-        self.call(|reply| RegistryMsg::CloseScope {
+        self.call(|answer| Command::CloseScope {
             scope: scope.clone(),
-            policy: policy.clone(),
-            reply,
+            policy,
+            answer,
         })
         .await
     }
@@ -64,11 +55,11 @@ impl Taskward {
         id: TaskId,
         result: Result<Value, TaskError>,
     ) -> Result<Arc<TaskRecord>, Error> {
-        self.call(|reply| RegistryMsg::FinishExternal {
+        self.call(|answer| Command::FinishExternal {
             scope: scope.clone(),
             id,
-            result: result.clone(),
-            reply,
+            result,
+            answer,
         })
         .await?
     }
@@ -121,12 +112,12 @@ impl Taskward {
         key: &str,
         response: Value,
     ) -> Result<Arc<TaskRecord>, Error> {
-        self.call(|reply| RegistryMsg::ProvideInput {
+        self.call(|answer| Command::ProvideInput {
             scope: scope.clone(),
             id,
             key: key.to_owned(),
-            response: response.clone(),
-            reply,
+            response,
+            answer,
         })
         .await?
     }

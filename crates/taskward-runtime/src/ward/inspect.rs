@@ -4,14 +4,14 @@ use ractor::ActorCell;
 use taskward_core::{Error, Scope, TaskId};
 
 use super::{RESTART_WAIT, Taskward};
-use crate::registry::{RegistryMsg, RegistryStatus};
+use crate::registry::{Command, RegistryStatus};
 use crate::runner::{RunnerMsg, RunnerStatus};
 
 impl Taskward {
     /// The registry's status: counts by status and phase, live runners, uptime, limits,
     /// counters.
     pub async fn status(&self) -> Result<RegistryStatus, Error> {
-        self.call(RegistryMsg::Status).await
+        self.call(Command::Status).await
     }
 
     /// Asks a task's runner for its status while the work runs: phase, elapsed, progress,

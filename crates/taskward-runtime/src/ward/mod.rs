@@ -13,8 +13,8 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use ractor::ActorRef;
 use ractor::concurrency::JoinHandle;
-use ractor::{ActorRef, MessagingErr, RpcReplyPort};
 use serde_json::Value;
 #[cfg(doc)]
 use taskward_core::Restart;
@@ -24,7 +24,7 @@ use crate::builder::{Builder, Config};
 use crate::context::TaskContext;
 use crate::control::{WorkFn, once_work};
 use crate::handle::TaskHandle;
-use crate::registry::{Admission, CreateRequest, RegistryMsg, create_direct};
+use crate::registry::{Admission, Answer, Command, CreateRequest};
 use crate::root::RootMsg;
 use crate::runner::RunnerMsg;
 use crate::shared::Shared;
@@ -32,20 +32,22 @@ use crate::spec::TaskSpec;
 
 pub use shutdown::ShutdownReport;
 
-/// How long a call waits for a restarting registry before giving up.
+/// How long a status query waits for a runner's answer.
 const RESTART_WAIT: Duration = Duration::from_secs(5);
 
-/// How many times a command is delivered when the registry stops with it queued.
-const RESEND: usize = 3;
-
-/// The answer once the root has given up.
-fn gave_up() -> Error {
-    Error::Unavailable("the registry is down and was not restarted".into())
+/// Waits for a start acknowledgement.
+async fn acknowledged(
+    started: ractor::concurrency::OneshotReceiver<Result<(), String>>,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    match started.await {
+        Ok(started) => Ok(started?),
+        Err(_) => Err("the runner stopped before acknowledging the start".into()),
+    }
 }
 
-/// Hands a task's first attempt to the runner of its partition and waits for its start
-/// acknowledgement (the work's tokio task spawned, its deadline armed).
-async fn start(
+/// Hands a task's first attempt to the runner of its partition when the registry found none in
+/// place (the partition was being restarted): waits for one, then for its acknowledgement.
+async fn start_late(
     shared: &Shared,
     control: Arc<crate::control::Control>,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -54,26 +56,18 @@ async fn start(
         .wait_for(&control.id)
         .await
         .ok_or("the runner of the task's partition is restarting")?;
-    let answer = runner
-        .call(
-            |reply| RunnerMsg::Start {
-                control,
-                attempt: 1,
-                reply,
-            },
-            Some(RESTART_WAIT),
-        )
-        .await;
-    match answer {
-        Ok(ractor::rpc::CallResult::Success(started)) => Ok(started?),
-        Ok(ractor::rpc::CallResult::Timeout) => {
-            Err("the runner did not acknowledge the start".into())
-        }
-        Ok(ractor::rpc::CallResult::SenderError) => {
-            Err("the runner stopped before acknowledging the start".into())
-        }
-        Err(e) => Err(Box::new(e)),
+    control.attach(runner.clone(), false);
+    let (tx, rx) = ractor::concurrency::oneshot();
+    let start = RunnerMsg::Start {
+        control: control.clone(),
+        attempt: 1,
+        reply: tx.into(),
+    };
+    if runner.cast(start).is_err() {
+        control.detach();
+        return Err("the runner stopped before the start".into());
     }
+    acknowledged(rx).await
 }
 
 /// A running taskward runtime: submit, read, wait, cancel, subscribe, inspect, shut down.
@@ -141,73 +135,29 @@ impl Taskward {
         &self.inner.shared.config
     }
 
-    /// Sends a command to the registry and waits for its answer. A registry that is being
-    /// restarted gets the command once its successor is up (the message was never delivered,
-    /// so it runs exactly once). A registry that stops with the command still in its mailbox
-    /// (killed: ractor drops queued messages) never ran it, since every handler writes and
-    /// replies without awaiting; the command is built anew and sent to the successor, up to
-    /// [`RESEND`] times. Once the root has given up (restart intensity exceeded), nothing will
-    /// restart it: the answer is `Unavailable` at once.
+    /// Sends a command to the registry through its inbox and waits for its answer. A
+    /// registry that is being restarted answers once its successor is up: the inbox outlives
+    /// it, so the command is neither lost nor run twice. Once the runtime has shut down, or
+    /// its root has given up (restart intensity exceeded), the answer is `ShutDown` or
+    /// `Unavailable` at once.
+    ///
+    /// # Cancel safety
+    ///
+    /// The command is queued when this is first polled; dropping the future then drops only
+    /// the answer.
     async fn call<T: Send + 'static>(
         &self,
-        build: impl Fn(RpcReplyPort<T>) -> RegistryMsg,
+        build: impl FnOnce(Answer<T>) -> Command,
     ) -> Result<T, Error> {
         let shared = self.shared();
-        for _ in 0..RESEND {
-            match self.call_once(&build).await {
-                Err(None) if !shared.is_stopping() && !shared.has_given_up() => continue,
-                Err(None) => break,
-                Err(Some(e)) => return Err(e),
-                Ok(answer) => return Ok(answer),
-            }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if let Err(closed) = shared.command(build(tx)) {
+            return Err(closed.error());
         }
-        Err(if shared.is_stopping() {
-            Error::ShutDown
-        } else if shared.has_given_up() {
-            gave_up()
-        } else {
-            Error::Unavailable("the registry stopped before answering".into())
+        rx.await.map_err(|_| match shared.inbox.closed() {
+            Some(closed) => closed.error(),
+            None => Error::Unavailable("the registry failed while applying the command".into()),
         })
-    }
-
-    /// One delivery of a command: `Err(None)` when the registry stopped before answering.
-    async fn call_once<T: Send + 'static>(
-        &self,
-        build: &impl Fn(RpcReplyPort<T>) -> RegistryMsg,
-    ) -> Result<T, Option<Error>> {
-        let shared = self.shared();
-        if shared.has_given_up() {
-            return Err(Some(gave_up()));
-        }
-        let (tx, rx) = ractor::concurrency::oneshot();
-        let mut message = build(tx.into());
-        let mut generation = shared.registry_generation();
-        loop {
-            generation.borrow_and_update();
-            let sent = match shared.registry() {
-                Some(registry) => registry.send_message(message),
-                None => Err(MessagingErr::SendErr(message)),
-            };
-            match sent {
-                Ok(()) => break,
-                Err(MessagingErr::SendErr(returned)) => {
-                    message = returned;
-                    if shared.is_stopping() {
-                        return Err(Some(Error::ShutDown));
-                    }
-                    if shared.has_given_up() {
-                        return Err(Some(gave_up()));
-                    }
-                    // The root gives up or starts a successor; either changes the generation.
-                    match tokio::time::timeout(RESTART_WAIT, generation.changed()).await {
-                        Ok(Ok(())) => continue,
-                        _ => return Err(Some(gave_up())),
-                    }
-                }
-                Err(other) => return Err(Some(Error::Unavailable(other.to_string()))),
-            }
-        }
-        rx.await.map_err(|_| None)
     }
 
     /// Submits a task and returns once it is recorded (status `working`) and its runner has
@@ -235,7 +185,7 @@ impl Taskward {
         F: Fn(TaskContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Value, TaskError>> + Send + 'static,
     {
-        self.admit_detached(spec, Arc::new(move |ctx| Box::pin(work(ctx))))
+        self.admit(spec, Some(Arc::new(move |ctx| Box::pin(work(ctx)))), None)
             .await
     }
 
@@ -291,16 +241,7 @@ impl Taskward {
         if max_attempts > 1 {
             return Err(Error::OneShotRetry { max_attempts });
         }
-        self.admit_detached(spec, once_work(work)).await
-    }
-
-    /// Admits a task in its own tokio task, so that dropping the caller's future never leaves
-    /// a recorded task without its runner.
-    async fn admit_detached(&self, spec: TaskSpec, work: WorkFn) -> Result<TaskHandle, Error> {
-        let ward = self.clone();
-        tokio::spawn(async move { ward.admit(spec, Some(work), None).await })
-            .await
-            .map_err(|e| Error::Unavailable(format!("the submission was interrupted: {e}")))?
+        self.admit(spec, Some(once_work(work)), None).await
     }
 
     /// Registers an external task: its work runs elsewhere (a child process, another
@@ -309,8 +250,10 @@ impl Taskward {
     /// cancelled (by a client, its owner, expiry or shutdown). It shares the registry, events
     /// and TTL with every other task.
     ///
-    /// `on_cancel` runs once the registry has released its lock, so it may call back into the
-    /// runtime; one that panics is logged and counted in
+    /// `on_cancel` runs on the registry's thread once it has released its lock: it may read
+    /// the runtime and issue commands, but must not block waiting for a command's answer (the
+    /// registry answers it once the callback has returned): spawn the command instead. One
+    /// that panics is logged and counted in
     /// [`RegistryStatus::callback_panics`](crate::RegistryStatus::callback_panics), and the
     /// cancel stands.
     pub async fn submit_external(
@@ -321,6 +264,9 @@ impl Taskward {
         self.admit(spec, None, Some(Arc::new(on_cancel))).await
     }
 
+    /// Records a task; the registry hands it to its runner as it records it, and this waits
+    /// for the start acknowledgement. Cancel safe: once queued, the create and the start run
+    /// whether or not the caller still waits.
     async fn admit(
         &self,
         spec: TaskSpec,
@@ -332,32 +278,38 @@ impl Taskward {
             work,
             external_cancel,
         });
-        let admission = match create_direct(self.shared(), request) {
-            Ok(admission) => admission?,
-            Err(request) => {
-                self.call(|reply| RegistryMsg::Create(Box::new((*request).clone()), reply))
-                    .await??
-            }
-        };
-        let (control, record) = match admission {
+        let admission = self
+            .call(|answer| Command::Create(request, answer))
+            .await??;
+        let (control, record, started) = match admission {
             Admission::Existing(record) => return Ok(TaskHandle::new(self.clone(), record, true)),
-            Admission::New(control, record) => (control, record),
+            Admission::New {
+                control,
+                record,
+                started,
+            } => (control, record, started),
         };
         if record.external {
             return Ok(TaskHandle::new(self.clone(), record, false));
         }
         let id = control.id;
-        let started = start(self.shared(), control).await;
+        let started = match started {
+            Some(started) => acknowledged(started).await,
+            None => {
+                // Rare (a partition being restarted): detached, so that dropping this future
+                // cannot leave the task without its start.
+                let shared = self.shared().clone();
+                tokio::spawn(async move { start_late(&shared, control).await })
+                    .await
+                    .unwrap_or_else(|e| Err(Box::new(e)))
+            }
+        };
         match started {
             Ok(()) => Ok(TaskHandle::new(self.clone(), record, false)),
             Err(source) => {
                 let reason = source.to_string();
                 let _ = self
-                    .call(|reply| RegistryMsg::StartFailed {
-                        id,
-                        reason: reason.clone(),
-                        reply,
-                    })
+                    .call(|done| Command::StartFailed { id, reason, done })
                     .await;
                 Err(Error::RunnerStart { id, source })
             }

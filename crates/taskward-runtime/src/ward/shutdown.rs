@@ -6,7 +6,7 @@ use taskward_core::Error;
 use tokio::time::Instant;
 
 use super::Taskward;
-use crate::registry::{RegistryMsg, ShutdownRunners};
+use crate::registry::{Closed, Command, ShutdownRunners};
 use crate::runner::RunnerMsg;
 
 /// How long shutdown waits for aborted work's runners to stop (an abort takes effect at once;
@@ -54,9 +54,7 @@ impl Taskward {
         } = if shared.is_stopping() {
             ShutdownRunners::default()
         } else {
-            self.call(RegistryMsg::BeginShutdown)
-                .await
-                .unwrap_or_default()
+            self.call(Command::BeginShutdown).await.unwrap_or_default()
         };
         let mut report = ShutdownReport {
             runners: cancelled,
@@ -75,7 +73,7 @@ impl Taskward {
             .ask_all(RunnerMsg::Idle, Instant::now() + ABORT_WAIT)
             .await;
         // Let the registry record the runners' last reports before the tree stops.
-        let _ = self.call(RegistryMsg::Status).await;
+        let _ = self.call(Command::Status).await;
         shared
             .stopping
             .store(true, std::sync::atomic::Ordering::Release);
@@ -86,6 +84,8 @@ impl Taskward {
             .await;
         shared.set_registry(None);
         shared.set_runner_sup(None);
+        // Nothing drains the inbox any more: commands are refused with `ShutDown`.
+        shared.inbox.close(Closed::ShutDown);
         // Nothing is published any more: subscriptions end after their buffered events.
         shared.events.close();
         let join = self

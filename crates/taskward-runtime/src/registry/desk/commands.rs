@@ -1,6 +1,8 @@
 //! The API's commands: create, start failed, cancel, finish external, provide input.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use ractor::ActorStatus;
 use serde_json::Value;
@@ -10,14 +12,93 @@ use taskward_core::{
 };
 
 use super::Desk;
+use super::effects::{Effect, panic_message};
 use crate::control::{Control, ControlParts};
-use crate::registry::{Admission, CreateRequest, Ownership};
+use crate::registry::{Admission, Answer, Command, CreateRequest, Ownership};
+use crate::runner::RunnerMsg;
 
 impl Desk<'_> {
-    pub(in crate::registry) fn create(
-        &mut self,
-        request: CreateRequest,
-    ) -> Result<Admission, Error> {
+    /// Applies one command from the inbox; its answer is sent once the desk is released. A
+    /// command whose handling fails (a bug, a store that panics) is contained: counted, logged,
+    /// and its caller told (the answer port is dropped) while the registry carries on.
+    pub(super) fn command(&mut self, command: Command) {
+        let applied = std::panic::catch_unwind(AssertUnwindSafe(|| self.apply(command)));
+        if let Err(panic) = applied {
+            self.shared
+                .counters
+                .transition_failures
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::error!(panic = %panic_message(panic), "a command failed; contained");
+        }
+    }
+
+    fn apply(&mut self, command: Command) {
+        match command {
+            Command::Create(request, answer) => {
+                let admission = self.create(*request);
+                self.answer(answer, admission);
+            }
+            Command::StartFailed { id, reason, done } => {
+                self.start_failed(id, reason);
+                self.answer(done, ());
+            }
+            Command::Cancel {
+                scope,
+                id,
+                by,
+                reason,
+                answer,
+            } => {
+                let cancelled = self.cancel(&scope, id, by, reason);
+                self.answer(answer, cancelled);
+            }
+            Command::CloseScope {
+                scope,
+                policy,
+                answer,
+            } => {
+                let closed = self.close_scope(&scope, &policy);
+                self.answer(answer, closed);
+            }
+            Command::FinishExternal {
+                scope,
+                id,
+                result,
+                answer,
+            } => {
+                let finished = self.finish_external(&scope, id, result);
+                self.answer(answer, finished);
+            }
+            Command::ProvideInput {
+                scope,
+                id,
+                key,
+                response,
+                answer,
+            } => {
+                let provided = self.provide_input(&scope, id, &key, response);
+                self.answer(answer, provided);
+            }
+            Command::Status(answer) => {
+                let status = self.status();
+                self.answer(answer, status);
+            }
+            Command::BeginShutdown(answer) => {
+                let runners = self.begin_shutdown();
+                self.answer(answer, runners);
+            }
+        }
+    }
+
+    /// Sends an answer once the desk is released, after the callbacks owed before it.
+    fn answer<T: Send + 'static>(&mut self, port: Answer<T>, value: T) {
+        self.effects.push(Effect::Answer(Box::new(move || {
+            // A caller that went away does not want it.
+            let _ = port.send(value);
+        })));
+    }
+
+    fn create(&mut self, request: CreateRequest) -> Result<Admission, Error> {
         let CreateRequest {
             spec,
             work,
@@ -151,10 +232,40 @@ impl Desk<'_> {
                 self.owner_exited(owner_id);
             }
         }
-        Ok(Admission::New(control, record))
+        let started = match &control.work {
+            Some(_) => self.hand_to_runner(&control),
+            None => None,
+        };
+        Ok(Admission::New {
+            control,
+            record,
+            started,
+        })
     }
 
-    pub(in crate::registry) fn start_failed(&mut self, id: TaskId, reason: String) {
+    /// Hands a new task's first attempt to the runner of its partition, which holds it from
+    /// now on (so a cancel or a runner's death reaches it even before the work starts).
+    /// Returns where the start acknowledgement arrives; `None` when no runner is in place.
+    fn hand_to_runner(
+        &mut self,
+        control: &Arc<Control>,
+    ) -> Option<ractor::concurrency::OneshotReceiver<Result<(), String>>> {
+        let runner = self.shared.partitions.for_task(&control.id)?;
+        control.attach(runner.clone(), false);
+        let (tx, rx) = ractor::concurrency::oneshot();
+        let start = RunnerMsg::Start {
+            control: control.clone(),
+            attempt: 1,
+            reply: tx.into(),
+        };
+        if runner.cast(start).is_err() {
+            control.detach();
+            return None;
+        }
+        Some(rx)
+    }
+
+    fn start_failed(&mut self, id: TaskId, reason: String) {
         if let Some(control) = self.shared.control(&id) {
             self.finish(
                 &control,

@@ -4,7 +4,8 @@
 //! (an owner's notice, an external task's `on_cancel`) as effects, and [`Desk::run`] runs them
 //! once it has released the book, on whichever thread ran the desk. Each runs under
 //! `catch_unwind`: a panicking callback is logged and counted (`callback_panics`) and never
-//! takes the registry, or a caller's thread, down; a callback may call back into the runtime.
+//! takes the registry down. A callback may read the runtime and queue commands (answered once it
+//! has returned), but must not block on a command's answer.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -35,6 +36,8 @@ pub(super) enum Effect {
     /// Wake a task's waiters, after its owner was told (semantic 6: a host that waits and
     /// then asks its owner actor finds the notice already in the owner's mailbox).
     Wake(Arc<Control>),
+    /// Send a command's answer, after the callbacks its command owed.
+    Answer(Box<dyn FnOnce() + Send>),
 }
 
 impl Effect {
@@ -42,6 +45,7 @@ impl Effect {
         match self {
             Effect::Notify { notice, .. } => Some(notice.id()),
             Effect::ExternalCancel { control, .. } | Effect::Wake(control) => Some(control.id),
+            Effect::Answer(_) => None,
         }
     }
 }
@@ -54,6 +58,7 @@ pub(super) fn run(shared: &Shared, effects: Vec<Effect>) {
             Effect::Notify { .. } => "an owner's notice wrapper",
             Effect::ExternalCancel { .. } => "an external task's on_cancel",
             Effect::Wake(_) => "a wake-up",
+            Effect::Answer(_) => "an answer",
         };
         let ran = std::panic::catch_unwind(AssertUnwindSafe(|| match effect {
             Effect::Notify { notify, notice } => notify(notice),
@@ -66,6 +71,7 @@ pub(super) fn run(shared: &Shared, effects: Vec<Effect>) {
                 }
             }
             Effect::Wake(control) => control.done.notify_waiters(),
+            Effect::Answer(send) => send(),
         }));
         if let Err(panic) = ran {
             shared

@@ -9,18 +9,27 @@ use taskward_core::{EventKind, Failure, FailureCause, Outcome, Phase, Status, Ta
 use super::Desk;
 use super::effects::panic_message;
 use crate::control::Control;
+use crate::registry::Entry;
 use crate::shared::{AttemptResult, Report, ReportKey};
 
 impl Desk<'_> {
-    /// Applies the reports in the inbox, oldest first. Each is applied under `catch_unwind`
-    /// and stays in flight until its transition is written (until the next take); one whose transition fails (a
-    /// bug, a store that panics) is contained by [`transition_failed`](Self::transition_failed),
-    /// as is one a failed predecessor left in flight.
+    /// Applies the inbox's commands and reports, oldest first, each under `catch_unwind`. A
+    /// report stays in flight until its transition is written (until the next take); one
+    /// whose transition fails (a bug, a store that panics) is contained by
+    /// [`transition_failed`](Self::transition_failed), as is one a failed predecessor left in
+    /// flight. A command that fails is contained by [`command`](Self::command).
     pub(in crate::registry) fn drain(&mut self) {
-        if let Some(key) = self.shared.abandoned_report() {
+        if let Some(key) = self.shared.inbox.abandoned() {
             self.transition_failed(key, "the registry stopped while applying it".to_owned());
         }
-        while let Some(report) = self.shared.take_report() {
+        while let Some(entry) = self.shared.inbox.take() {
+            let report = match entry {
+                Entry::Command(command) => {
+                    self.command(command);
+                    continue;
+                }
+                Entry::Report(report) => report,
+            };
             let key = report.key();
             let applied = std::panic::catch_unwind(AssertUnwindSafe(|| self.on_report(report)));
             if let Err(panic) = applied {
