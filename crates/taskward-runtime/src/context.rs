@@ -6,9 +6,9 @@ use serde_json::Value;
 use taskward_core::{InputRequest, TaskError, TaskId};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
-use crate::control::Control;
-use crate::progress::ProgressMessage;
-use crate::shared::{Report, Shared};
+use crate::control::{Control, WorkParts};
+use crate::progress::{ProgressFlush, ProgressMessage};
+use crate::report::{Report, ReportPort};
 
 /// The handle a task's work gets: its identity, progress reporting, input requests and
 /// cancellation.
@@ -38,10 +38,11 @@ use crate::shared::{Report, Shared};
 /// ```
 #[derive(Clone)]
 pub struct TaskContext {
-    shared: Arc<Shared>,
     control: Arc<Control>,
     attempt: u32,
     token: CancellationToken,
+    progress: Arc<ProgressFlush>,
+    port: ReportPort,
 }
 
 impl std::fmt::Debug for TaskContext {
@@ -56,17 +57,20 @@ impl std::fmt::Debug for TaskContext {
 }
 
 impl TaskContext {
-    pub(crate) fn new(
-        shared: Arc<Shared>,
-        control: Arc<Control>,
-        attempt: u32,
-        token: CancellationToken,
-    ) -> Self {
-        Self {
-            shared,
+    pub(crate) fn new(parts: WorkParts) -> Self {
+        let WorkParts {
             control,
             attempt,
             token,
+            progress,
+            port,
+        } = parts;
+        Self {
+            control,
+            attempt,
+            token,
+            progress,
+            port,
         }
     }
 
@@ -121,7 +125,7 @@ impl TaskContext {
         message: impl Into<ProgressMessage<'a>>,
     ) {
         if self.control.progress.set(done, total, message.into()) {
-            self.shared.progress.list(self.control.id);
+            self.progress.list(self.control.id);
         }
     }
 
@@ -211,7 +215,7 @@ impl TaskContext {
             .ask(InputRequest::new(key.clone(), request))
             .ok_or_else(|| TaskError::new("input key already used"))?;
         let id = self.control.id;
-        self.shared.report(Report::Inputs { id });
+        self.port.report(Report::Inputs { id });
         // Withdraws the request if the work stops waiting before it is answered.
         let _withdraw = Withdraw { ctx: self, key };
         tokio::select! {
@@ -232,7 +236,7 @@ struct Withdraw<'a> {
 impl Drop for Withdraw<'_> {
     fn drop(&mut self) {
         if self.ctx.control.withdraw(&self.key) {
-            self.ctx.shared.report(Report::Inputs {
+            self.ctx.port.report(Report::Inputs {
                 id: self.ctx.control.id,
             });
         }

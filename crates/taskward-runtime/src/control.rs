@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use ractor::ActorRef;
+use ractor::ActorCell;
 use serde_json::Value;
 use taskward_core::{
     CancelPolicy, Cancellation, InputRequest, Outcome, Restart, TaskError, TaskId,
@@ -15,36 +15,29 @@ use taskward_core::{
 use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::context::TaskContext;
 use crate::meter::ResourceLimits;
-use crate::progress::ProgressCell;
-use crate::runner::RunnerMsg;
+use crate::progress::{ProgressCell, ProgressFlush};
+use crate::report::ReportPort;
 
 /// The future a task's work returns.
 pub(crate) type WorkFuture = Pin<Box<dyn Future<Output = Result<Value, TaskError>> + Send>>;
 
-/// The work: called once per attempt.
-pub(crate) type WorkFn = Arc<dyn Fn(TaskContext) -> WorkFuture + Send + Sync>;
-
-/// Wraps a one-shot work as a [`WorkFn`]: the first call takes it out of its slot (one
-/// uncontended lock, once per task); a later call (impossible while `submit_once` refuses
-/// restart policies with more than one attempt) fails that attempt instead of panicking.
-pub(crate) fn once_work<F, Fut>(work: F) -> WorkFn
-where
-    F: FnOnce(TaskContext) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<Value, TaskError>> + Send + 'static,
-{
-    let slot = Mutex::new(Some(work));
-    Arc::new(move |ctx| {
-        let work = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
-        match work {
-            Some(work) => Box::pin(work(ctx)),
-            None => Box::pin(std::future::ready(Err(TaskError::new(
-                "one-shot work already ran and cannot run again",
-            )))),
-        }
-    })
+/// What a runner hands the work of an attempt: the API turns it into the work's
+/// `TaskContext`.
+#[derive(Debug)]
+pub(crate) struct WorkParts {
+    pub(crate) control: Arc<Control>,
+    pub(crate) attempt: u32,
+    /// The attempt's token.
+    pub(crate) token: CancellationToken,
+    /// Where progress news is listed.
+    pub(crate) progress: Arc<ProgressFlush>,
+    /// Where input requests are reported.
+    pub(crate) port: ReportPort,
 }
+
+/// The work: called once per attempt.
+pub(crate) type WorkFn = Arc<dyn Fn(WorkParts) -> WorkFuture + Send + Sync>;
 
 /// Called when an external task is cancelled.
 pub(crate) type ExternalCancel = Arc<dyn Fn(&Cancellation) + Send + Sync>;
@@ -52,7 +45,7 @@ pub(crate) type ExternalCancel = Arc<dyn Fn(&Cancellation) + Send + Sync>;
 /// Which runner holds a task, and whether its work runs.
 #[derive(Debug, Default)]
 struct Held {
-    runner: Option<ActorRef<RunnerMsg>>,
+    runner: Option<ActorCell>,
     running: bool,
 }
 
@@ -167,13 +160,13 @@ impl Control {
     }
 
     /// The runner whose work runs the current attempt.
-    pub(crate) fn runner(&self) -> Option<ActorRef<RunnerMsg>> {
+    pub(crate) fn runner(&self) -> Option<ActorCell> {
         let held = self.held();
         held.running.then(|| held.runner.clone()).flatten()
     }
 
     /// The runner holding the task: running its work, or waiting out a retry's backoff.
-    pub(crate) fn holder(&self) -> Option<ActorRef<RunnerMsg>> {
+    pub(crate) fn holder(&self) -> Option<ActorCell> {
         self.held().runner.clone()
     }
 
@@ -182,7 +175,7 @@ impl Control {
     /// the runner must start cancelling at once. Checked under the same lock the registry
     /// takes to find the runner after firing the token, so that one of the two always
     /// delivers the cancel.
-    pub(crate) fn attach(&self, runner: ActorRef<RunnerMsg>, running: bool) -> bool {
+    pub(crate) fn attach(&self, runner: ActorCell, running: bool) -> bool {
         let mut held = self.held();
         *held = Held {
             runner: Some(runner),

@@ -18,6 +18,7 @@
 //! [tokio]: https://docs.rs/tokio
 
 mod builder;
+mod config;
 mod context;
 mod control;
 mod event_router;
@@ -26,16 +27,18 @@ mod memory_store;
 mod meter;
 mod progress;
 mod registry;
+mod report;
 mod restart_window;
 mod root;
 mod runner;
-mod shared;
 mod spec;
 mod spec_limits;
 mod subscription;
+mod table;
 mod ward;
 
-pub use builder::{Builder, Config, Intensity};
+pub use builder::Builder;
+pub use config::{Config, Intensity};
 pub use context::TaskContext;
 pub use handle::TaskHandle;
 pub use memory_store::MemoryStore;

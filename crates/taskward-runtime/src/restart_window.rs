@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 
 use tokio::time::Instant;
 
-use crate::builder::Intensity;
+use crate::config::Intensity;
 
 /// The restarts (or crashes) a supervisor saw within its intensity's window.
 #[derive(Debug, Default)]

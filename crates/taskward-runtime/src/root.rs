@@ -5,10 +5,10 @@ use std::sync::atomic::Ordering;
 
 use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, SupervisionEvent};
 
+use crate::registry::Shared;
 use crate::registry::{Registry, RegistryArgs};
 use crate::restart_window::RestartWindow;
 use crate::runner::supervisor::{RunnerSup, RunnerSupArgs};
-use crate::shared::Shared;
 
 /// The root supervisor actor.
 #[derive(Debug)]
@@ -58,12 +58,14 @@ async fn start_runner_sup(
         None,
         RunnerSup,
         RunnerSupArgs {
-            shared: shared.clone(),
+            table: shared.table.clone(),
+            runners: shared.runners.clone(),
+            port: shared.port(),
         },
         root,
     )
     .await?;
-    shared.set_runner_sup(Some(sup.clone()));
+    shared.runners.set_runner_sup(Some(sup.clone()));
     Ok(sup.get_cell())
 }
 
@@ -126,7 +128,7 @@ impl Actor for Root {
             // registry below) answers `Unavailable` at once.
             state.shared.give_up();
             state.shared.set_registry(None);
-            state.shared.set_runner_sup(None);
+            state.shared.runners.set_runner_sup(None);
             // Stop the registry for good, then act as its heir: the tree is giving up, so no
             // task may stay live in it.
             let _ = state
@@ -156,7 +158,7 @@ impl Actor for Root {
                 .fetch_add(1, Ordering::Relaxed);
         } else {
             tracing::warn!(%why, "runner supervisor exited; restarting it");
-            state.shared.set_runner_sup(None);
+            state.shared.runners.set_runner_sup(None);
             state.runner_sup = start_runner_sup(&state.shared, myself.get_cell()).await?;
             state
                 .shared

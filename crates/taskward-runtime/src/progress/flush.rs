@@ -14,13 +14,11 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use ractor::{ActorId, ActorRef};
+use ractor::ActorId;
 use taskward_core::TaskId;
 use tokio::runtime::Handle;
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
-
-use crate::registry::RegistryMsg;
 
 /// The tasks whose progress cell has news, and the timer that has the registry flush them.
 #[derive(Debug)]
@@ -78,12 +76,17 @@ impl ProgressFlush {
         std::mem::take(&mut self.inner.lock().dirty)
     }
 
-    /// Starts the timer for `registry` (replacing a predecessor's), ticking every `every`.
-    /// It starts armed, so news listed while no registry ran is flushed.
-    pub(crate) fn start(&self, registry: ActorRef<RegistryMsg>, every: Duration) {
+    /// Starts the timer for the registry `id` (replacing a predecessor's), ticking every
+    /// `every`: each tick calls `flush`, which asks the registry to flush and says whether it
+    /// is still there. It starts armed, so news listed while no registry ran is flushed.
+    pub(crate) fn start(
+        &self,
+        id: ActorId,
+        flush: impl Fn() -> bool + Send + 'static,
+        every: Duration,
+    ) {
         self.inner.lock().armed = true;
-        let id = registry.get_id();
-        let timer = tokio::spawn(tick(self.inner.clone(), registry, every));
+        let timer = tokio::spawn(tick(self.inner.clone(), flush, every));
         let old = self
             .timer
             .lock()
@@ -131,11 +134,11 @@ impl Inner {
     }
 }
 
-async fn tick(inner: Arc<Inner>, registry: ActorRef<RegistryMsg>, every: Duration) {
+async fn tick(inner: Arc<Inner>, flush: impl Fn() -> bool, every: Duration) {
     loop {
         // Armed: flush now, then every interval while news keeps coming.
         loop {
-            if registry.cast(RegistryMsg::FlushProgress).is_err() {
+            if !flush() {
                 // The registry is gone; its successor starts a timer of its own.
                 return;
             }

@@ -24,7 +24,7 @@ pub(crate) struct Unwritten {
     pub(crate) release: bool,
 }
 
-/// Everything the registry keeps beside the table. Lives in [`Shared`](crate::shared::Shared)
+/// Everything the registry keeps beside the table. Lives in [`Shared`](crate::registry::Shared)
 /// so that a restarted registry finds it as it was.
 #[derive(Debug, Default)]
 pub(crate) struct Book {

@@ -17,7 +17,7 @@ use taskward_core::{CancelledBy, ClosePolicy, Error, Scope, TaskError, TaskId, T
 use tokio::sync::oneshot;
 
 use super::{Admission, CreateRequest, RegistryStatus, ShutdownRunners};
-use crate::shared::{Report, ReportKey};
+use crate::report::{Report, ReportKey};
 
 /// Where a command's answer goes.
 pub(crate) type Answer<T> = oneshot::Sender<T>;

@@ -11,6 +11,7 @@
 mod book;
 mod desk;
 mod inbox;
+mod shared;
 mod status;
 
 use std::sync::Arc;
@@ -21,10 +22,10 @@ use taskward_core::TaskRecord;
 
 pub(crate) use book::{Book, Ownership};
 pub(crate) use inbox::{Answer, Closed, Command, Entry, Inbox};
+pub(crate) use shared::Shared;
 pub use status::{Limits, RegistryStatus};
 
 use crate::control::{Control, ExternalCancel, WorkFn};
-use crate::shared::Shared;
 use crate::spec::TaskSpec;
 use desk::Desk;
 
@@ -129,9 +130,12 @@ impl Actor for Registry {
         });
         state.sweep =
             Some(myself.send_interval(shared.config.sweep_interval, || RegistryMsg::Sweep));
-        shared
-            .progress
-            .start(myself.clone(), shared.config.progress_interval);
+        let me = myself.clone();
+        shared.progress.start(
+            myself.get_id(),
+            move || me.cast(RegistryMsg::FlushProgress).is_ok(),
+            shared.config.progress_interval,
+        );
         tracing::debug!("registry started");
         Ok(())
     }

@@ -20,7 +20,7 @@ mod timers;
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -31,14 +31,16 @@ use tokio_util::task::AbortOnDropHandle;
 use tracing::Instrument;
 
 pub(crate) use partitions::Partitions;
-pub(crate) use slot::{WorkEnd, panic_message};
+pub(crate) use slot::WorkEnd;
 pub use status::RunnerStatus;
 
-use crate::context::TaskContext;
-use crate::control::Control;
+use crate::control::{Control, WorkParts};
 use crate::meter::{self, Exceeded};
-use crate::shared::{AttemptResult, Report, Shared};
+use crate::report::panic_message;
+use crate::report::{AttemptResult, Report, ReportPort};
+use crate::table::Table;
 use slot::{Slot, StopCause, Waiting, json_len};
+use supervisor::RunnerSupMsg;
 use timers::{TimerKey, Timers};
 
 /// A runner actor: the runner of one partition.
@@ -47,9 +49,36 @@ pub(crate) struct Runner;
 
 #[derive(Debug)]
 pub(crate) struct RunnerArgs {
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) table: Arc<Table>,
+    pub(crate) runners: Arc<Runners>,
+    pub(crate) port: ReportPort,
     /// The partition it runs.
     pub(crate) index: usize,
+}
+
+/// The runners' side of the runtime: the partition router and the runner supervisor now
+/// running.
+#[derive(Debug)]
+pub(crate) struct Runners {
+    pub(crate) partitions: Partitions,
+    sup: RwLock<Option<ActorRef<RunnerSupMsg>>>,
+}
+
+impl Runners {
+    pub(crate) fn new(partitions: usize) -> Self {
+        Self {
+            partitions: Partitions::new(partitions),
+            sup: RwLock::new(None),
+        }
+    }
+
+    pub(crate) fn runner_sup(&self) -> Option<ActorRef<RunnerSupMsg>> {
+        self.sup.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn set_runner_sup(&self, sup: Option<ActorRef<RunnerSupMsg>>) {
+        *self.sup.write().unwrap_or_else(|e| e.into_inner()) = sup;
+    }
 }
 
 /// What a runner is told. Every message about a task names it.
@@ -96,7 +125,9 @@ pub(crate) enum RunnerMsg {
 }
 
 pub(crate) struct RunnerState {
-    shared: Arc<Shared>,
+    table: Arc<Table>,
+    runners: Arc<Runners>,
+    port: ReportPort,
     index: usize,
     slots: HashMap<TaskId, Slot>,
     waiting: HashMap<TaskId, Waiting>,
@@ -125,7 +156,9 @@ impl Actor for Runner {
         args: RunnerArgs,
     ) -> Result<RunnerState, ActorProcessingErr> {
         Ok(RunnerState {
-            shared: args.shared,
+            table: args.table,
+            runners: args.runners,
+            port: args.port,
             index: args.index,
             slots: HashMap::new(),
             waiting: HashMap::new(),
@@ -151,7 +184,7 @@ impl Actor for Runner {
                 if let Err(why) = &started {
                     // Reported here too, so that the task ends even if its submitter is gone.
                     control.detach();
-                    state.shared.report(Report::RunnerExited {
+                    state.port.report(Report::RunnerExited {
                         id,
                         attempt,
                         failure: Failure::new(FailureCause::StartFailed, why.clone()),
@@ -225,9 +258,15 @@ impl RunnerState {
         } else {
             control.token.clone()
         };
-        let ctx = TaskContext::new(self.shared.clone(), control.clone(), attempt, token.clone());
+        let parts = WorkParts {
+            control: control.clone(),
+            attempt,
+            token: token.clone(),
+            progress: self.table.progress.clone(),
+            port: self.port.clone(),
+        };
         // The factory runs here, so one that panics fails the start, not the task later.
-        let future = std::panic::catch_unwind(AssertUnwindSafe(|| work(ctx)))
+        let future = std::panic::catch_unwind(AssertUnwindSafe(|| work(parts)))
             .map_err(|p| format!("the work's factory panicked: {}", panic_message(p)))?;
         let id = control.id;
         // Resource limits: the work runs inside a meter only when the task has any; over one,
@@ -249,7 +288,7 @@ impl RunnerState {
             }
         };
         let me = myself.clone();
-        let max = self.shared.config.max_result_bytes;
+        let max = self.table.config.max_result_bytes;
         let handle = tokio::spawn(
             async move {
                 let end = match AssertUnwindSafe(future).catch_unwind().await {
@@ -266,7 +305,7 @@ impl RunnerState {
         let started = Instant::now();
         let deadline = control.timeout.map(|t| started + t);
         let timer = deadline.map(|at| self.timers.insert(id, attempt, at));
-        let cancelled = control.attach(myself.clone(), true);
+        let cancelled = control.attach(myself.get_cell(), true);
         let slot = Slot {
             control,
             attempt,
@@ -281,7 +320,7 @@ impl RunnerState {
         if let Some(old) = self.slots.insert(id, slot) {
             self.disarm(&old);
         }
-        self.shared.report(Report::Started { id, attempt });
+        self.port.report(Report::Started { id, attempt });
         if cancelled {
             self.stop(id, StopCause::Cancelled);
         }
@@ -334,12 +373,12 @@ impl RunnerState {
             return;
         };
         let control = waiting.control;
-        if control.is_terminal() || control.attempt() != attempt || self.shared.is_stopping() {
+        if control.is_terminal() || control.attempt() != attempt || self.table.is_stopping() {
             return;
         }
         if let Err(why) = self.start(myself, control.clone(), attempt) {
             control.detach();
-            self.shared.report(Report::RunnerExited {
+            self.port.report(Report::RunnerExited {
                 id,
                 attempt,
                 failure: Failure::new(FailureCause::StartFailed, why),
@@ -354,7 +393,7 @@ impl RunnerState {
             // Cancelled during its backoff: no work to stop, the attempt simply ends.
             self.timers.remove(&waiting.timer);
             waiting.control.detach();
-            self.shared.report(Report::Finished {
+            self.port.report(Report::Finished {
                 id,
                 attempt: waiting.attempt,
                 result: AttemptResult::Cancelled,
@@ -377,7 +416,7 @@ impl RunnerState {
         }
         if cause != StopCause::Cancelled {
             // The runner's own decision (deadline, resource limit): the registry shows it.
-            self.shared.report(Report::Cancelling {
+            self.port.report(Report::Cancelling {
                 id,
                 attempt: slot.attempt,
             });
@@ -426,7 +465,7 @@ impl RunnerState {
         };
         self.disarm(&slot);
         slot.control.detach();
-        self.shared.report(Report::Finished {
+        self.port.report(Report::Finished {
             id,
             attempt: slot.attempt,
             result,
@@ -442,7 +481,7 @@ impl RunnerState {
 
     /// Publishes how many works run here, and answers the idle waiters once none does.
     fn changed(&mut self) {
-        self.shared
+        self.runners
             .partitions
             .set_running(self.index, self.slots.len());
         if self.slots.is_empty() {

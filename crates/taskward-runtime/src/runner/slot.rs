@@ -1,6 +1,5 @@
 //! One task held by a runner: its running work, token, deadline and stop cause.
 
-use std::any::Any;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -13,7 +12,7 @@ use super::RunnerStatus;
 use super::timers::TimerKey;
 use crate::control::Control;
 use crate::meter::{Exceeded, Meter};
-use crate::shared::AttemptResult;
+use crate::report::AttemptResult;
 
 /// Why the runner stopped an attempt's work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,17 +58,6 @@ pub(super) struct Waiting {
     pub(super) control: Arc<Control>,
     pub(super) attempt: u32,
     pub(super) timer: TimerKey,
-}
-
-/// The message of a panic's payload.
-pub(crate) fn panic_message(payload: Box<dyn Any + Send>) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "panic with a non-string payload".to_owned()
-    }
 }
 
 /// The size of a value's JSON text, without building it.

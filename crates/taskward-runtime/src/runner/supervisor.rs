@@ -16,22 +16,25 @@ use ractor::{
 };
 use taskward_core::{Failure, FailureCause};
 
-use super::{Runner, RunnerArgs};
+use super::{Runner, RunnerArgs, Runners};
+use crate::report::{Report, ReportPort};
 use crate::restart_window::RestartWindow;
-use crate::shared::{Report, Shared};
+use crate::table::Table;
 
 /// The runner supervisor actor.
 #[derive(Debug)]
 pub(crate) struct RunnerSup;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct RunnerSupArgs {
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) table: Arc<Table>,
+    pub(crate) runners: Arc<Runners>,
+    pub(crate) port: ReportPort,
 }
 
 #[derive(Debug)]
 pub(crate) struct RunnerSupState {
-    shared: Arc<Shared>,
+    ctx: RunnerSupArgs,
     crashes: RestartWindow,
 }
 
@@ -46,7 +49,7 @@ pub(crate) enum RunnerSupMsg {
 
 /// Starts the runner of partition `index`, linked under `supervisor`, and puts it in place.
 async fn start_partition(
-    shared: &Arc<Shared>,
+    ctx: &RunnerSupArgs,
     supervisor: ActorCell,
     index: usize,
 ) -> Result<(), ractor::SpawnErr> {
@@ -54,19 +57,21 @@ async fn start_partition(
         None,
         Runner,
         RunnerArgs {
-            shared: shared.clone(),
+            table: ctx.table.clone(),
+            runners: ctx.runners.clone(),
+            port: ctx.port.clone(),
             index,
         },
         supervisor,
     )
     .await?;
-    shared.partitions.set(index, Some(runner));
+    ctx.runners.partitions.set(index, Some(runner));
     Ok(())
 }
 
 /// Fails (or has the registry retry) every task a stopped runner held.
-pub(crate) fn fail_held(shared: &Shared, dead: &[ActorId], cause: FailureCause, why: &str) {
-    for control in shared.controls_snapshot() {
+pub(crate) fn fail_held(ctx: &RunnerSupArgs, dead: &[ActorId], cause: FailureCause, why: &str) {
+    for control in ctx.table.controls_snapshot() {
         let Some(holder) = control.holder() else {
             continue;
         };
@@ -74,7 +79,7 @@ pub(crate) fn fail_held(shared: &Shared, dead: &[ActorId], cause: FailureCause, 
             continue;
         }
         control.detach();
-        shared.report(Report::RunnerExited {
+        ctx.port.report(Report::RunnerExited {
             id: control.id,
             attempt: control.attempt(),
             failure: Failure::new(cause, why),
@@ -93,7 +98,7 @@ impl Actor for RunnerSup {
         args: RunnerSupArgs,
     ) -> Result<RunnerSupState, ActorProcessingErr> {
         Ok(RunnerSupState {
-            shared: args.shared,
+            ctx: args,
             crashes: RestartWindow::default(),
         })
     }
@@ -103,22 +108,22 @@ impl Actor for RunnerSup {
         myself: ActorRef<RunnerSupMsg>,
         state: &mut RunnerSupState,
     ) -> Result<(), ActorProcessingErr> {
-        let shared = &state.shared;
+        let ctx = &state.ctx;
         // Runners of a predecessor are killed with it: their tasks were interrupted. Wait for
         // the kills to land, so that no task is failed while its work could still run.
-        let orphans = shared.partitions.runners();
+        let orphans = ctx.runners.partitions.runners();
         for orphan in &orphans {
             if orphan.get_status() != ActorStatus::Stopped {
                 orphan.kill();
                 let _ = orphan.get_cell().wait(Some(Duration::from_secs(1))).await;
             }
         }
-        for index in 0..shared.partitions.len() {
-            start_partition(shared, myself.get_cell(), index).await?;
+        for index in 0..ctx.runners.partitions.len() {
+            start_partition(ctx, myself.get_cell(), index).await?;
         }
         let dead: Vec<ActorId> = orphans.iter().map(|r| r.get_id()).collect();
         fail_held(
-            shared,
+            ctx,
             &dead,
             FailureCause::Interrupted,
             "the runner supervisor restarted and the runner with it",
@@ -134,17 +139,18 @@ impl Actor for RunnerSup {
     ) -> Result<(), ActorProcessingErr> {
         match message {
             RunnerSupMsg::Replace(dead) => {
-                let shared = &state.shared;
-                let Some(index) = shared.partitions.index_of_runner(dead) else {
+                let ctx = &state.ctx;
+                let Some(index) = ctx.runners.partitions.index_of_runner(dead) else {
                     return Ok(());
                 };
-                let stopped = shared
+                let stopped = ctx
+                    .runners
                     .partitions
                     .runner(index)
                     .is_some_and(|r| r.get_status() == ActorStatus::Stopped);
-                if stopped && !shared.is_stopping() {
+                if stopped && !ctx.table.is_stopping() {
                     tracing::warn!(partition = index, "a runner died unseen; replacing it");
-                    start_partition(shared, myself.get_cell(), index).await?;
+                    start_partition(ctx, myself.get_cell(), index).await?;
                 }
             }
         }
@@ -167,21 +173,21 @@ impl Actor for RunnerSup {
             }
             _ => return Ok(()),
         };
-        let shared = state.shared.clone();
-        let Some(index) = shared.partitions.index_of_runner(cell.get_id()) else {
+        let ctx = state.ctx.clone();
+        let Some(index) = ctx.runners.partitions.index_of_runner(cell.get_id()) else {
             return Ok(());
         };
         let dead = [cell.get_id()];
-        if shared.is_stopping() {
-            shared.partitions.set(index, None);
-            fail_held(&shared, &dead, FailureCause::RunnerLost, &why);
+        if ctx.table.is_stopping() {
+            ctx.runners.partitions.set(index, None);
+            fail_held(&ctx, &dead, FailureCause::RunnerLost, &why);
             return Ok(());
         }
-        shared
+        ctx.table
             .counters
             .runner_failures
             .fetch_add(1, Ordering::Relaxed);
-        let intensity = shared.config.runner_intensity;
+        let intensity = ctx.table.config.runner_intensity;
         if state.crashes.record(intensity) {
             return Err(format!(
                 "runner restart intensity exceeded: more than {} runner crashes within {} ms",
@@ -192,8 +198,8 @@ impl Actor for RunnerSup {
         }
         tracing::warn!(partition = index, %why, "runner exited; restarting its partition");
         // The new runner first, so that retries of the dead one's tasks find it.
-        let restarted = start_partition(&shared, myself.get_cell(), index).await;
-        fail_held(&shared, &dead, FailureCause::RunnerLost, &why);
+        let restarted = start_partition(&ctx, myself.get_cell(), index).await;
+        fail_held(&ctx, &dead, FailureCause::RunnerLost, &why);
         restarted?;
         Ok(())
     }

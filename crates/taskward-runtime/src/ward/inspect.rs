@@ -34,7 +34,7 @@ impl Taskward {
         // Scoped: a foreign id is not found.
         self.get(scope, id)?;
         let runner = self.shared().control(&id).and_then(|c| c.runner());
-        if let Some(runner) = runner
+        if let Some(runner) = runner.map(ractor::ActorRef::<RunnerMsg>::from)
             && let Ok(ractor::rpc::CallResult::Success(Some(status))) = runner
                 .call(|reply| RunnerMsg::Status { id, reply }, Some(RESTART_WAIT))
                 .await
@@ -94,7 +94,7 @@ impl Taskward {
     pub fn runner_cell(&self, scope: &Scope, id: TaskId) -> Result<ActorCell, Error> {
         let record = self.get(scope, id)?;
         match self.shared().control(&id).and_then(|c| c.runner()) {
-            Some(runner) => Ok(runner.get_cell()),
+            Some(runner) => Ok(runner),
             None if record.is_terminal() => Err(Error::AlreadyTerminal {
                 id,
                 status: record.status,
@@ -115,7 +115,7 @@ impl Taskward {
         self.shared()
             .controls_snapshot()
             .into_iter()
-            .filter_map(|control| Some((control.id, control.runner()?.get_cell())))
+            .filter_map(|control| Some((control.id, control.runner()?)))
             .collect()
     }
 
@@ -123,6 +123,7 @@ impl Taskward {
     /// is missing): the runner supervisor's children.
     pub fn runner_cells(&self) -> Vec<ActorCell> {
         self.shared()
+            .runners
             .partitions
             .runners()
             .iter()
@@ -142,6 +143,6 @@ impl Taskward {
 
     /// The runner supervisor's actor cell, if it is running.
     pub fn runner_supervisor_cell(&self) -> Option<ActorCell> {
-        self.shared().runner_sup().map(|r| r.get_cell())
+        self.shared().runners.runner_sup().map(|r| r.get_cell())
     }
 }

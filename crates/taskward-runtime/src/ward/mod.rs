@@ -20,20 +20,50 @@ use serde_json::Value;
 use taskward_core::Restart;
 use taskward_core::{Cancellation, Error, TaskError};
 
-use crate::builder::{Builder, Config};
+use crate::builder::Builder;
+use crate::config::Config;
 use crate::context::TaskContext;
-use crate::control::{WorkFn, once_work};
+use crate::control::{WorkFn, WorkParts};
 use crate::handle::TaskHandle;
+use crate::registry::Shared;
 use crate::registry::{Admission, Answer, Command, CreateRequest};
 use crate::root::RootMsg;
 use crate::runner::RunnerMsg;
-use crate::shared::Shared;
 use crate::spec::TaskSpec;
 
 pub use shutdown::ShutdownReport;
 
 /// How long a status query waits for a runner's answer.
 const RESTART_WAIT: Duration = Duration::from_secs(5);
+
+/// Wraps a work as the runtime's [`WorkFn`]: each attempt's parts become its [`TaskContext`].
+fn work_fn<F, Fut>(work: F) -> WorkFn
+where
+    F: Fn(TaskContext) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Value, TaskError>> + Send + 'static,
+{
+    Arc::new(move |parts: WorkParts| Box::pin(work(TaskContext::new(parts))))
+}
+
+/// Wraps a one-shot work as a [`WorkFn`]: the first call takes it out of its slot (one
+/// uncontended lock, once per task); a later call (impossible while `submit_once` refuses
+/// restart policies with more than one attempt) fails that attempt instead of panicking.
+fn once_work<F, Fut>(work: F) -> WorkFn
+where
+    F: FnOnce(TaskContext) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Value, TaskError>> + Send + 'static,
+{
+    let slot = Mutex::new(Some(work));
+    Arc::new(move |parts: WorkParts| {
+        let work = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match work {
+            Some(work) => Box::pin(work(TaskContext::new(parts))),
+            None => Box::pin(std::future::ready(Err(TaskError::new(
+                "one-shot work already ran and cannot run again",
+            )))),
+        }
+    })
+}
 
 /// Waits for a start acknowledgement.
 async fn acknowledged(
@@ -52,11 +82,12 @@ async fn start_late(
     control: Arc<crate::control::Control>,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let runner = shared
+        .runners
         .partitions
         .wait_for(&control.id)
         .await
         .ok_or("the runner of the task's partition is restarting")?;
-    control.attach(runner.clone(), false);
+    control.attach(runner.get_cell(), false);
     let (tx, rx) = ractor::concurrency::oneshot();
     let start = RunnerMsg::Start {
         control: control.clone(),
@@ -185,8 +216,7 @@ impl Taskward {
         F: Fn(TaskContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Value, TaskError>> + Send + 'static,
     {
-        self.admit(spec, Some(Arc::new(move |ctx| Box::pin(work(ctx)))), None)
-            .await
+        self.admit(spec, Some(work_fn(work)), None).await
     }
 
     /// Submits one-shot work: like [`submit`](Taskward::submit), for a work that is a

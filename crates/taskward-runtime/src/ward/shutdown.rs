@@ -62,7 +62,7 @@ impl Taskward {
             aborted: 0,
         };
         // Every runner is asked at once; each answers when its last work has stopped.
-        let partitions = &shared.partitions;
+        let partitions = &shared.runners.partitions;
         partitions.ask_all(RunnerMsg::Idle, until).await;
         report.aborted = partitions
             .ask_all(RunnerMsg::AbortAll, Instant::now() + ABORT_WAIT)
@@ -83,7 +83,7 @@ impl Taskward {
             .stop_and_wait(Some("shutdown".into()), Some(Duration::from_secs(5)))
             .await;
         shared.set_registry(None);
-        shared.set_runner_sup(None);
+        shared.runners.set_runner_sup(None);
         // Nothing drains the inbox any more: commands are refused with `ShutDown`.
         shared.inbox.close(Closed::ShutDown);
         // Nothing is published any more: subscriptions end after their buffered events.

@@ -250,8 +250,8 @@ impl Desk<'_> {
         &mut self,
         control: &Arc<Control>,
     ) -> Option<ractor::concurrency::OneshotReceiver<Result<(), String>>> {
-        let runner = self.shared.partitions.for_task(&control.id)?;
-        control.attach(runner.clone(), false);
+        let runner = self.shared.runners.partitions.for_task(&control.id)?;
+        control.attach(runner.get_cell(), false);
         let (tx, rx) = ractor::concurrency::oneshot();
         let start = RunnerMsg::Start {
             control: control.clone(),

@@ -14,8 +14,8 @@ use std::sync::atomic::Ordering;
 use taskward_core::{Cancellation, TaskId};
 
 use crate::control::Control;
-pub(super) use crate::runner::panic_message;
-use crate::shared::Shared;
+use crate::registry::Shared;
+pub(super) use crate::report::panic_message;
 use crate::spec::TaskNotice;
 
 #[cfg(doc)]

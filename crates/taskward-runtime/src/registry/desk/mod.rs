@@ -23,7 +23,7 @@ use taskward_core::{Error, EventKind, Scope, StoreError, TaskEvent, TaskId, Task
 use time::OffsetDateTime;
 
 use super::{Book, RegistryMsg};
-use crate::shared::Shared;
+use crate::registry::Shared;
 use effects::Effect;
 
 /// The registry at work: the shared state and its book, locked for one message.

@@ -10,7 +10,7 @@ use super::Desk;
 use super::effects::panic_message;
 use crate::control::Control;
 use crate::registry::Entry;
-use crate::shared::{AttemptResult, Report, ReportKey};
+use crate::report::{AttemptResult, Report, ReportKey};
 
 impl Desk<'_> {
     /// Applies the inbox's commands and reports, oldest first, each under `catch_unwind`. A

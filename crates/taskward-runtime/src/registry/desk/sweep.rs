@@ -91,7 +91,7 @@ impl Desk<'_> {
     /// and the tasks it held are failed here. Costs one look per partition, and a pass over the
     /// live tasks only when a runner was missed.
     fn check_runners(&mut self) {
-        let stopped = self.shared.partitions.stopped();
+        let stopped = self.shared.runners.partitions.stopped();
         let missed: Vec<ActorId> = stopped
             .iter()
             .filter(|id| self.book.stopped_runners.contains(id))
@@ -119,7 +119,7 @@ impl Desk<'_> {
                 );
             }
         }
-        if let Some(sup) = self.shared.runner_sup() {
+        if let Some(sup) = self.shared.runners.runner_sup() {
             for runner in missed {
                 let _ = sup.cast(RunnerSupMsg::Replace(runner));
             }

@@ -13,6 +13,7 @@ use super::effects::Effect;
 use crate::control::Control;
 use crate::runner::RunnerMsg;
 use crate::spec::TaskNotice;
+use ractor::ActorRef;
 
 impl Desk<'_> {
     /// The terminal transition: the first one wins; later ones are counted and dropped.
@@ -88,7 +89,7 @@ impl Desk<'_> {
     fn signal_cancel(&mut self, control: &Arc<Control>, cancellation: &Cancellation) {
         control.token.cancel();
         if let Some(runner) = control.holder() {
-            let _ = runner.cast(RunnerMsg::Cancel { id: control.id });
+            let _ = ActorRef::<RunnerMsg>::from(runner).cast(RunnerMsg::Cancel { id: control.id });
         }
         if control.external_cancel.is_some() {
             self.effects.push(Effect::ExternalCancel {
@@ -153,11 +154,11 @@ impl Desk<'_> {
         };
         // The task's own partition holds it while it waits out the backoff, so that a cancel
         // reaches it, and a runner that dies meanwhile fails it.
-        let Some(runner) = self.shared.partitions.for_task(&control.id) else {
+        let Some(runner) = self.shared.runners.partitions.for_task(&control.id) else {
             return false;
         };
         control.set_attempt(next);
-        control.attach(runner.clone(), false);
+        control.attach(runner.get_cell(), false);
         if runner
             .cast(RunnerMsg::Retry {
                 control: control.clone(),

@@ -1,0 +1,184 @@
+//! The registry's state that outlives the actor: its inbox and book, beside the table.
+//!
+//! Like an ETS table with an heir, all of it belongs to the runtime rather than to the registry
+//! actor, so a restarted registry resumes with the table intact and with the commands and
+//! reports that arrived while it was down.
+
+use std::ops::Deref;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use ractor::ActorRef;
+
+use super::{Book, Closed, Command, Inbox, RegistryMsg};
+use crate::report::{Report, ReportPort};
+use crate::runner::Runners;
+use crate::table::Table;
+
+/// The registry's side of the runtime: the table, the runners it hands tasks to, its inbox
+/// and book, and the registry actor now running. Reads of the table go through it
+/// (it dereferences to the [`Table`]).
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) table: Arc<Table>,
+    pub(crate) runners: Arc<Runners>,
+    /// Commands and reports for the registry, in one FIFO.
+    pub(crate) inbox: Inbox,
+    book: Mutex<Book>,
+    registry: RwLock<Option<ActorRef<RegistryMsg>>>,
+}
+
+impl Deref for Shared {
+    type Target = Table;
+
+    fn deref(&self) -> &Table {
+        &self.table
+    }
+}
+
+impl Shared {
+    pub(crate) fn new(table: Arc<Table>, runners: Arc<Runners>) -> Self {
+        Self {
+            table,
+            runners,
+            inbox: Inbox::default(),
+            book: Mutex::new(Book::default()),
+            registry: RwLock::new(None),
+        }
+    }
+
+    /// The port runners report through: it queues into this inbox and nudges the registry.
+    pub(crate) fn port(self: &Arc<Self>) -> ReportPort {
+        let shared = Arc::downgrade(self);
+        ReportPort::new(move |report| {
+            if let Some(shared) = shared.upgrade() {
+                shared.report(report);
+            }
+        })
+    }
+
+    /// Queues a report for the registry; nudges it when the inbox was empty (one nudge covers
+    /// everything queued until the registry drains).
+    pub(crate) fn report(&self, report: Report) {
+        if self.inbox.report(report) {
+            self.nudge_registry();
+        }
+    }
+
+    /// Queues a command for the registry, nudging it when the inbox was empty; says why when
+    /// the registry takes no more commands.
+    pub(crate) fn command(&self, command: Command) -> Result<(), Closed> {
+        if self.inbox.command(command)? {
+            self.nudge_registry();
+        }
+        Ok(())
+    }
+
+    pub(crate) fn nudge_registry(&self) {
+        if let Some(registry) = self.registry() {
+            // A dead registry is fine: its successor drains the inbox when it starts.
+            let _ = registry.cast(RegistryMsg::Drain);
+        }
+    }
+
+    /// The root gives up: nothing will restart the registry, and the commands queued for it
+    /// are refused.
+    pub(crate) fn give_up(&self) {
+        self.inbox.close(Closed::GaveUp);
+    }
+
+    /// The registry's book, locked by one desk at a time (the registry actor's, or the root's
+    /// acting as its heir); a desk that panicked while holding it leaves it as it was.
+    pub(crate) fn book(&self) -> MutexGuard<'_, Book> {
+        self.book.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn registry(&self) -> Option<ActorRef<RegistryMsg>> {
+        self.registry
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn set_registry(&self, registry: Option<ActorRef<RegistryMsg>>) {
+        *self.registry.write().unwrap_or_else(|e| e.into_inner()) = registry;
+    }
+
+    pub(crate) fn live_runner_count(&self) -> usize {
+        self.runners.partitions.running()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::memory_store::MemoryStore;
+    use crate::registry::Entry;
+    use crate::report::{AttemptResult, ReportKey};
+    use serde_json::Value;
+    use taskward_core::TaskId;
+
+    fn shared() -> Shared {
+        let config = Config::default();
+        let runners = Arc::new(Runners::new(config.runner_partitions()));
+        Shared::new(
+            Arc::new(Table::new(config, Arc::new(MemoryStore::new()))),
+            runners,
+        )
+    }
+
+    fn finished(id: TaskId) -> Report {
+        Report::Finished {
+            id,
+            attempt: 1,
+            result: AttemptResult::Completed(Value::Null),
+        }
+    }
+
+    #[test]
+    fn a_report_stays_in_flight_until_the_next_take() {
+        let shared = shared();
+        let (a, b) = (TaskId::new(), TaskId::new());
+        shared.report(finished(a));
+        shared.report(Report::Inputs { id: b });
+
+        let taken = shared.inbox.take();
+        assert!(matches!(taken, Some(Entry::Report(Report::Finished { id, .. })) if id == a));
+        // The applier died here: its successor finds the report it was applying.
+        let abandoned = shared.inbox.abandoned().expect("in flight");
+        assert_eq!(
+            abandoned,
+            ReportKey {
+                id: a,
+                attempt: Some(1),
+                ends: true
+            }
+        );
+        assert_eq!(shared.inbox.abandoned(), None);
+
+        // Applied in turn: taking the next (or finding none) clears the one before.
+        let taken = shared.inbox.take();
+        assert!(matches!(taken, Some(Entry::Report(Report::Inputs { id })) if id == b));
+        assert!(shared.inbox.take().is_none());
+        assert_eq!(shared.inbox.abandoned(), None);
+    }
+
+    #[test]
+    fn a_closed_inbox_refuses_commands_and_keeps_reports() {
+        let shared = shared();
+        let (tx, mut queued) = tokio::sync::oneshot::channel();
+        shared.command(Command::Status(tx)).expect("open");
+        let id = TaskId::new();
+        shared.report(finished(id));
+
+        shared.give_up();
+        // The queued command's answer port is dropped: its caller is answered at once.
+        assert!(queued.try_recv().is_err());
+        let (tx, _rx) = tokio::sync::oneshot::channel();
+        let refused = shared.command(Command::Status(tx));
+        assert!(matches!(refused, Err(Closed::GaveUp)));
+        // The report is still there for whoever ends the remaining tasks.
+        let taken = shared.inbox.take();
+        assert!(matches!(taken, Some(Entry::Report(Report::Finished { id: r, .. })) if r == id));
+    }
+}
