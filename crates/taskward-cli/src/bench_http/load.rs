@@ -52,6 +52,7 @@ pub(super) struct Figures {
     pub(super) get_p50_us: f64,
     pub(super) get_p99_us: f64,
     pub(super) cpu_per_task_us: f64,
+    pub(super) client_cpu_per_task_us: f64,
 }
 
 /// What the clients share: whether the window is open, whether to stop, tasks done.
@@ -74,6 +75,7 @@ pub(super) async fn run(server: &Child, workload: &Workload) -> Result<Figures, 
     }
     tokio::time::sleep(workload.warmup).await;
     let cpu_before = server.cpu()?;
+    let own_before = server.own_cpu()?;
     let tasks_before = window.tasks.load(Ordering::Relaxed);
     window.measuring.store(true, Ordering::Relaxed);
     let started = Instant::now();
@@ -81,6 +83,7 @@ pub(super) async fn run(server: &Child, workload: &Workload) -> Result<Figures, 
     let tasks = window.tasks.load(Ordering::Relaxed) - tasks_before;
     let elapsed = started.elapsed();
     let cpu = server.cpu()? - cpu_before;
+    let own = server.own_cpu()? - own_before;
     window.measuring.store(false, Ordering::Relaxed);
     window.stop.store(true, Ordering::Relaxed);
     let mut latencies = Vec::new();
@@ -94,6 +97,7 @@ pub(super) async fn run(server: &Child, workload: &Workload) -> Result<Figures, 
         get_p50_us: percentile(&latencies, 0.50),
         get_p99_us: percentile(&latencies, 0.99),
         cpu_per_task_us: cpu.as_secs_f64() * 1e6 / tasks_f,
+        client_cpu_per_task_us: own.as_secs_f64() * 1e6 / tasks_f,
     })
 }
 

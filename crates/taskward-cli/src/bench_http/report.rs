@@ -16,6 +16,11 @@ pub(super) fn print(name: &str, clients: usize, runs: &[Figures]) {
         "{name}.server_cpu_per_task {:.1} us",
         figure(|f| f.cpu_per_task_us)
     );
+    // The load generator's share of the same cores, for context.
+    println!(
+        "{name}.client_cpu_per_task {:.1} us",
+        figure(|f| f.client_cpu_per_task_us)
+    );
 }
 
 fn median(mut values: Vec<f64>) -> f64 {

@@ -70,22 +70,32 @@ impl Child {
 
     /// Its CPU time so far (user + system, all threads), from `/proc/<pid>/stat`.
     pub(super) fn cpu(&self) -> Result<Duration, BoxError> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid))?;
-        // The command name (field 2) may hold spaces: count fields after its `)`.
-        let rest = stat.rsplit_once(')').map(|(_, r)| r).ok_or("bad stat")?;
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        // Fields 14 and 15 (utime, stime) are the 12th and 13th after the name.
-        let ticks: u64 = fields.get(11).ok_or("bad stat")?.parse::<u64>()?
-            + fields.get(12).ok_or("bad stat")?.parse::<u64>()?;
-        Ok(Duration::from_secs_f64(
-            ticks as f64 / self.ticks_per_second as f64,
-        ))
+        cpu_of(&self.pid.to_string(), self.ticks_per_second)
+    }
+
+    /// The load generator's own CPU time so far (this process).
+    pub(super) fn own_cpu(&self) -> Result<Duration, BoxError> {
+        cpu_of("self", self.ticks_per_second)
     }
 
     /// Stops it (SIGKILL: its shutdown is not measured).
     pub(super) async fn stop(mut self) {
         let _ = self.process.kill().await;
     }
+}
+
+/// The CPU time (user + system, all threads) of `/proc/<pid>`.
+fn cpu_of(pid: &str, ticks_per_second: u64) -> Result<Duration, BoxError> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The command name (field 2) may hold spaces: count fields after its `)`.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).ok_or("bad stat")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // Fields 14 and 15 (utime, stime) are the 12th and 13th after the name.
+    let ticks: u64 = fields.get(11).ok_or("bad stat")?.parse::<u64>()?
+        + fields.get(12).ok_or("bad stat")?.parse::<u64>()?;
+    Ok(Duration::from_secs_f64(
+        ticks as f64 / ticks_per_second as f64,
+    ))
 }
 
 /// `CLK_TCK`, the unit of `utime` and `stime` (100 on Linux unless `getconf` says
