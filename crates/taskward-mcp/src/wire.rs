@@ -228,6 +228,6 @@ pub fn related_task_meta(task_id: &str) -> Value {
     json!({ RELATED_TASK: { "taskId": task_id } })
 }
 
-pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
+fn rfc3339(t: time::OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }

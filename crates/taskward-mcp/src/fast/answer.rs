@@ -20,7 +20,12 @@ fn success(id: &RequestId, result: impl Serialize) -> Vec<u8> {
         jsonrpc: "2.0",
         result,
     };
-    serde_json::to_vec(&success).unwrap_or_default()
+    // Room for a whole `Task` answer, so that writing it never reallocates.
+    let mut bytes = Vec::with_capacity(512);
+    match serde_json::to_writer(&mut bytes, &success) {
+        Ok(()) => bytes,
+        Err(_) => Vec::new(),
+    }
 }
 
 /// `tasks/get` of a session (`session`) or of a stateless request (`None`); `None` when the

@@ -7,9 +7,10 @@ use std::fmt::Display;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 use taskward_core::{TaskId, TaskRecord};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use crate::jsonrpc::RequestId;
-use crate::wire::rfc3339;
 
 /// `{"id", "jsonrpc": "2.0", "result"}`.
 #[derive(Serialize)]
@@ -28,12 +29,25 @@ impl<T: Display> Serialize for Shown<T> {
     }
 }
 
+/// A timestamp in RFC 3339, written without an intermediate `String` (empty when it
+/// cannot be formatted, as [`task_json`](crate::wire::task_json) writes it).
+pub(super) struct Stamp(OffsetDateTime);
+
+impl Serialize for Stamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut buf = [0u8; 64];
+        let mut rest: &mut [u8] = &mut buf;
+        let written = self.0.format_into(&mut rest, &Rfc3339).unwrap_or(0);
+        serializer.serialize_str(std::str::from_utf8(&buf[..written]).unwrap_or(""))
+    }
+}
+
 /// The 2025-11-25 `Task` ([`task_json`](crate::wire::task_json)).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct Task<'a> {
-    created_at: String,
-    last_updated_at: String,
+    created_at: Stamp,
+    last_updated_at: Stamp,
     poll_interval: u64,
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -45,8 +59,8 @@ pub(super) struct Task<'a> {
 impl<'a> Task<'a> {
     pub(super) fn new(record: &'a TaskRecord, poll_interval_ms: u64) -> Self {
         Self {
-            created_at: rfc3339(record.created_at),
-            last_updated_at: rfc3339(record.last_updated_at),
+            created_at: Stamp(record.created_at),
+            last_updated_at: Stamp(record.last_updated_at),
             poll_interval: poll_interval_ms,
             status: record.status.as_str(),
             status_message: record.status_message.as_deref(),
@@ -67,8 +81,8 @@ pub(super) struct Created<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct ModernTask<'a> {
-    created_at: String,
-    last_updated_at: String,
+    created_at: Stamp,
+    last_updated_at: Stamp,
     poll_interval_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     result: Option<&'a Value>,
@@ -88,8 +102,8 @@ impl<'a> ModernTask<'a> {
         result: Option<&'a Value>,
     ) -> Self {
         Self {
-            created_at: rfc3339(record.created_at),
-            last_updated_at: rfc3339(record.last_updated_at),
+            created_at: Stamp(record.created_at),
+            last_updated_at: Stamp(record.last_updated_at),
             poll_interval_ms,
             result,
             result_type,
