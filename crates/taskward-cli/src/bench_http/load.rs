@@ -53,6 +53,7 @@ pub(super) struct Figures {
     pub(super) get_p99_us: f64,
     pub(super) cpu_per_task_us: f64,
     pub(super) client_cpu_per_task_us: f64,
+    pub(super) gets_per_task: f64,
 }
 
 /// What the clients share: whether the window is open, whether to stop, tasks done.
@@ -61,6 +62,7 @@ struct Window {
     measuring: AtomicBool,
     stop: AtomicBool,
     tasks: AtomicU64,
+    gets: AtomicU64,
 }
 
 /// Runs the clients against the server: warm-up, then the measured window between two reads
@@ -77,10 +79,12 @@ pub(super) async fn run(server: &Child, workload: &Workload) -> Result<Figures, 
     let cpu_before = server.cpu()?;
     let own_before = server.own_cpu()?;
     let tasks_before = window.tasks.load(Ordering::Relaxed);
+    let gets_before = window.gets.load(Ordering::Relaxed);
     window.measuring.store(true, Ordering::Relaxed);
     let started = Instant::now();
     tokio::time::sleep(workload.measured).await;
     let tasks = window.tasks.load(Ordering::Relaxed) - tasks_before;
+    let gets = window.gets.load(Ordering::Relaxed) - gets_before;
     let elapsed = started.elapsed();
     let cpu = server.cpu()? - cpu_before;
     let own = server.own_cpu()? - own_before;
@@ -98,6 +102,7 @@ pub(super) async fn run(server: &Child, workload: &Workload) -> Result<Figures, 
         get_p99_us: percentile(&latencies, 0.99),
         cpu_per_task_us: cpu.as_secs_f64() * 1e6 / tasks_f,
         client_cpu_per_task_us: own.as_secs_f64() * 1e6 / tasks_f,
+        gets_per_task: gets as f64 / tasks_f,
     })
 }
 
@@ -109,6 +114,7 @@ async fn drive(mut client: Client, window: Arc<Window>) -> Result<Vec<u64>, BoxE
         while !task.terminal {
             let sent = Instant::now();
             task = client.get(&task.id).await?;
+            window.gets.fetch_add(1, Ordering::Relaxed);
             if window.measuring.load(Ordering::Relaxed) {
                 latencies.push(u64::try_from(sent.elapsed().as_nanos()).unwrap_or(u64::MAX));
             }

@@ -16,6 +16,10 @@ pub(super) fn print(name: &str, clients: usize, runs: &[Figures]) {
         "{name}.server_cpu_per_task {:.1} us",
         figure(|f| f.cpu_per_task_us)
     );
+    println!(
+        "{name}.gets_per_task {:.2} requests",
+        figure(|f| f.gets_per_task)
+    );
     // The load generator's share of the same cores, for context.
     println!(
         "{name}.client_cpu_per_task {:.1} us",

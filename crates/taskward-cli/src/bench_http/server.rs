@@ -37,10 +37,6 @@ impl Child {
         })
         .args(["serve", "--http", &addr.to_string()])
         .args(["--max-live-tasks", "10000000", "--default-ttl-secs", "5"])
-        .env(
-            "RUST_LOG",
-            std::env::var("BENCH_SERVER_LOG").unwrap_or("warn".into()),
-        )
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
