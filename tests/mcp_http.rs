@@ -246,3 +246,87 @@ async fn status_reports_the_registry_and_live_tasks() {
     assert_eq!(task["progress"]["total"], 100);
     assert!(task["createdAt"].as_str().is_some_and(|s| s.contains('T')));
 }
+
+/// Answers `message` twice: as plain JSON (the transport's hot path for `tasks/get`) and to
+/// a client that accepts only SSE (the general dispatch); returns both bodies' JSON text.
+async fn both_ways(
+    addr: std::net::SocketAddr,
+    session: Option<&str>,
+    message: &Value,
+) -> (String, String) {
+    let body = serde_json::to_vec(message).unwrap();
+    let mut plain = vec![
+        ("Content-Type", "application/json"),
+        ("Accept", "application/json, text/event-stream"),
+    ];
+    let mut sse = vec![
+        ("Content-Type", "application/json"),
+        ("Accept", "text/event-stream"),
+    ];
+    if let Some(sid) = session {
+        plain.push(("Mcp-Session-Id", sid));
+        sse.push(("Mcp-Session-Id", sid));
+    }
+    let fast = http(addr, "POST", "/mcp", &plain, &body).await;
+    let general = http(addr, "POST", "/mcp", &sse, &body).await;
+    assert_eq!((fast.status, general.status), (200, 200));
+    let general = String::from_utf8(general.body).unwrap();
+    let data = general
+        .lines()
+        .find_map(|l| l.strip_prefix("data:"))
+        .expect("one message event")
+        .trim()
+        .to_owned();
+    (String::from_utf8(fast.body).unwrap(), data)
+}
+
+/// Polls `tasks/get` until the task is completed.
+async fn await_completed(addr: std::net::SocketAddr, session: Option<&str>, get: &Value) {
+    let done = async {
+        while post(addr, session, get).await.json()["result"]["status"] != "completed" {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(PATIENCE, done)
+        .await
+        .expect("completed in time");
+}
+
+#[tokio::test]
+async fn tasks_get_answers_the_same_bytes_on_every_path() {
+    let (addr, _server) = mcp_support::http_server(HttpOptions::default()).await;
+
+    // 2025-11-25, in a session.
+    let sid = mcp_support::http_session(addr).await;
+    let call = mcp_support::request(
+        "tools/call",
+        json!({"name": "sleep", "arguments": {"ms": 0}, "task": {"ttl": 60_000}}),
+    );
+    let created = post(addr, Some(&sid), &call).await.json();
+    let id = created["result"]["task"]["taskId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let get = mcp_support::request("tasks/get", json!({"taskId": id}));
+    await_completed(addr, Some(&sid), &get).await;
+    let (fast, general) = both_ways(addr, Some(&sid), &get).await;
+    assert_eq!(fast, general);
+
+    // 2026-07-28, stateless, with the tasks extension.
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}},
+    });
+    let call = mcp_support::request(
+        "tools/call",
+        json!({"name": "sleep", "arguments": {"ms": 0}, "_meta": meta}),
+    );
+    let created = post(addr, None, &call).await.json();
+    assert_eq!(created["result"]["resultType"], "task", "{created}");
+    let id = created["result"]["taskId"].as_str().expect("id").to_owned();
+    let get = mcp_support::request("tasks/get", json!({"taskId": id, "_meta": meta}));
+    await_completed(addr, None, &get).await;
+    let (fast, general) = both_ways(addr, None, &get).await;
+    assert_eq!(fast, general);
+    assert!(fast.contains(r#""result":{"content""#), "{fast}");
+}

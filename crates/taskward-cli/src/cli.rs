@@ -1,7 +1,8 @@
-//! The command line: `taskward serve` and `taskward status`.
+//! The command line: `taskward serve`, `taskward status` and `taskward bench-http`.
 
 use clap::{Parser, Subcommand};
 
+use crate::bench_http::BenchHttpArgs;
 use crate::serve::ServeArgs;
 use crate::status::StatusArgs;
 
@@ -21,6 +22,8 @@ pub(crate) enum Command {
     Serve(ServeArgs),
     /// Show the registry and the live tasks of a running `taskward serve --http`.
     Status(StatusArgs),
+    /// Benchmark `serve --http` (a child process) with a built-in load generator.
+    BenchHttp(BenchHttpArgs),
 }
 
 #[cfg(test)]

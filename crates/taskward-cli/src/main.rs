@@ -6,9 +6,12 @@
 //!   stdio (`--stdio`). Logs go to stderr, never stdout.
 //! - `taskward status` reads `/status` from a running server and shows the registry and one
 //!   progress bar per live task (`--json` for the raw answer).
+//! - `taskward bench-http` measures `serve --http` under load from its own clients (a child
+//!   server; tasks/s, `tasks/get` latency, the server's CPU per task).
 //!
 //! Run `taskward help` for every option.
 
+mod bench_http;
 mod cli;
 mod demo;
 mod http_get;
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
             Command::Status(args) => status::run(args).await,
+            Command::BenchHttp(args) => bench_http::run(args).await,
         }
     });
     // A blocking read of stdin may still be pending: do not wait for it.

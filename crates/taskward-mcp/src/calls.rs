@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 use taskward_core::{Error, ListQuery, Outcome, TaskError, TaskId};
-use taskward_runtime::{TaskContext, TaskSpec};
+use taskward_runtime::{TaskContext, TaskHandle, TaskSpec};
 
 use crate::elicit;
 use crate::jsonrpc::{self, ErrorObject, RequestId, SERVER_ERROR};
@@ -115,55 +115,69 @@ pub(crate) async fn call_tool(
 ) -> Result<Value, ErrorObject> {
     let params: CallToolParams = jsonrpc::params(params)?;
     let tool = find_tool(server, &params.name)?;
+    if params.task.is_some() {
+        let handle = submit_task(server, session, tool, params).await?;
+        return Ok(
+            json!({ "task": task_json(handle.record(), server.options().poll_interval_ms) }),
+        );
+    }
     let progress = params
         .progress_token()
         .map(|token| (Arc::downgrade(session), token));
     let arguments = params.arguments.clone().unwrap_or_default();
     let ward = server.ward();
-    match &params.task {
-        Some(task) => {
-            if tool.support() == TaskSupport::Forbidden {
-                return Err(ErrorObject::method_not_found(format!(
-                    "tool {} does not support task-augmented calls",
-                    params.name
-                )));
-            }
-            let mut spec = TaskSpec::new(params.name.as_str()).scope(session.scope().clone());
-            if let Some(ttl) = task.ttl {
-                spec = spec.ttl(Duration::from_millis(ttl));
-            }
-            if let Some(timeout) = tool.deadline() {
-                spec = spec.timeout(timeout);
-            }
-            let handle = ward
-                .submit(spec, work(tool, arguments, progress, true))
-                .await
-                .map_err(rpc_error)?;
-            Ok(json!({ "task": task_json(handle.record(), server.options().poll_interval_ms) }))
-        }
-        None => {
-            if tool.support() == TaskSupport::Required {
-                return Err(ErrorObject::method_not_found(format!(
-                    "tool {} must be called as a task",
-                    params.name
-                )));
-            }
-            let mut spec = TaskSpec::new(params.name.as_str())
-                .scope(session.sync_scope().clone())
-                .ttl(server.options().plain_call_ttl);
-            if let Some(timeout) = tool.deadline() {
-                spec = spec.timeout(timeout);
-            }
-            let handle = ward
-                .submit(spec, work(tool, arguments, progress, true))
-                .await
-                .map_err(rpc_error)?;
-            session.track_call(request_id.clone(), handle.id());
-            let outcome = handle.wait().await;
-            session.untrack_call(request_id);
-            answer_of(&outcome.map_err(rpc_error)?)
-        }
+    if tool.support() == TaskSupport::Required {
+        return Err(ErrorObject::method_not_found(format!(
+            "tool {} must be called as a task",
+            params.name
+        )));
     }
+    let mut spec = TaskSpec::new(params.name.as_str())
+        .scope(session.sync_scope().clone())
+        .ttl(server.options().plain_call_ttl);
+    if let Some(timeout) = tool.deadline() {
+        spec = spec.timeout(timeout);
+    }
+    let handle = ward
+        .submit(spec, work(tool, arguments, progress, true))
+        .await
+        .map_err(rpc_error)?;
+    session.track_call(request_id.clone(), handle.id());
+    let outcome = handle.wait().await;
+    session.untrack_call(request_id);
+    answer_of(&outcome.map_err(rpc_error)?)
+}
+
+/// The task of a task-augmented `tools/call` (`params.task` present), submitted in the
+/// session's scope; `-32601` for a tool that does not support tasks.
+pub(crate) async fn submit_task(
+    server: &Server,
+    session: &Arc<Session>,
+    tool: Tool,
+    params: CallToolParams,
+) -> Result<TaskHandle, ErrorObject> {
+    if tool.support() == TaskSupport::Forbidden {
+        return Err(ErrorObject::method_not_found(format!(
+            "tool {} does not support task-augmented calls",
+            params.name
+        )));
+    }
+    let progress = params
+        .progress_token()
+        .map(|token| (Arc::downgrade(session), token));
+    let mut spec = TaskSpec::new(params.name.as_str()).scope(session.scope().clone());
+    if let Some(ttl) = params.task.as_ref().and_then(|task| task.ttl) {
+        spec = spec.ttl(Duration::from_millis(ttl));
+    }
+    if let Some(timeout) = tool.deadline() {
+        spec = spec.timeout(timeout);
+    }
+    let arguments = params.arguments.unwrap_or_default();
+    server
+        .ward()
+        .submit(spec, work(tool, arguments, progress, true))
+        .await
+        .map_err(rpc_error)
 }
 
 pub(crate) fn get(

@@ -40,6 +40,8 @@ pub(crate) fn spawn(
                 EventKind::Created { .. } if status_updates => {
                     last_status.insert(id, Status::Working);
                 }
+                // Nothing is built for a client that cannot hear it.
+                EventKind::Progress(_) if !session.is_listened() => {}
                 EventKind::Progress(p) => {
                     let Some(token) = session.progress_token(&id) else {
                         continue;
@@ -83,6 +85,7 @@ pub(crate) fn spawn(
                         last_progress.remove(&id);
                     }
                     if status_updates
+                        && session.is_listened()
                         && let Ok(record) = ward.get(&scope, id)
                         && last_status.get(&id) != Some(&record.status)
                     {

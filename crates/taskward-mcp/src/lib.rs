@@ -36,6 +36,7 @@ pub mod wire;
 mod calls;
 mod dispatch;
 mod elicit;
+mod fast;
 mod forward;
 mod modern;
 mod server;

@@ -129,6 +129,7 @@ impl ServerBuilder {
                 by_name,
                 options: self.options,
                 sessions: Mutex::new(HashMap::new()),
+                anonymous_scope: Scope::session(MODERN_SCOPE),
             }),
         }
     }
@@ -169,6 +170,8 @@ pub(crate) struct Inner {
     pub(crate) by_name: HashMap<String, usize>,
     pub(crate) options: ServerOptions,
     sessions: SessionMap,
+    /// [`Server::modern_scope`] without a principal, made once.
+    anonymous_scope: Scope,
 }
 
 impl Server {
@@ -288,7 +291,10 @@ impl Server {
     /// (one anonymous scope without authentication), shared by every connection of that
     /// principal. Every request of the principal sees them; their ids are unguessable.
     pub fn modern_scope(&self, principal: Option<&str>) -> Scope {
-        scoped(Scope::session(MODERN_SCOPE), principal)
+        match principal {
+            None => self.inner.anonymous_scope.clone(),
+            Some(_) => scoped(Scope::session(MODERN_SCOPE), principal),
+        }
     }
 
     /// The private scope where the synchronous tool calls of stateless requests run.

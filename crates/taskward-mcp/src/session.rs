@@ -26,6 +26,9 @@ pub struct Session {
     sync_scope: Scope,
     outgoing: Sink,
     initialized: AtomicBool,
+    /// Whether the session's notifications can reach its client (always on stdio; on HTTP
+    /// only while a GET stream is open): the forwarders build none otherwise.
+    listened: AtomicBool,
     next_request: AtomicU64,
     state: Mutex<SessionState>,
     forwarders: Mutex<Vec<AbortOnDropHandle<()>>>,
@@ -71,6 +74,7 @@ impl Session {
             sync_scope,
             outgoing,
             initialized: AtomicBool::new(false),
+            listened: AtomicBool::new(true),
             next_request: AtomicU64::new(1),
             state: Mutex::new(SessionState::default()),
             forwarders: Mutex::new(Vec::new()),
@@ -109,6 +113,16 @@ impl Session {
     pub(crate) fn initialize(&self, version: &str) {
         self.state().protocol_version = Some(version.to_owned());
         self.initialized.store(true, Ordering::Release);
+    }
+
+    /// Whether a notification queued now can reach the client.
+    pub(crate) fn is_listened(&self) -> bool {
+        self.listened.load(Ordering::Relaxed)
+    }
+
+    /// Says whether the transport has a way to the client for notifications now.
+    pub(crate) fn set_listened(&self, listened: bool) {
+        self.listened.store(listened, Ordering::Relaxed);
     }
 
     /// Queues a message for the client. Returns false when the transport is gone.

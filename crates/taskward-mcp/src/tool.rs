@@ -61,7 +61,8 @@ impl ToolCall {
 /// ```
 #[derive(Clone)]
 pub struct Tool {
-    info: ToolInfo,
+    /// Shared: a call clones the tool, and the schema is a tree of maps.
+    info: Arc<ToolInfo>,
     handler: Handler,
     timeout: Option<std::time::Duration>,
 }
@@ -80,14 +81,14 @@ impl Tool {
         Fut: Future<Output = Result<CallToolResult, TaskError>> + Send + 'static,
     {
         Self {
-            info: ToolInfo {
+            info: Arc::new(ToolInfo {
                 name: name.into(),
                 description: Some(description.into()),
                 input_schema,
                 execution: Execution {
                     task_support: TaskSupport::Optional,
                 },
-            },
+            }),
             handler: Arc::new(move |call| Box::pin(handler(call))),
             timeout: None,
         }
@@ -95,7 +96,7 @@ impl Tool {
 
     /// Whether the tool may or must be called as a task.
     pub fn task_support(mut self, support: TaskSupport) -> Self {
-        self.info.execution.task_support = support;
+        Arc::make_mut(&mut self.info).execution.task_support = support;
         self
     }
 

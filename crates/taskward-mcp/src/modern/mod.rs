@@ -35,6 +35,7 @@ use crate::wire::{ListParams, MODERN_VERSIONS, TASKS_EXTENSION};
 const SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
 
 pub(crate) use negotiate::meta_version;
+pub(crate) use tasks::submit_task as submit_modern_task;
 
 /// Whether a request is served as 2026-07-28.
 pub(crate) fn is_modern(request: &Request) -> bool {

@@ -2,14 +2,16 @@
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use taskward_core::{Error, Outcome};
-use taskward_runtime::TaskSpec;
+use taskward_core::{Error, Outcome, Scope};
+use taskward_runtime::{TaskHandle, TaskSpec};
 
 use super::Ctx;
 use super::detail;
 use super::negotiate::missing_tasks;
 use crate::calls::{answer_of, find_tool, rpc_error, task_id, work};
 use crate::jsonrpc::{self, ErrorObject};
+use crate::server::Server;
+use crate::tool::Tool;
 use crate::wire::{CallToolParams, TaskSupport};
 
 fn complete() -> Value {
@@ -31,14 +33,8 @@ pub(crate) async fn call_tool(ctx: &Ctx<'_>, params: Option<&Value>) -> Result<V
     let ward = ctx.server.ward();
     let support = tool.support();
     if ctx.tasks && support != TaskSupport::Forbidden {
-        let mut spec = TaskSpec::new(params.name.as_str()).scope(ctx.tasks_scope.clone());
-        if let Some(timeout) = tool.deadline() {
-            spec = spec.timeout(timeout);
-        }
-        let handle = ward
-            .submit(spec, work(tool, arguments, None, false))
-            .await
-            .map_err(rpc_error)?;
+        let handle =
+            submit_task(ctx.server, &ctx.tasks_scope, tool, &params.name, arguments).await?;
         let task = detail::task(handle.record(), ctx.server.options().poll_interval_ms);
         return Ok(with_result_type(task, "task"));
     }
@@ -63,6 +59,26 @@ pub(crate) async fn call_tool(ctx: &Ctx<'_>, params: Option<&Value>) -> Result<V
         Value::Object(result) => Ok(with_result_type(result, "complete")),
         other => Ok(json!({ "resultType": "complete", "content": [], "structuredContent": other })),
     }
+}
+
+/// The task of a task-augmented call (the request declared the extension and the tool
+/// allows tasks), submitted in `scope`.
+pub(crate) async fn submit_task(
+    server: &Server,
+    scope: &Scope,
+    tool: Tool,
+    name: &str,
+    arguments: Map<String, Value>,
+) -> Result<TaskHandle, ErrorObject> {
+    let mut spec = TaskSpec::new(name).scope(scope.clone());
+    if let Some(timeout) = tool.deadline() {
+        spec = spec.timeout(timeout);
+    }
+    server
+        .ward()
+        .submit(spec, work(tool, arguments, None, false))
+        .await
+        .map_err(rpc_error)
 }
 
 fn require_tasks(ctx: &Ctx<'_>, method: &str) -> Result<(), ErrorObject> {

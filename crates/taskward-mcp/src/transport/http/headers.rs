@@ -143,40 +143,31 @@ pub(super) fn session_id(headers: &HeaderMap) -> SessionHeader<'_> {
     }
 }
 
-/// The media types of `Accept`, lowercased, without parameters.
-fn accepted(headers: &HeaderMap) -> Vec<String> {
+/// The media types of `Accept`, without parameters (compare them ignoring ASCII case).
+fn accepted(headers: &HeaderMap) -> impl Iterator<Item = &str> {
     headers
         .get_all(header::ACCEPT)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .map(|m| {
-            m.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
+        .map(|m| m.split(';').next().unwrap_or("").trim())
         .filter(|m| !m.is_empty())
-        .collect()
+}
+
+fn is_any(media: &str, types: &[&str]) -> bool {
+    types.iter().any(|t| media.eq_ignore_ascii_case(t))
 }
 
 /// Whether the client accepts an SSE stream (a missing `Accept` accepts anything).
 pub(super) fn accepts_sse(headers: &HeaderMap) -> bool {
-    let types = accepted(headers);
-    types.is_empty()
-        || types
-            .iter()
-            .any(|m| m == "text/event-stream" || m == "text/*" || m == "*/*")
+    let mut types = accepted(headers).peekable();
+    types.peek().is_none() || types.any(|m| is_any(m, &["text/event-stream", "text/*", "*/*"]))
 }
 
 /// Whether the client accepts SSE but not JSON: then a request is answered as an SSE stream.
 pub(super) fn wants_sse_only(headers: &HeaderMap) -> bool {
-    let types = accepted(headers);
-    types.iter().any(|m| m == "text/event-stream")
-        && !types
-            .iter()
-            .any(|m| m == "application/json" || m == "application/*" || m == "*/*")
+    accepted(headers).any(|m| is_any(m, &["text/event-stream"]))
+        && !accepted(headers).any(|m| is_any(m, &["application/json", "application/*", "*/*"]))
 }
 
 #[cfg(test)]

@@ -47,6 +47,7 @@
 //! ```
 
 mod delete;
+mod fast;
 mod get;
 mod headers;
 mod modern;

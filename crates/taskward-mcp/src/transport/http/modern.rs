@@ -47,22 +47,33 @@ pub(super) async fn handle(
 /// string `taskId` is judged by the dispatch (`-32602`), not here.
 fn mismatch(headers: &HeaderMap, request: &Request) -> Option<&'static str> {
     let params = request.params.as_ref();
-    if let Some(version) = headers::text(headers, PROTOCOL_VERSION)
-        && let Some(meta) = meta_version(params)
-        && version != meta.as_str()
+    let version = meta_version(params).map(Value::as_str);
+    let task_id = params.and_then(|p| p.get("taskId")).and_then(Value::as_str);
+    disagreement(headers, &request.method, version, task_id)
+}
+
+/// [`mismatch`] over the body's fields: its method, its `_meta` version (`Some(None)` when
+/// not a string) and its `taskId` when a string.
+pub(super) fn disagreement(
+    headers: &HeaderMap,
+    method: &str,
+    version: Option<Option<&str>>,
+    task_id: Option<&str>,
+) -> Option<&'static str> {
+    if let Some(sent) = headers::text(headers, PROTOCOL_VERSION)
+        && let Some(version) = version
+        && sent != version
     {
         return Some("MCP-Protocol-Version does not match _meta protocolVersion");
     }
-    if let Some(method) = headers::text(headers, MCP_METHOD)
-        && method != Some(request.method.as_str())
+    if let Some(sent) = headers::text(headers, MCP_METHOD)
+        && sent != Some(method)
     {
         return Some("Mcp-Method does not match the method");
     }
-    if matches!(
-        request.method.as_str(),
-        "tasks/get" | "tasks/update" | "tasks/cancel"
-    ) && let Some(name) = headers::mirrored(headers, MCP_NAME)
-        && let Some(task_id) = params.and_then(|p| p.get("taskId")).and_then(Value::as_str)
+    if matches!(method, "tasks/get" | "tasks/update" | "tasks/cancel")
+        && let Some(name) = headers::mirrored(headers, MCP_NAME)
+        && let Some(task_id) = task_id
         && name.as_deref() != Some(task_id)
     {
         return Some("Mcp-Name does not match params.taskId");

@@ -3,8 +3,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
@@ -18,14 +17,15 @@ use crate::modern;
 use crate::server::Server;
 use crate::session::Session;
 
-pub(super) async fn handle(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+pub(super) async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    // The headers are taken out of the request rather than copied (as the `HeaderMap`
+    // extractor does); the body limit travels in the request's extensions.
+    let (mut parts, body) = request.into_parts();
+    let headers = std::mem::take(&mut parts.headers);
     if let Some(refused) = headers::origin_refusal(&headers, &shared.options.allowed_origins) {
         return refused;
     }
+    let body = Bytes::from_request(Request::from_parts(parts, body), &()).await;
     let body = match body {
         Ok(body) => body,
         Err(rejection) => {
@@ -40,11 +40,14 @@ pub(super) async fn handle(
             return reply::error(status, None, INVALID_REQUEST, why);
         }
     };
+    let sse_only = headers::wants_sse_only(&headers);
+    if !sse_only && let Some(answer) = super::fast::answer(&shared, &headers, &body).await {
+        return answer;
+    }
     let message = match jsonrpc::parse(&body) {
         Ok(message) => message,
         Err(error) => return reply::rpc(StatusCode::BAD_REQUEST, error),
     };
-    let sse_only = headers::wants_sse_only(&headers);
     match message {
         Message::Request(request) if modern::is_modern(&request) => {
             super::modern::handle(shared, &headers, request, sse_only).await

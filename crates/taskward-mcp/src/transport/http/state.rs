@@ -2,7 +2,7 @@
 //! notification streams.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -48,7 +48,14 @@ impl Shared {
     }
 
     /// Makes a session just opened by `initialize` reachable over HTTP.
+    /// Until a GET stream opens, the session's notifications reach nobody: the session is
+    /// told so, and builds none.
     pub(super) fn attach(&self, id: &str, mut notifications: mpsc::UnboundedReceiver<Value>) {
+        let session = self.server.session(id);
+        let listener = session.as_ref().map(Arc::downgrade);
+        if let Some(session) = &session {
+            session.set_listened(false);
+        }
         let stream: StreamSlot = Arc::default();
         let slot = stream.clone();
         let pump = tokio::spawn(async move {
@@ -58,6 +65,10 @@ impl Shared {
                     && tx.send(message).is_err()
                 {
                     *slot = None;
+                    // The stream is gone: until another opens, nobody listens.
+                    if let Some(session) = listener.as_ref().and_then(Weak::upgrade) {
+                        session.set_listened(false);
+                    }
                 }
             }
             // The session is gone: end its stream.
@@ -103,6 +114,9 @@ impl Shared {
         }
         let (tx, rx) = mpsc::unbounded_channel();
         *slot = Some(tx);
+        if let Some(session) = self.server.session(id) {
+            session.set_listened(true);
+        }
         Ok(Some(rx))
     }
 
