@@ -8,6 +8,10 @@
 //!   progress bar per live task (`--json` for the raw answer).
 //!
 //! Run `taskward help` for every option.
+//!
+//! The binary runs on the system allocator; built with `--features mimalloc`
+//! (`cargo install taskward-cli --features mimalloc`), on mimalloc (docs/performance.md,
+//! "Allocator").
 
 mod cli;
 mod demo;
@@ -23,6 +27,10 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
+
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The error of a command, shown to the user.
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
