@@ -18,8 +18,17 @@
 //! figures whose name contains the text. Memory is measured in child processes (this binary,
 //! re-run with `--memory-child`), so that one workload's freed memory cannot hide another's.
 //!
+//! The resource limits' figures (`limits`, on the workload of `limited`) compare taskward with
+//! a limit on every task against taskward without it; the memory limit's run in a child, the
+//! `bench_tracked` example, whose binary installs `TrackingAllocator` (this command builds it
+//! when run by cargo).
+//!
+//! With `--features mimalloc` this binary (not the `bench_tracked` child) runs on mimalloc
+//! instead of the system allocator, both taskward and the floor (docs/performance.md,
+//! "Allocator").
+//!
 //! The modules: `figures` lists the figures (`FIGURES`) and measures the main ones, `growth`
-//! the flat and filtered-page ones, `target` their goals, `ward` and `floor` are the two sides
+//! the flat and filtered-page ones, `limits` the limits' cost, `target` their goals, `ward` and `floor` are the two sides
 //! of each workload, `memory` the child processes, `report` the output. The taskward workloads
 //! the criterion benches measure too (`crates/taskward-runtime/benches/targets.rs`) are shared
 //! with them, in `workloads`.
@@ -30,11 +39,14 @@
 //! cargo run --release --example bench
 //! cargo run --release --example bench -- --quick
 //! cargo run --release --example bench -- --runs 5 --only cancel
+//! cargo run --release --example bench --features mimalloc
 //! ```
 
 mod figures;
 mod floor;
 mod growth;
+mod limited;
+mod limits;
 mod memory;
 mod report;
 mod target;
@@ -44,6 +56,12 @@ mod ward;
 mod workloads;
 
 use std::time::Instant;
+
+// `--features mimalloc`: the bench runs on mimalloc, to measure whether a faster allocator
+// pays (docs/performance.md, "Allocator"); without it, on the system allocator.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use figures::{Ctx, FIGURES, Measure};
 use report::Report;

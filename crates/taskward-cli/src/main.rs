@@ -10,6 +10,10 @@
 //!   server; tasks/s, `tasks/get` latency, the server's CPU per task).
 //!
 //! Run `taskward help` for every option.
+//!
+//! The binary runs on the system allocator; built with `--features mimalloc`
+//! (`cargo install taskward-cli --features mimalloc`), on mimalloc (docs/performance.md,
+//! "Allocator").
 
 mod bench_http;
 mod cli;
@@ -26,6 +30,10 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
+
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The error of a command, shown to the user.
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
