@@ -5,6 +5,7 @@
 //! registry is its one writer; readers read it concurrently; runners read the controls.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -13,6 +14,7 @@ use taskward_core::{TaskId, TaskStore};
 use crate::config::Config;
 use crate::control::Control;
 use crate::event_router::EventRouter;
+use crate::memory_store::hasher::IdHasher;
 use crate::progress::ProgressFlush;
 
 /// Counters that only grow.
@@ -36,7 +38,7 @@ pub(crate) struct Counters {
 pub(crate) struct Table {
     pub(crate) config: Config,
     pub(crate) store: Arc<dyn TaskStore>,
-    pub(crate) controls: RwLock<HashMap<TaskId, Arc<Control>>>,
+    pub(crate) controls: RwLock<HashMap<TaskId, Arc<Control>, BuildHasherDefault<IdHasher>>>,
     /// Tasks whose progress cell has news, and the timer that has the registry read them.
     /// Apart from the inbox: reporting progress never makes the inbox non-empty, and never
     /// wakes the registry from the work's thread.
@@ -64,7 +66,7 @@ impl Table {
         Self {
             config,
             store,
-            controls: RwLock::new(HashMap::new()),
+            controls: RwLock::new(HashMap::default()),
             progress: Arc::new(ProgressFlush::new()),
             events,
             stopping: AtomicBool::new(false),

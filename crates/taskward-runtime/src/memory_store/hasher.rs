@@ -7,7 +7,7 @@ use std::hash::Hasher;
 /// over them (the default, ~20 ns) buys nothing. A lookup of a chosen id cannot lengthen
 /// probing, since the table holds only random ids.
 #[derive(Debug, Default)]
-pub(super) struct IdHasher(u64);
+pub(crate) struct IdHasher(u64);
 
 impl Hasher for IdHasher {
     fn finish(&self) -> u64 {

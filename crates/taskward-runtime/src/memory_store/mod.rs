@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use taskward_core::{Cursor, ListQuery, Page, Scope, StoreError, TaskId, TaskRecord, TaskStore};
 
-mod hasher;
+pub(crate) mod hasher;
 mod index;
 #[cfg(test)]
 mod tests;

@@ -213,7 +213,14 @@ impl Attribution {
     }
 
     fn register() -> Option<Self> {
-        let token = AllocationGroupToken::register()?;
+        // tracking-allocator 0.4 hands out ids with a `fetch_add` checked against a
+        // `fetch_max`: two registrations that race can leave the lower one without an id.
+        // Registering one at a time avoids it.
+        static REGISTER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let token = {
+            let _one_at_a_time = REGISTER.lock().unwrap_or_else(|e| e.into_inner());
+            AllocationGroupToken::register()?
+        };
         let live = Arc::new(LiveBytes::default());
         let id = token.id().as_usize().get();
         AllocationRegistry::untracked(|| {

@@ -48,12 +48,8 @@ impl Shared {
 
     /// The port runners report through: it queues into this inbox and nudges the registry.
     pub(crate) fn port(self: &Arc<Self>) -> ReportPort {
-        let shared = Arc::downgrade(self);
-        ReportPort::new(move |report| {
-            if let Some(shared) = shared.upgrade() {
-                shared.report(report);
-            }
-        })
+        let shared = self.clone();
+        ReportPort::new(move |report| shared.report(report))
     }
 
     /// Queues a report for the registry; nudges it when the inbox was empty (one nudge covers

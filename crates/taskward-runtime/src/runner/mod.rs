@@ -89,6 +89,9 @@ pub(crate) enum RunnerMsg {
     Start {
         control: Arc<Control>,
         attempt: u32,
+        /// Report `Started` (the registry recorded the task as queued); `false` when the
+        /// registry recorded it running as it handed it over.
+        announce: bool,
         reply: RpcReplyPort<Result<(), String>>,
     },
     /// Start an attempt once `delay` has passed (a retry's backoff).
@@ -177,10 +180,11 @@ impl Actor for Runner {
             RunnerMsg::Start {
                 control,
                 attempt,
+                announce,
                 reply,
             } => {
                 let id = control.id;
-                let started = state.start(&myself, control.clone(), attempt);
+                let started = state.start(&myself, control.clone(), attempt, announce);
                 if let Err(why) = &started {
                     // Reported here too, so that the task ends even if its submitter is gone.
                     control.detach();
@@ -246,6 +250,7 @@ impl RunnerState {
         myself: &ActorRef<RunnerMsg>,
         control: Arc<Control>,
         attempt: u32,
+        announce: bool,
     ) -> Result<(), String> {
         let work = control
             .work
@@ -320,7 +325,9 @@ impl RunnerState {
         if let Some(old) = self.slots.insert(id, slot) {
             self.disarm(&old);
         }
-        self.port.report(Report::Started { id, attempt });
+        if announce {
+            self.port.report(Report::Started { id, attempt });
+        }
         if cancelled {
             self.stop(id, StopCause::Cancelled);
         }
@@ -376,7 +383,7 @@ impl RunnerState {
         if control.is_terminal() || control.attempt() != attempt || self.table.is_stopping() {
             return;
         }
-        if let Err(why) = self.start(myself, control.clone(), attempt) {
+        if let Err(why) = self.start(myself, control.clone(), attempt, true) {
             control.detach();
             self.port.report(Report::RunnerExited {
                 id,

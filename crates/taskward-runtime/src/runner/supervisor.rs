@@ -69,13 +69,15 @@ async fn start_partition(
     Ok(())
 }
 
-/// Fails (or has the registry retry) every task a stopped runner held.
+/// Fails (or has the registry retry) every task a stopped runner held: those of `dead`, and
+/// any other whose runner is stopped (one of an earlier generation whose exit was handled only
+/// in part, say because its supervisor was killed meanwhile).
 pub(crate) fn fail_held(ctx: &RunnerSupArgs, dead: &[ActorId], cause: FailureCause, why: &str) {
     for control in ctx.table.controls_snapshot() {
         let Some(holder) = control.holder() else {
             continue;
         };
-        if !dead.contains(&holder.get_id()) {
+        if !dead.contains(&holder.get_id()) && holder.get_status() != ActorStatus::Stopped {
             continue;
         }
         control.detach();

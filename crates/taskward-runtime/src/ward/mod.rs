@@ -92,6 +92,7 @@ async fn start_late(
     let start = RunnerMsg::Start {
         control: control.clone(),
         attempt: 1,
+        announce: true,
         reply: tx.into(),
     };
     if runner.cast(start).is_err() {

@@ -16,6 +16,7 @@ use super::effects::{Effect, panic_message};
 use crate::control::{Control, ControlParts};
 use crate::registry::{Admission, Answer, Command, CreateRequest, Ownership};
 use crate::runner::RunnerMsg;
+use ractor::ActorRef;
 
 impl Desk<'_> {
     /// Applies one command from the inbox; its answer is sent once the desk is released. A
@@ -163,7 +164,13 @@ impl Desk<'_> {
         record.idempotency_key = spec.idempotency_key.clone();
         record.external = external;
         record.ttl = ttl;
-        record.phase = Some(if external {
+        // A task handed to its runner in this step is recorded running: the runner
+        // acknowledges the start before submit returns (see `hand_to_runner`).
+        let runner = match &work {
+            Some(_) => self.shared.runners.partitions.for_task(&id),
+            None => None,
+        };
+        record.phase = Some(if external || runner.is_some() {
             Phase::Running
         } else {
             Phase::Queued
@@ -201,6 +208,18 @@ impl Desk<'_> {
                 name: spec.name.to_string(),
             },
         );
+        if !external && runner.is_some() {
+            // Recorded running: the change from queued that a start report would have made.
+            self.publish(
+                id,
+                &spec.scope,
+                EventKind::StatusChanged {
+                    status: Status::Working,
+                    phase: Some(Phase::Running),
+                    attempt: 1,
+                },
+            );
+        }
         control
             .span
             .in_scope(|| tracing::debug!(scope = %spec.scope, "task recorded"));
@@ -232,37 +251,12 @@ impl Desk<'_> {
                 self.owner_exited(owner_id);
             }
         }
-        let started = match &control.work {
-            Some(_) => self.hand_to_runner(&control),
-            None => None,
-        };
+        let started = runner.and_then(|runner| hand_to_runner(&control, runner));
         Ok(Admission::New {
             control,
             record,
             started,
         })
-    }
-
-    /// Hands a new task's first attempt to the runner of its partition, which holds it from
-    /// now on (so a cancel or a runner's death reaches it even before the work starts).
-    /// Returns where the start acknowledgement arrives; `None` when no runner is in place.
-    fn hand_to_runner(
-        &mut self,
-        control: &Arc<Control>,
-    ) -> Option<ractor::concurrency::OneshotReceiver<Result<(), String>>> {
-        let runner = self.shared.runners.partitions.for_task(&control.id)?;
-        control.attach(runner.get_cell(), false);
-        let (tx, rx) = ractor::concurrency::oneshot();
-        let start = RunnerMsg::Start {
-            control: control.clone(),
-            attempt: 1,
-            reply: tx.into(),
-        };
-        if runner.cast(start).is_err() {
-            control.detach();
-            return None;
-        }
-        Some(rx)
     }
 
     fn start_failed(&mut self, id: TaskId, reason: String) {
@@ -362,4 +356,26 @@ impl Desk<'_> {
         }
         Ok(self.sync_input_status(&control).unwrap_or(record))
     }
+}
+
+/// Hands a new task's first attempt to the runner of its partition, which holds it from
+/// now on (so a cancel or a runner's death reaches it even before the work starts).
+/// Returns where the start acknowledgement arrives; `None` when no runner is in place.
+fn hand_to_runner(
+    control: &Arc<Control>,
+    runner: ActorRef<RunnerMsg>,
+) -> Option<ractor::concurrency::OneshotReceiver<Result<(), String>>> {
+    control.attach(runner.get_cell(), false);
+    let (tx, rx) = ractor::concurrency::oneshot();
+    let start = RunnerMsg::Start {
+        control: control.clone(),
+        attempt: 1,
+        announce: false,
+        reply: tx.into(),
+    };
+    if runner.cast(start).is_err() {
+        control.detach();
+        return None;
+    }
+    Some(rx)
 }
