@@ -301,6 +301,33 @@ async fn a_cancel_during_retry_wait_stops_the_retries() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_cancel_as_the_backoff_ends_lets_the_task_go() {
+    // The backoff's end and the cancel race to the task's runner; whichever comes first, the
+    // task ends cancelled, attempt 2 never runs, and nothing is left held for it.
+    let ward = common::ward().await;
+    let attempts = Attempts::default();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let spec = TaskSpec::new(format!("race{i}"))
+            .restart(Restart::transient(5, Backoff::fixed(secs(10))));
+        tasks.push(fail_until(&ward, spec, u32::MAX, &attempts).await);
+    }
+    let backoff_ends = Instant::now() + secs(10);
+    tokio::time::sleep_until(backoff_ends).await;
+    for task in &tasks {
+        let _ = task.cancel(None).await;
+    }
+    tokio::time::sleep(secs(60)).await;
+    for task in &tasks {
+        let outcome = task.wait().await.unwrap();
+        assert!(outcome.cancellation().is_some(), "{outcome:?}");
+    }
+    let status = ward.status().await.unwrap();
+    assert_eq!(status.controls, 0, "a task is still held: {status:?}");
+    assert_eq!(status.live_runners, 0);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_timeout_is_not_retried_by_default() {
     let ward = common::ward().await;
     let attempts = Attempts::default();

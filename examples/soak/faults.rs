@@ -23,7 +23,10 @@ pub(crate) struct Rates {
 
 impl Rates {
     pub(crate) const DEFAULT: Rates = Rates {
-        runner_kill: Duration::from_millis(10),
+        // A runner holds a whole partition of the tasks (half of them, on 2 workers): a kill
+        // every 250 ms loses as many tasks as the one-runner-per-task runtime lost with a kill
+        // every few milliseconds.
+        runner_kill: Duration::from_millis(250),
         owner_kill: Duration::from_millis(100),
         registry_kill: Duration::from_millis(1_500),
         runner_sup_kill: Duration::from_millis(2_500),
@@ -134,11 +137,11 @@ pub(crate) async fn inject(
         tokio::select! {
             () = stop.cancelled() => return,
             _ = runner.tick() => {
-                let runners = ward.runners();
+                let runners = ward.runner_cells();
                 if runners.is_empty() {
                     continue;
                 }
-                let (_, cell) = &runners[rng.below(runners.len() as u64) as usize];
+                let cell = &runners[rng.below(runners.len() as u64) as usize];
                 if cell.get_status() == ActorStatus::Running {
                     cell.kill();
                     tally.runner_kills.add();

@@ -379,10 +379,16 @@ impl RunnerState {
         let Some(waiting) = self.waiting.remove(&id) else {
             return;
         };
-        let control = waiting.control;
-        if control.is_terminal() || control.attempt() != attempt || self.table.is_stopping() {
+        if waiting.control.is_terminal()
+            || waiting.control.attempt() != attempt
+            || self.table.is_stopping()
+        {
+            // Cancelled as its backoff ended (the cancel is right behind this message, and
+            // will find nothing): the attempt ends here, so the registry lets the task go.
+            self.end_waiting(waiting);
             return;
         }
+        let control = waiting.control;
         if let Err(why) = self.start(myself, control.clone(), attempt, true) {
             control.detach();
             self.port.report(Report::RunnerExited {
@@ -399,13 +405,18 @@ impl RunnerState {
         } else if let Some(waiting) = self.waiting.remove(&id) {
             // Cancelled during its backoff: no work to stop, the attempt simply ends.
             self.timers.remove(&waiting.timer);
-            waiting.control.detach();
-            self.port.report(Report::Finished {
-                id,
-                attempt: waiting.attempt,
-                result: AttemptResult::Cancelled,
-            });
+            self.end_waiting(waiting);
         }
+    }
+
+    /// Ends an attempt that never started (its task ended during its backoff).
+    fn end_waiting(&mut self, waiting: Waiting) {
+        waiting.control.detach();
+        self.port.report(Report::Finished {
+            id: waiting.control.id,
+            attempt: waiting.attempt,
+            result: AttemptResult::Cancelled,
+        });
     }
 
     /// Fires an attempt's token and starts its grace period (or aborts it at once).
