@@ -83,6 +83,9 @@ pub(crate) enum RegistryMsg {
     Sweep,
     /// Progress cells have news (see `progress::ProgressFlush`).
     FlushProgress,
+    /// User callbacks (with the answers and wake-ups around them) collected by a caller that
+    /// worked the desk: they run here, on the registry's thread.
+    Effects(desk::effects::Batch),
 }
 
 /// The tasks whose work was still running when shutdown began.
@@ -92,6 +95,20 @@ pub(crate) struct ShutdownRunners {
     pub(crate) cancelled: usize,
     /// Those still finishing after they had already ended (within a cancel's grace period).
     pub(crate) finishing: usize,
+}
+
+/// Works the registry's desk from the caller's thread when no desk is at work: drains the
+/// inbox as the registry actor would. Returns whether it did; not while no registry runs (its
+/// successor drains what is queued when it starts).
+fn combine(shared: &Shared) -> bool {
+    let Some(registry) = shared.registry() else {
+        return false;
+    };
+    let Some(book) = shared.try_book() else {
+        return false;
+    };
+    Desk::run_locked(shared, book, Some(&registry), true, |desk| desk.drain());
+    true
 }
 
 /// Ends every live task with cause `interrupted`. Only for the root, after the registry
@@ -163,6 +180,7 @@ impl Actor for Registry {
         match message {
             RegistryMsg::Drain => Desk::run(&shared, me, |desk| desk.drain()),
             RegistryMsg::FlushProgress => Desk::run(&shared, me, |desk| desk.flush_progress()),
+            RegistryMsg::Effects(batch) => desk::run_effects(&shared, batch),
             RegistryMsg::Sweep => Desk::run(&shared, me, |desk| {
                 desk.drain();
                 desk.sweep();

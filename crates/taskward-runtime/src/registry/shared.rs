@@ -60,13 +60,28 @@ impl Shared {
         }
     }
 
-    /// Queues a command for the registry, nudging it when the inbox was empty; says why when
-    /// the registry takes no more commands.
+    /// Queues a command for the registry; says why when the registry takes no more commands.
+    ///
+    /// When no desk is at work (the book is free), the caller works it: it drains the inbox,
+    /// its own command and whatever else is queued, in order, as the registry would (flat
+    /// combining: one mechanism, run by whoever finds the registry idle, without a wake-up).
+    /// Otherwise whoever holds the book will take the command, or, if the inbox was empty,
+    /// the registry is nudged.
     pub(crate) fn command(&self, command: Command) -> Result<(), Closed> {
-        if self.inbox.command(command)? {
+        let was_empty = self.inbox.command(command)?;
+        if !super::combine(self) && was_empty {
             self.nudge_registry();
         }
         Ok(())
+    }
+
+    /// The book, if no desk holds it now.
+    pub(crate) fn try_book(&self) -> Option<MutexGuard<'_, Book>> {
+        match self.book.try_lock() {
+            Ok(book) => Some(book),
+            Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
     }
 
     pub(crate) fn nudge_registry(&self) {

@@ -22,7 +22,7 @@ use crate::spec::TaskNotice;
 use super::Desk;
 
 /// A user callback a transition owes, or a wake-up that must come after one.
-pub(super) enum Effect {
+pub(crate) enum Effect {
     /// Tell a task's owner how it ended.
     Notify {
         notify: Arc<dyn Fn(TaskNotice) + Send + Sync>,
@@ -40,7 +40,21 @@ pub(super) enum Effect {
     Answer(Box<dyn FnOnce() + Send>),
 }
 
+/// Effects a caller working the desk hands to the registry actor, to run in order there.
+pub(crate) struct Batch(pub(crate) Vec<Effect>);
+
+impl std::fmt::Debug for Batch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Batch({} effects)", self.0.len())
+    }
+}
+
 impl Effect {
+    /// Whether it runs user code (an owner's notice wrapper, an external `on_cancel`).
+    pub(super) fn is_user_callback(&self) -> bool {
+        matches!(self, Effect::Notify { .. } | Effect::ExternalCancel { .. })
+    }
+
     fn task(&self) -> Option<TaskId> {
         match self {
             Effect::Notify { notice, .. } => Some(notice.id()),

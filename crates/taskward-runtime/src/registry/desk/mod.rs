@@ -7,7 +7,7 @@
 //! once the book is released) and [`unwritten`] (terminal records the store failed to write).
 
 mod commands;
-mod effects;
+pub(super) mod effects;
 mod reports;
 mod scopes;
 mod status;
@@ -36,6 +36,11 @@ pub(super) struct Desk<'a> {
     effects: Vec<Effect>,
 }
 
+/// Runs a batch of effects a caller handed over (see [`Desk::run_locked`]).
+pub(super) fn run_effects(shared: &Shared, batch: effects::Batch) {
+    effects::run(shared, batch.0);
+}
+
 impl<'a> Desk<'a> {
     /// Runs `work` on the desk: the book is locked for it, and released before the user
     /// callbacks it collected run (each contained: see [`effects`]). `myself` is `None` for
@@ -48,15 +53,40 @@ impl<'a> Desk<'a> {
         myself: Option<&'a ActorRef<RegistryMsg>>,
         work: impl FnOnce(&mut Desk<'a>) -> R,
     ) -> R {
+        Self::run_locked(shared, shared.book(), myself, false, work)
+    }
+
+    /// [`run`](Self::run), with the book already locked. A caller working the desk
+    /// (`combining`) runs the answers and wake-ups itself, but hands a batch that holds a
+    /// user callback to the registry actor, so that user code always runs on the registry's
+    /// thread (in the runtime it was spawned on), in order.
+    pub(super) fn run_locked<R>(
+        shared: &'a Shared,
+        book: MutexGuard<'a, Book>,
+        myself: Option<&'a ActorRef<RegistryMsg>>,
+        combining: bool,
+        work: impl FnOnce(&mut Desk<'a>) -> R,
+    ) -> R {
         let mut desk = Desk {
             shared,
-            book: shared.book(),
+            book,
             myself,
             effects: Vec::new(),
         };
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| work(&mut desk)));
         let effects = std::mem::take(&mut desk.effects);
         drop(desk);
+        let effects = match myself {
+            Some(me) if combining && effects.iter().any(Effect::is_user_callback) => {
+                match me.cast(RegistryMsg::Effects(effects::Batch(effects))) {
+                    Ok(()) => Vec::new(),
+                    // The registry is gone: run them here rather than lose them.
+                    Err(ractor::MessagingErr::SendErr(RegistryMsg::Effects(batch))) => batch.0,
+                    Err(_) => Vec::new(),
+                }
+            }
+            _ => effects,
+        };
         effects::run(shared, effects);
         result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     }
