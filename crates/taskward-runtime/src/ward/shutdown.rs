@@ -15,15 +15,15 @@ const ABORT_WAIT: Duration = Duration::from_secs(1);
 
 /// What a shutdown did.
 ///
-/// A runner is counted when its work had not reported its end when shutdown began; tasks
+/// A task's work is counted when it had not reported its end when shutdown began; tasks
 /// without running work (ended, waiting to retry, external) have none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct ShutdownReport {
-    /// Runners of the live tasks shutdown cancelled (by `shutdown`): their work was still
-    /// running when shutdown began.
+    /// Works of the live tasks shutdown cancelled (by `shutdown`): they were still running
+    /// when shutdown began.
     pub runners: usize,
-    /// Runners still finishing a task that had already ended when shutdown began (one
+    /// Works still finishing a task that had already ended when shutdown began (one
     /// cancelled earlier, within its grace period). Shutdown waits for them as for the others.
     pub finishing: usize,
     /// Of `runners` and `finishing`, those still running at the deadline: their work was
