@@ -12,8 +12,8 @@ use common::settle;
 use ractor::{ActorCell, ActorStatus};
 use serde_json::json;
 use taskward::{
-    Error, Event, EventFilter, EventKind, FailureCause, Intensity, ListQuery, Outcome, Phase,
-    Scope, Status, TaskContext, TaskError, TaskSpec, Taskward,
+    Error, Event, EventFilter, EventKind, FailureCause, Intensity, ListQuery, Outcome, Owner,
+    Phase, Scope, Status, TaskContext, TaskError, TaskNotice, TaskSpec, Taskward,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -419,4 +419,47 @@ async fn a_command_queued_when_the_registry_is_killed_reaches_its_successor() {
     );
     assert_eq!(ward.status().await.unwrap().registry_restarts, 1);
     ward.shutdown(Duration::from_secs(1)).await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn callbacks_handed_to_a_registry_that_dies_run_in_its_successor() {
+    // A caller that works the registry's desk hands the owner's notice (and the waiters'
+    // wake-up behind it) to the registry actor; the registry is killed before it runs them:
+    // its successor does, and nothing waits forever.
+    let ward = common::ward().await;
+    let (host, mut notices) = common::sink::<TaskNotice>().await;
+    let task = ward
+        .submit(
+            TaskSpec::new("owned").owner(Owner::actor(&host, |notice| notice)),
+            |ctx| common::sleepy(ctx, Duration::from_secs(3600)),
+        )
+        .await
+        .unwrap();
+    let waiter = tokio::spawn({
+        let task = task.clone();
+        async move { task.wait().await }
+    });
+    settle().await;
+
+    // Both without yielding: the kill lands before the registry gets to the handed effects.
+    ward.registry_cell().unwrap().kill();
+    let global = Scope::global();
+    let cancel = ward.cancel(&global, task.id(), None);
+    assert!(
+        futures_util::FutureExt::now_or_never(cancel).is_none(),
+        "the answer is among the handed effects"
+    );
+
+    let outcome = tokio::time::timeout(Duration::from_secs(60), waiter)
+        .await
+        .expect("the waiter was woken")
+        .unwrap()
+        .unwrap();
+    assert!(outcome.cancellation().is_some(), "{outcome:?}");
+    let notice = tokio::time::timeout(Duration::from_secs(60), notices.recv())
+        .await
+        .expect("the owner was told")
+        .unwrap();
+    assert!(matches!(notice, TaskNotice::Cancelled { .. }), "{notice:?}");
+    assert_eq!(ward.status().await.unwrap().registry_restarts, 1);
 }

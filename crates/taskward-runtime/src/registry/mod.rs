@@ -84,8 +84,8 @@ pub(crate) enum RegistryMsg {
     /// Progress cells have news (see `progress::ProgressFlush`).
     FlushProgress,
     /// User callbacks (with the answers and wake-ups around them) collected by a caller that
-    /// worked the desk: they run here, on the registry's thread.
-    Effects(desk::effects::Batch),
+    /// worked the desk are waiting: they run here, on the registry's thread.
+    Effects,
 }
 
 /// The tasks whose work was still running when shutdown began.
@@ -145,6 +145,8 @@ impl Actor for Registry {
             // Reports that arrived while no registry was running.
             desk.drain();
         });
+        // Callbacks a caller handed to a predecessor that died before running them.
+        desk::run_handed(&shared);
         state.sweep =
             Some(myself.send_interval(shared.config.sweep_interval, || RegistryMsg::Sweep));
         let me = myself.clone();
@@ -178,9 +180,13 @@ impl Actor for Registry {
         let shared = state.shared.clone();
         let me = Some(&myself);
         match message {
-            RegistryMsg::Drain => Desk::run(&shared, me, |desk| desk.drain()),
+            RegistryMsg::Drain => {
+                Desk::run(&shared, me, |desk| desk.drain());
+                // Effects handed over while no registry was in place to be nudged.
+                desk::run_handed(&shared);
+            }
             RegistryMsg::FlushProgress => Desk::run(&shared, me, |desk| desk.flush_progress()),
-            RegistryMsg::Effects(batch) => desk::run_effects(&shared, batch),
+            RegistryMsg::Effects => desk::run_handed(&shared),
             RegistryMsg::Sweep => Desk::run(&shared, me, |desk| {
                 desk.drain();
                 desk.sweep();

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use ractor::ActorRef;
 
+use super::desk::effects::Effect;
 use super::{Book, Closed, Command, Inbox, RegistryMsg};
 use crate::report::{Report, ReportPort};
 use crate::runner::Runners;
@@ -25,6 +26,10 @@ pub(crate) struct Shared {
     pub(crate) inbox: Inbox,
     book: Mutex<Book>,
     registry: RwLock<Option<ActorRef<RegistryMsg>>>,
+    /// Effects holding user callbacks that callers who worked the desk handed to the registry
+    /// actor, oldest first: kept here so that a registry that dies before running them leaves
+    /// them to its successor.
+    handed: Mutex<Vec<Effect>>,
 }
 
 impl Deref for Shared {
@@ -43,6 +48,7 @@ impl Shared {
             inbox: Inbox::default(),
             book: Mutex::new(Book::default()),
             registry: RwLock::new(None),
+            handed: Mutex::new(Vec::new()),
         }
     }
 
@@ -112,6 +118,23 @@ impl Shared {
 
     pub(crate) fn set_registry(&self, registry: Option<ActorRef<RegistryMsg>>) {
         *self.registry.write().unwrap_or_else(|e| e.into_inner()) = registry;
+    }
+
+    /// Hands effects to the registry actor (see `handed`) and nudges it.
+    pub(crate) fn hand_over(&self, effects: Vec<Effect>) {
+        self.handed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(effects);
+        if let Some(registry) = self.registry() {
+            // A dead registry is fine: its successor runs them when it starts.
+            let _ = registry.cast(RegistryMsg::Effects);
+        }
+    }
+
+    /// Takes the effects handed over so far.
+    pub(crate) fn take_handed(&self) -> Vec<Effect> {
+        std::mem::take(&mut *self.handed.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     pub(crate) fn live_runner_count(&self) -> usize {

@@ -40,12 +40,11 @@ pub(crate) enum Effect {
     Answer(Box<dyn FnOnce() + Send>),
 }
 
-/// Effects a caller working the desk hands to the registry actor, to run in order there.
-pub(crate) struct Batch(pub(crate) Vec<Effect>);
-
-impl std::fmt::Debug for Batch {
+impl std::fmt::Debug for Effect {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Batch({} effects)", self.0.len())
+        f.debug_struct("Effect")
+            .field("task", &self.task())
+            .finish_non_exhaustive()
     }
 }
 

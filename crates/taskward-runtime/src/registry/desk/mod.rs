@@ -36,9 +36,10 @@ pub(super) struct Desk<'a> {
     effects: Vec<Effect>,
 }
 
-/// Runs a batch of effects a caller handed over (see [`Desk::run_locked`]).
-pub(super) fn run_effects(shared: &Shared, batch: effects::Batch) {
-    effects::run(shared, batch.0);
+/// Runs the effects callers handed over (see [`Desk::run_locked`]), in the order they were
+/// handed.
+pub(super) fn run_handed(shared: &Shared) {
+    effects::run(shared, shared.take_handed());
 }
 
 impl<'a> Desk<'a> {
@@ -76,18 +77,13 @@ impl<'a> Desk<'a> {
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| work(&mut desk)));
         let effects = std::mem::take(&mut desk.effects);
         drop(desk);
-        let effects = match myself {
-            Some(me) if combining && effects.iter().any(Effect::is_user_callback) => {
-                match me.cast(RegistryMsg::Effects(effects::Batch(effects))) {
-                    Ok(()) => Vec::new(),
-                    // The registry is gone: run them here rather than lose them.
-                    Err(ractor::MessagingErr::SendErr(RegistryMsg::Effects(batch))) => batch.0,
-                    Err(_) => Vec::new(),
-                }
-            }
-            _ => effects,
-        };
-        effects::run(shared, effects);
+        if combining && effects.iter().any(Effect::is_user_callback) {
+            // Queued where they outlive the registry actor (its successor runs them), and the
+            // registry nudged to run them now.
+            shared.hand_over(effects);
+        } else {
+            effects::run(shared, effects);
+        }
         result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     }
 
