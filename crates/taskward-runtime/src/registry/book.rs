@@ -41,8 +41,6 @@ pub(crate) struct Book {
     pub(crate) closed: bool,
     /// Runners seen stopped (and not replaced) by the last sweep.
     pub(crate) stopped_runners: HashSet<ActorId>,
-    /// Runner and runner-supervisor restarts counted at the last sweep.
-    pub(crate) runner_restarts_seen: u64,
     /// Terminal records the store failed to write, by task.
     pub(crate) unwritten: HashMap<TaskId, Unwritten>,
 }

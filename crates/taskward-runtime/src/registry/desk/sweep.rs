@@ -3,7 +3,7 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
 
-use ractor::{ActorId, ActorStatus};
+use ractor::ActorId;
 use taskward_core::{CancelledBy, EventKind, Failure, FailureCause, Outcome, TaskId};
 
 use super::Desk;
@@ -98,22 +98,15 @@ impl Desk<'_> {
             .copied()
             .collect();
         self.book.stopped_runners = stopped.into_iter().collect();
-        // Runners replaced since the last sweep: a task still held by one of the stopped ones
-        // (its exit handled only in part) is failed here, one sweep later.
-        let counters = &self.shared.counters;
-        let restarts = counters.runner_failures.load(Ordering::Relaxed)
-            + counters.runner_sup_restarts.load(Ordering::Relaxed);
-        let replaced = std::mem::replace(&mut self.book.runner_restarts_seen, restarts) != restarts;
-        if missed.is_empty() && !replaced {
+        if missed.is_empty() {
             return;
         }
         // A runner queues its last reports before it stops: those are applied first.
         self.drain();
         for control in self.shared.controls_snapshot() {
-            let held_by_missed = control.holder().is_some_and(|runner| {
-                missed.contains(&runner.get_id())
-                    || (replaced && runner.get_status() == ActorStatus::Stopped)
-            });
+            let held_by_missed = control
+                .holder()
+                .is_some_and(|runner| missed.contains(&runner.get_id()));
             if held_by_missed {
                 control.detach();
                 self.on_runner_exited(
