@@ -427,3 +427,78 @@ async fn a_runner_stopped_by_hand_fails_its_tasks_and_is_replaced() {
         .unwrap();
     assert_eq!(next.wait().await.unwrap(), Outcome::completed(json!(1)));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_runner_killed_during_a_backoff_loses_the_waiting_attempt() {
+    let ward = common::ward().await;
+    let runs = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let task = ward
+        .submit(
+            TaskSpec::new("waits").restart(Restart::transient(
+                2,
+                Backoff::fixed(Duration::from_secs(60)),
+            )),
+            {
+                let runs = runs.clone();
+                move |_ctx: TaskContext| {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    async { Err(taskward::TaskError::new("fails")) }
+                }
+            },
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(task.get().unwrap().phase, Some(Phase::RetryWait));
+
+    // The runner holds the attempt waiting out its backoff: it is lost with the runner.
+    runners(&ward).pop().unwrap().kill();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let record = task.get().unwrap();
+    assert_eq!(record.status, Status::Failed, "{record:?}");
+    assert_eq!(
+        record.outcome.as_ref().unwrap().failure().unwrap().cause,
+        FailureCause::RunnerLost
+    );
+    // The attempt that was waiting never runs, and nothing is left held.
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    let status = ward.status().await.unwrap();
+    assert_eq!((status.controls, status.live_runners), (0, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_submitted_while_its_runner_is_down_waits_queued_for_the_replacement() {
+    let ward = common::ward().await;
+    let scope = Scope::session("s-late");
+    // Unlinked, the runner's death reaches no one: its partition has no live runner until
+    // the sweep replaces it (two sweeps, about two seconds).
+    common::settle().await;
+    let sup = ward.runner_supervisor_cell().unwrap();
+    let dead = runners(&ward).pop().unwrap();
+    dead.unlink(sup);
+    dead.kill();
+    tokio::time::sleep(Duration::from_millis(10)).await;
+
+    let submit = tokio::spawn({
+        let ward = ward.clone();
+        let scope = scope.clone();
+        async move {
+            ward.submit(
+                TaskSpec::new("late").scope(scope),
+                |_ctx: TaskContext| async { Ok(json!("ran")) },
+            )
+            .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let waiting = ward.list(&scope, &taskward::ListQuery::new()).unwrap();
+    assert_eq!(waiting.tasks.len(), 1);
+    assert_eq!(waiting.tasks[0].phase, Some(Phase::Queued), "{waiting:?}");
+
+    let task = submit.await.unwrap().unwrap();
+    assert_eq!(task.wait().await.unwrap(), Outcome::completed(json!("ran")));
+    let replaced = runners(&ward);
+    assert_eq!(replaced.len(), 1);
+    assert_ne!(replaced[0].get_id(), dead.get_id());
+}

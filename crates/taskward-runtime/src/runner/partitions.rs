@@ -69,9 +69,11 @@ impl Partitions {
         self.place(index).runner.clone()
     }
 
-    /// The runner that holds (or will hold) a task.
+    /// The live runner that holds (or will hold) a task; `None` while its partition's runner
+    /// is stopped and not replaced yet.
     pub(crate) fn for_task(&self, id: &TaskId) -> Option<ActorRef<RunnerMsg>> {
         self.runner(self.index_of(id))
+            .filter(|runner| runner.get_status() != ActorStatus::Stopped)
     }
 
     /// Every runner now in place.
@@ -126,14 +128,11 @@ impl Partitions {
 
     /// The runner of a task's partition, waiting for one being restarted.
     pub(crate) async fn wait_for(&self, id: &TaskId) -> Option<ActorRef<RunnerMsg>> {
-        let index = self.index_of(id);
         let mut generation = self.generation.subscribe();
         let deadline = tokio::time::Instant::now() + RESTART_WAIT;
         loop {
             generation.borrow_and_update();
-            if let Some(runner) = self.runner(index)
-                && runner.get_status() != ActorStatus::Stopped
-            {
+            if let Some(runner) = self.for_task(id) {
                 return Some(runner);
             }
             if tokio::time::timeout_at(deadline, generation.changed())
