@@ -459,3 +459,34 @@ async fn submit_once_work_is_lost_with_its_runner_and_not_run_again() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(runs.load(Ordering::SeqCst), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_submit_dropped_after_its_first_poll_still_runs_its_task() {
+    // Submit is cancel safe: once its command is queued, the task is created and handed to
+    // its runner whether or not the caller still waits for the acknowledgement.
+    let ward = common::ward().await;
+    let scope = Scope::session("s-dropped");
+    let (ran_tx, ran_rx) = tokio::sync::oneshot::channel();
+    let submit = ward.submit_once(
+        TaskSpec::new("orphaned").scope(scope.clone()),
+        move |_ctx: TaskContext| async move {
+            let _ = ran_tx.send(());
+            Ok(json!("ran"))
+        },
+    );
+    assert!(
+        futures_util::FutureExt::now_or_never(submit).is_none(),
+        "the first poll queues the command; the start's acknowledgement comes later"
+    );
+
+    tokio::time::timeout(Duration::from_secs(60), ran_rx)
+        .await
+        .expect("the work ran")
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let page = ward.list(&scope, &ListQuery::new()).unwrap();
+    assert_eq!(page.tasks.len(), 1);
+    assert_eq!(page.tasks[0].status, Status::Completed);
+    let status = ward.status().await.unwrap();
+    assert_eq!((status.controls, status.live_runners), (0, 0));
+}
