@@ -28,6 +28,10 @@ struct Queue {
 /// The runner inserts and removes entries directly (one uncontended lock); keys are never
 /// reused, so a timer removed after it fired removes nothing else, and the runner can tell a
 /// stale expiry from the timer it has armed now. Timers fire at their exact instant.
+///
+/// Not tokio-util's `DelayQueue`: its keys are slab slots, reused once an entry has expired,
+/// and expiries reach the runner as messages, so removing the key of a timer that had just
+/// fired could remove another task's timer; it also rounds deadlines up to the millisecond.
 #[derive(Debug)]
 pub(crate) struct Timers {
     queue: Arc<Mutex<Queue>>,

@@ -2,11 +2,15 @@
 //!
 //! This module holds the desk and its table helpers; each sibling holds one concern:
 //! [`transitions`] (finishing, cancelling, retrying), [`reports`] (runners' reports),
-//! [`commands`] (the API's commands), [`scopes`] (owners and scopes), [`sweep`] (expiry,
+//! [`dispatch`] (the inbox's commands and their answers), [`create`] (admission, the record,
+//! the hand-off to the runner), [`commands`] (the API's commands on a task), [`scopes`]
+//! (owners and scopes), [`sweep`] (expiry,
 //! runner checks, interruption, shutdown), [`status`], [`effects`] (user callbacks, run
 //! once the book is released) and [`unwritten`] (terminal records the store failed to write).
 
 mod commands;
+mod create;
+mod dispatch;
 pub(super) mod effects;
 mod reports;
 mod scopes;

@@ -1,0 +1,196 @@
+//! Create: admission (limits, TTL cap, idempotency, parent), the record and its control, and
+//! the hand-off to the task's runner.
+
+use std::sync::Arc;
+
+use ractor::{ActorRef, ActorStatus};
+use taskward_core::{Error, EventKind, Limit, Phase, Status, TaskId, TaskRecord};
+
+use super::Desk;
+use crate::control::{Control, ControlParts};
+use crate::registry::{Admission, CreateRequest, Ownership};
+use crate::runner::RunnerMsg;
+
+impl Desk<'_> {
+    pub(super) fn create(&mut self, request: CreateRequest) -> Result<Admission, Error> {
+        let CreateRequest {
+            spec,
+            work,
+            external_cancel,
+        } = request;
+        if self.book.closed || self.shared.is_stopping() {
+            return Err(Error::ShutDown);
+        }
+        let config = &self.shared.config;
+        if let Some(key) = &spec.idempotency_key
+            && let Some(id) = self
+                .book
+                .idempotency
+                .get(&(spec.scope.clone(), key.clone()))
+            && let Some(existing) = self.shared.store.get(id)
+        {
+            return Ok(Admission::Existing(existing));
+        }
+        if let Some(max) = config.max_live_tasks
+            && self.book.live_total >= max
+        {
+            return Err(Error::LimitExceeded {
+                limit: Limit::LiveTasks,
+                max: max as u64,
+            });
+        }
+        if let Some(max) = config.max_live_per_scope
+            && self.book.live_in(&spec.scope) >= max
+        {
+            return Err(Error::LimitExceeded {
+                limit: Limit::LiveTasksPerScope,
+                max: max as u64,
+            });
+        }
+        let ttl = match (spec.ttl.or(config.default_ttl), config.max_ttl) {
+            (Some(requested), Some(max)) if requested > max => {
+                if config.reject_ttl_above_max && spec.ttl.is_some() {
+                    return Err(Error::TtlAboveMaximum { requested, max });
+                }
+                Some(max)
+            }
+            (ttl, _) => ttl,
+        };
+        if let Some(parent) = spec.parent {
+            let live = self
+                .shared
+                .store
+                .get(&parent)
+                .is_some_and(|p| p.scope == spec.scope && !p.is_terminal());
+            if !live {
+                return Err(Error::InvalidParent(parent));
+            }
+        }
+
+        let id = TaskId::new();
+        let seq = self.book.seq();
+        let external = work.is_none();
+        let mut record = TaskRecord::new(id, spec.scope.clone(), spec.name.clone(), seq);
+        record.kind = spec.kind;
+        record.producer = spec.producer.clone();
+        record.parent = spec.parent;
+        record.idempotency_key = spec.idempotency_key.clone();
+        record.external = external;
+        record.ttl = ttl;
+        // A task handed to its runner in this step is recorded running: the runner
+        // acknowledges the start before submit returns (see `hand_to_runner`).
+        let runner = match &work {
+            Some(_) => self.shared.runners.partitions.for_task(&id),
+            None => None,
+        };
+        record.phase = Some(if external || runner.is_some() {
+            Phase::Running
+        } else {
+            Phase::Queued
+        });
+        let record = Arc::new(record);
+        let control = Arc::new(Control::new(ControlParts {
+            id,
+            name: spec.name.clone(),
+            work,
+            external_cancel,
+            timeout: spec.timeout.or(config.default_timeout),
+            cancel_policy: spec.cancel_policy.unwrap_or(config.default_cancel_policy),
+            restart: spec.restart,
+            limits: spec.limits.boxed(),
+        }));
+        let expires_at = ttl.map(|t| (tokio::time::Instant::now() + t).into_std());
+        self.shared.store.insert(record.clone(), expires_at)?;
+        self.shared
+            .controls
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, control.clone());
+        self.book.count_in(&record);
+        self.book.add_live(&spec.scope);
+        if let Some(key) = spec.idempotency_key {
+            self.book.idempotency.insert((spec.scope.clone(), key), id);
+        }
+        if let Some(parent) = spec.parent {
+            self.book.children.entry(parent).or_default().push(id);
+        }
+        self.publish(
+            id,
+            &spec.scope,
+            EventKind::Created {
+                name: spec.name.to_string(),
+            },
+        );
+        if !external && runner.is_some() {
+            // Recorded running: the change from queued that a start report would have made.
+            self.publish(
+                id,
+                &spec.scope,
+                EventKind::StatusChanged {
+                    status: Status::Working,
+                    phase: Some(Phase::Running),
+                    attempt: 1,
+                },
+            );
+        }
+        control
+            .span
+            .in_scope(|| tracing::debug!(scope = %spec.scope, "task recorded"));
+        if let Some(owner) = spec.owner {
+            let cell = owner.cell.clone();
+            let owner_id = cell.get_id();
+            self.book.owned_by.insert(
+                id,
+                Ownership {
+                    owner,
+                    policy: spec.close_policy,
+                },
+            );
+            let first = {
+                let tasks = self.book.owners.entry(owner_id).or_default();
+                tasks.insert(id);
+                tasks.len() == 1
+            };
+            if first {
+                if let Some(me) = self.myself {
+                    me.get_cell().monitor(cell.clone());
+                }
+            }
+            if matches!(
+                cell.get_status(),
+                ActorStatus::Stopping | ActorStatus::Stopped
+            ) {
+                // Died before it could be watched.
+                self.owner_exited(owner_id);
+            }
+        }
+        let started = runner.and_then(|runner| hand_to_runner(&control, runner));
+        Ok(Admission::New {
+            control,
+            record,
+            started,
+        })
+    }
+}
+
+/// Hands a new task's first attempt to the runner of its partition, which holds it from
+/// now on (so a cancel or a runner's death reaches it even before the work starts).
+/// Returns where the start acknowledgement arrives; `None` when no runner is in place.
+fn hand_to_runner(
+    control: &Arc<Control>,
+    runner: ActorRef<RunnerMsg>,
+) -> Option<ractor::concurrency::OneshotReceiver<Result<(), String>>> {
+    control.attach(runner.get_cell(), false);
+    let (tx, rx) = ractor::concurrency::oneshot();
+    let start = RunnerMsg::Start {
+        control: control.clone(),
+        attempt: 1,
+        announce: false,
+        reply: tx.into(),
+    };
+    if runner.cast(start).is_err() {
+        control.detach();
+        return None;
+    }
+    Some(rx)
+}
