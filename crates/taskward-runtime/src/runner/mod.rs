@@ -3,8 +3,9 @@
 //! hashed to it (erlmcp's `proc_lib` runner, done so that timeout and cancel actually fire).
 //!
 //! A runner keeps, for each task it holds, the tokio task that runs the work (caught at its
-//! boundary, so a panic becomes a report), its cancel token, and its deadline or grace period
-//! in the partition's timer wheel ([`Timers`]). The work never runs inside a handler, so the
+//! boundary, so a panic becomes a report), its cancel token, and its deadline, grace period or
+//! retry backoff in the partition's timer queue ([`timers`]); its state and what it does on
+//! each message are in [`state`]. The work never runs inside a handler, so the
 //! runner's mailbox stays free for starts, deadlines, cancels, grace expiries and status
 //! queries while the works run. Messages to a runner name the task.
 //!
