@@ -502,3 +502,59 @@ async fn a_task_submitted_while_its_runner_is_down_waits_queued_for_the_replacem
     assert_eq!(replaced.len(), 1);
     assert_ne!(replaced[0].get_id(), dead.get_id());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_killed_runner_supervisor_takes_its_runners_and_their_tasks_with_it() {
+    let ward = Taskward::builder()
+        .runner_partitions(2)
+        .spawn()
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        tasks.push(
+            ward.submit(
+                TaskSpec::new(format!("t{i}")),
+                sleeper(Arc::new(AtomicBool::new(false))),
+            )
+            .await
+            .unwrap(),
+        );
+    }
+    common::settle().await;
+    let sup = ward.runner_supervisor_cell().unwrap();
+    let before: Vec<_> = ward.runner_cells().iter().map(|c| c.get_id()).collect();
+    assert_eq!(before.len(), 2);
+
+    sup.kill();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    // Its runners died with it: every task they held was interrupted, none is left working.
+    for task in &tasks {
+        let outcome = tokio::time::timeout(Duration::from_secs(60), task.wait())
+            .await
+            .expect("the task ended")
+            .unwrap();
+        assert_eq!(
+            outcome.failure().map(|f| f.cause),
+            Some(FailureCause::Interrupted),
+            "{outcome:?}"
+        );
+    }
+    // The root started a new supervisor, which started new runners for both partitions.
+    let new_sup = ward.runner_supervisor_cell().unwrap();
+    assert_ne!(new_sup.get_id(), sup.get_id());
+    let after: Vec<_> = ward.runner_cells().iter().map(|c| c.get_id()).collect();
+    assert_eq!(after.len(), 2);
+    assert!(after.iter().all(|id| !before.contains(id)), "{after:?}");
+    let next = ward
+        .submit(TaskSpec::new("next"), |_ctx: TaskContext| async {
+            Ok(json!(1))
+        })
+        .await
+        .unwrap();
+    assert_eq!(next.wait().await.unwrap(), Outcome::completed(json!(1)));
+    let status = ward.status().await.unwrap();
+    assert_eq!(status.runner_supervisor_restarts, 1);
+    assert_eq!((status.controls, status.live_runners), (0, 0));
+}
