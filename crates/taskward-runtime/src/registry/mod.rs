@@ -68,7 +68,7 @@ pub(crate) enum Admission {
     New {
         control: Arc<Control>,
         record: Arc<TaskRecord>,
-        started: Option<ractor::concurrency::OneshotReceiver<Result<(), String>>>,
+        started: Option<crate::runner::StartAck>,
     },
     /// The idempotency key matched this task.
     Existing(Arc<TaskRecord>),

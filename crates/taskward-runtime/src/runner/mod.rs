@@ -183,3 +183,30 @@ impl Actor for Runner {
         Ok(())
     }
 }
+
+/// Where a start's acknowledgement (init_ack) arrives: `Ok` once the work is spawned.
+pub(crate) type StartAck = ractor::concurrency::OneshotReceiver<Result<(), String>>;
+
+/// Hands a task's first attempt to `runner`, which holds it from now on (so a cancel or the
+/// runner's death reaches it even before the work starts). `announce`: the runner reports
+/// `Started` (the task was recorded queued). Returns where the acknowledgement arrives;
+/// `None` when the runner is gone (the task is let go again).
+pub(crate) fn hand_over(
+    runner: &ActorRef<RunnerMsg>,
+    control: &Arc<Control>,
+    announce: bool,
+) -> Option<StartAck> {
+    control.attach(runner.get_cell(), false);
+    let (tx, rx) = ractor::concurrency::oneshot();
+    let start = RunnerMsg::Start {
+        control: control.clone(),
+        attempt: 1,
+        announce,
+        reply: tx.into(),
+    };
+    if runner.cast(start).is_err() {
+        control.detach();
+        return None;
+    }
+    Some(rx)
+}

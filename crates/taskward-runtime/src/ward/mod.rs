@@ -28,7 +28,7 @@ use crate::handle::TaskHandle;
 use crate::registry::Shared;
 use crate::registry::{Admission, Answer, Command, CreateRequest};
 use crate::root::RootMsg;
-use crate::runner::RunnerMsg;
+use crate::runner::{StartAck, hand_over};
 use crate::spec::TaskSpec;
 
 pub use shutdown::ShutdownReport;
@@ -66,9 +66,7 @@ where
 }
 
 /// Waits for a start acknowledgement.
-async fn acknowledged(
-    started: ractor::concurrency::OneshotReceiver<Result<(), String>>,
-) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+async fn acknowledged(started: StartAck) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     match started.await {
         Ok(started) => Ok(started?),
         Err(_) => Err("the runner stopped before acknowledging the start".into()),
@@ -87,19 +85,8 @@ async fn start_late(
         .wait_for(&control.id)
         .await
         .ok_or("the runner of the task's partition is restarting")?;
-    control.attach(runner.get_cell(), false);
-    let (tx, rx) = ractor::concurrency::oneshot();
-    let start = RunnerMsg::Start {
-        control: control.clone(),
-        attempt: 1,
-        announce: true,
-        reply: tx.into(),
-    };
-    if runner.cast(start).is_err() {
-        control.detach();
-        return Err("the runner stopped before the start".into());
-    }
-    acknowledged(rx).await
+    let ack = hand_over(&runner, &control, true).ok_or("the runner stopped before the start")?;
+    acknowledged(ack).await
 }
 
 /// A running taskward runtime: submit, read, wait, cancel, subscribe, inspect, shut down.

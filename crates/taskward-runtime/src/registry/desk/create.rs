@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
-use ractor::{ActorRef, ActorStatus};
+use ractor::ActorStatus;
 use taskward_core::{Error, EventKind, Limit, Phase, Status, TaskId, TaskRecord};
 
 use super::Desk;
 use crate::control::{Control, ControlParts};
 use crate::registry::{Admission, CreateRequest, Ownership};
-use crate::runner::RunnerMsg;
+use crate::runner::hand_over;
 
 impl Desk<'_> {
     pub(super) fn create(&mut self, request: CreateRequest) -> Result<Admission, Error> {
@@ -164,33 +164,11 @@ impl Desk<'_> {
                 self.owner_exited(owner_id);
             }
         }
-        let started = runner.and_then(|runner| hand_to_runner(&control, runner));
+        let started = runner.and_then(|runner| hand_over(&runner, &control, false));
         Ok(Admission::New {
             control,
             record,
             started,
         })
     }
-}
-
-/// Hands a new task's first attempt to the runner of its partition, which holds it from
-/// now on (so a cancel or a runner's death reaches it even before the work starts).
-/// Returns where the start acknowledgement arrives; `None` when no runner is in place.
-fn hand_to_runner(
-    control: &Arc<Control>,
-    runner: ActorRef<RunnerMsg>,
-) -> Option<ractor::concurrency::OneshotReceiver<Result<(), String>>> {
-    control.attach(runner.get_cell(), false);
-    let (tx, rx) = ractor::concurrency::oneshot();
-    let start = RunnerMsg::Start {
-        control: control.clone(),
-        attempt: 1,
-        announce: false,
-        reply: tx.into(),
-    };
-    if runner.cast(start).is_err() {
-        control.detach();
-        return None;
-    }
-    Some(rx)
 }
