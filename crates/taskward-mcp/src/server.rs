@@ -18,7 +18,7 @@ use crate::session::{Session, SessionMap, Sink};
 use crate::tool::Tool;
 
 /// The session part of the scope of stateless (2026-07-28) tasks.
-const MODERN_SCOPE: &str = "modern";
+pub(crate) const MODERN_SCOPE: &str = "modern";
 
 fn scoped(scope: Scope, principal: Option<&str>) -> Scope {
     match principal {

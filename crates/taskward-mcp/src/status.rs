@@ -1,12 +1,16 @@
 //! The operator's view of a runtime as JSON: what `GET /status` answers and `taskward status`
 //! prints.
 
+use std::hash::{BuildHasher, RandomState};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
-use taskward_core::TaskRecord;
+use taskward_core::{Scope, TaskRecord};
 use taskward_runtime::{Limits, RegistryStatus, Taskward};
 use time::format_description::well_known::Rfc3339;
+
+use crate::server::MODERN_SCOPE;
 
 /// The runtime's status: `{"registry": {...}, "tasks": [...]}`.
 ///
@@ -15,6 +19,13 @@ use time::format_description::well_known::Rfc3339;
 /// the counters); when the registry does not answer it is `null` and `error` says why.
 /// `tasks` lists [`Taskward::live_tasks`], oldest first, as objects `{taskId, name, scope,
 /// status, phase, attempt, progress, createdAt}`.
+///
+/// It never shows a session id: anyone who holds one can act in that session, and this view
+/// is for operators. A `scope` shows its session as a keyed hash of the id, 12 hex digits
+/// (`session:3f09c2a1b4d7`, and `session:3f09c2a1b4d7#calls` for the session's plain calls):
+/// the same for one session while the process runs, so tasks can be grouped, but not
+/// reversible (SipHash under a random per-process key). Its principal, if any, is shown as
+/// it is (`session:…/principal:alice`); the stateless scope shows as `session:modern`.
 ///
 /// # Examples
 ///
@@ -79,7 +90,7 @@ fn task(r: &TaskRecord) -> Value {
     json!({
         "taskId": r.id.to_string(),
         "name": r.name.as_ref(),
-        "scope": r.scope.to_string(),
+        "scope": shown_scope(&r.scope),
         "status": r.status.as_str(),
         "phase": r.phase.map(|p| p.to_string()),
         "attempt": r.attempt,
@@ -92,6 +103,61 @@ fn task(r: &TaskRecord) -> Value {
     })
 }
 
+/// A scope as the operator sees it: its session part hashed, its principal as it is.
+fn shown_scope(scope: &Scope) -> String {
+    let session = scope.session_id().map(|session| {
+        let (id, suffix) = match session.split_once('#') {
+            Some((id, _)) => (id, &session[id.len()..]),
+            None => (session, ""),
+        };
+        if id == MODERN_SCOPE {
+            format!("session:{session}")
+        } else {
+            format!("session:{}{suffix}", session_hash(id))
+        }
+    });
+    let principal = scope.principal_name().map(|p| format!("principal:{p}"));
+    match (session, principal) {
+        (None, None) => "global".to_owned(),
+        (Some(s), None) => s,
+        (None, Some(p)) => p,
+        (Some(s), Some(p)) => format!("{s}/{p}"),
+    }
+}
+
+/// A session id's keyed hash, 12 hex digits (48 bits), stable while the process runs.
+fn session_hash(id: &str) -> String {
+    static KEY: OnceLock<RandomState> = OnceLock::new();
+    let hash = KEY.get_or_init(RandomState::new).hash_one(id);
+    format!("{:012x}", hash >> 16)
+}
+
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use taskward_core::Scope;
+
+    use super::shown_scope;
+
+    #[test]
+    fn scopes_show_no_session_id() {
+        let id = "0b5c6f0e-8f43-4f6e-9d55-2a4c1f3e9b71";
+        let plain = shown_scope(&Scope::session(id));
+        let calls = shown_scope(&Scope::session(format!("{id}#calls")));
+        assert!(
+            !plain.contains(id) && !calls.contains(&id[..8]),
+            "{plain} {calls}"
+        );
+        assert_eq!(plain, shown_scope(&Scope::session(id)), "stable");
+        assert_eq!(calls, format!("{plain}#calls"));
+        assert_eq!(plain.len(), "session:".len() + 12);
+        let alice = shown_scope(&Scope::session(id).with_principal("alice"));
+        assert_eq!(alice, format!("{plain}/principal:alice"));
+        assert_eq!(shown_scope(&Scope::principal("bob")), "principal:bob");
+        assert_eq!(shown_scope(&Scope::global()), "global");
+        assert_eq!(shown_scope(&Scope::session("modern")), "session:modern");
+    }
 }
