@@ -23,13 +23,34 @@
 //!   stream is open are dropped.
 //! - `DELETE` ends the session.
 //!
-//! And `GET /status` answers [`status_json`](crate::status::status_json), for operators.
+//! And `GET /status` answers [`status_json`](crate::status::status_json), for operators
+//! (which shows no session id); [`HttpOptions::status`] turns it off or moves it to a
+//! listener of its own.
 //!
-//! Every error is answered, with a JSON-RPC error body where the spec allows one: `400` for a
-//! missing session id, malformed JSON (`-32700`), an invalid message (`-32600`) or an
-//! unsupported `MCP-Protocol-Version` header; `403` for an `Origin` that is neither local nor
-//! allowed (against DNS rebinding); `404` for an unknown or ended session (`-32001`); `413`
-//! for a body over [`HttpOptions::max_body_bytes`].
+//! Every error is answered, with a JSON-RPC error body where the spec allows one:
+//!
+//! | status | when | defends against |
+//! |---|---|---|
+//! | `400` | a missing session id, malformed JSON (`-32700`), an invalid message (`-32600`), an unsupported `MCP-Protocol-Version` header | |
+//! | `403` "host not allowed" (`-32600`) | on every route, a `Host` that is neither local (`localhost`, `127.0.0.1`, `[::1]`, any port) nor in [`HttpOptions::allowed_hosts`] nor the specific address [`serve`] listens on; a request without `Host` passes | DNS rebinding |
+//! | `403` "origin not allowed" (`-32600`) | on `/mcp` and `/status`, an `Origin` neither local nor in [`HttpOptions::allowed_origins`] | cross-site requests from browsers |
+//! | `404` (`-32001`) | an unknown or ended session | |
+//! | `404` | `/status` when it is off or on its own listener | |
+//! | `408` "request body timeout" (`-32600`), then the connection closes | a `POST` body not received in full within [`ConnectionLimits::body_timeout`] | slow bodies holding a request |
+//! | `413` | a body over [`HttpOptions::max_body_bytes`] | memory exhaustion |
+//!
+//! [`serve`] bounds connections ([`ConnectionLimits`]); a bound it enforces closes the
+//! connection rather than answering:
+//!
+//! | bound | default | when hit | defends against |
+//! |---|---|---|---|
+//! | [`header_timeout`](ConnectionLimits::header_timeout) | 10 s | a request head (or a TLS handshake) not received in time: the connection is closed, unanswered | slowloris |
+//! | [`idle_timeout`](ConnectionLimits::idle_timeout) | 60 s | no request for that long on a kept-alive connection: it is closed | idle sockets piling up |
+//! | [`max_connections`](ConnectionLimits::max_connections) | 1024 | no further connection is accepted until one closes: new clients wait in the listen backlog (and time out there if none closes), the open ones are served as usual | running out of file descriptors |
+//!
+//! A request in flight is never cut by a timeout: an open `GET /mcp` stream, a streamed
+//! answer or a blocking `tasks/result` lasts as long as it needs. With `HttpOptions::tls`
+//! (feature `tls`) the server speaks HTTPS only (rustls, HTTP/1.1).
 //!
 //! # Examples
 //!
@@ -46,25 +67,39 @@
 //! # }
 //! ```
 
+mod conn;
 mod delete;
 mod fast;
 mod get;
 mod headers;
+mod host;
+mod limits;
+mod listen;
 mod modern;
 mod post;
 mod reply;
+mod serving;
 mod state;
+#[cfg(feature = "tls")]
+mod tls;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::HeaderMap;
+use axum::middleware;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 
 use crate::server::Server;
+use host::AllowedHosts;
 use state::Shared;
+
+pub use limits::{ConnectionLimits, StatusEndpoint};
+pub use serving::{serve, serve_with_shutdown};
+#[cfg(feature = "tls")]
+pub use tls::{TlsConfig, TlsError};
 
 /// Settings of the HTTP transport.
 #[derive(Debug, Clone)]
@@ -78,6 +113,22 @@ pub struct HttpOptions {
     /// on any port, are always allowed; a request without `Origin` is not a browser's and
     /// is allowed too.
     pub allowed_origins: Vec<String>,
+    /// Host names and addresses allowed in the `Host` header besides the local ones,
+    /// without a port (for example `mcp.example.com` or `192.0.2.7`), against DNS
+    /// rebinding. `localhost`, `127.0.0.1` and `[::1]` are always allowed, on any port, and
+    /// [`serve`] adds the address it listens on when that is a specific non-loopback one; a
+    /// request without `Host` is not a browser's and is allowed too. Any other host is
+    /// refused with `403` on every route.
+    pub allowed_hosts: Vec<String>,
+    /// The bounds [`serve`] puts on connections (timeouts, connection cap).
+    pub connections: ConnectionLimits,
+    /// Where `GET /status` is served: beside `/mcp` (the default), nowhere, or on its own
+    /// listener.
+    pub status: StatusEndpoint,
+    /// Serve HTTPS with this certificate instead of plain HTTP (feature `tls`; default
+    /// none). A TLS handshake is bounded by [`ConnectionLimits::header_timeout`].
+    #[cfg(feature = "tls")]
+    pub tls: Option<TlsConfig>,
 }
 
 impl Default for HttpOptions {
@@ -85,36 +136,46 @@ impl Default for HttpOptions {
         Self {
             max_body_bytes: 4 * 1024 * 1024,
             allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
+            connections: ConnectionLimits::default(),
+            status: StatusEndpoint::default(),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
 
-/// The transport's routes over a server: `POST`, `GET` and `DELETE /mcp`, and `GET /status`.
-/// Mount it in a larger app, or serve it with [`serve`].
+/// The transport's routes over a server: `POST`, `GET` and `DELETE /mcp`, and `GET /status`
+/// when [`HttpOptions::status`] is [`StatusEndpoint::WithMcp`], all behind the
+/// allowed-hosts check. Mount it in a larger app, or serve it with [`serve`] (the connection
+/// limits and TLS are [`serve`]'s; the body limit, the body timeout and the host and origin
+/// checks are the router's).
 pub fn router(server: Server, options: HttpOptions) -> Router {
     let limit = options.max_body_bytes;
+    let with_status = options.status == StatusEndpoint::WithMcp;
+    let hosts = Arc::new(AllowedHosts::new(&options.allowed_hosts));
     let shared = Arc::new(Shared::new(server, options));
-    Router::new()
-        .route(
-            "/mcp",
-            post(post::handle).get(get::handle).delete(delete::handle),
-        )
-        .route("/status", get(status))
+    let mut routes = Router::new().route(
+        "/mcp",
+        post(post::handle).get(get::handle).delete(delete::handle),
+    );
+    if with_status {
+        routes = routes.route("/status", get(status));
+    }
+    routes
         .layer(DefaultBodyLimit::max(limit))
         .with_state(shared)
+        .layer(middleware::from_fn_with_state(hosts, host::check))
 }
 
-/// Serves the transport on a listener until the listener fails.
-///
-/// # Errors
-///
-/// The listener's I/O error.
-pub async fn serve(
-    server: Server,
-    listener: tokio::net::TcpListener,
-    options: HttpOptions,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(server, options)).await
+/// `GET /status` alone, behind the allowed-hosts check: what [`serve`] serves on the
+/// listener of [`StatusEndpoint::Listen`].
+pub fn status_router(server: Server, options: HttpOptions) -> Router {
+    let hosts = Arc::new(AllowedHosts::new(&options.allowed_hosts));
+    Router::new()
+        .route("/status", get(status))
+        .with_state(Arc::new(Shared::new(server, options)))
+        .layer(middleware::from_fn_with_state(hosts, host::check))
 }
 
 async fn status(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {

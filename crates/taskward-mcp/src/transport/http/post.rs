@@ -25,10 +25,11 @@ pub(super) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     if let Some(refused) = headers::origin_refusal(&headers, &shared.options.allowed_origins) {
         return refused;
     }
-    let body = Bytes::from_request(Request::from_parts(parts, body), &()).await;
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) => {
+    let body = Bytes::from_request(Request::from_parts(parts, body), &());
+    let body = match tokio::time::timeout(shared.options.connections.body_timeout, body).await {
+        Ok(Ok(body)) => body,
+        Err(_) => return reply::body_timeout(),
+        Ok(Err(rejection)) => {
             let (status, why) = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 (StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
             } else {

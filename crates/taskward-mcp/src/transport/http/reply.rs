@@ -2,14 +2,14 @@
 
 use std::convert::Infallible;
 
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Json, Response};
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::jsonrpc::{self, ErrorObject, RequestId};
+use crate::jsonrpc::{self, ErrorObject, INVALID_REQUEST, RequestId};
 
 /// The JSON-RPC error code for an unknown or ended session (as the reference SDKs use it).
 pub(super) const SESSION_NOT_FOUND: i64 = -32001;
@@ -25,6 +25,21 @@ pub(super) fn error(
         status,
         jsonrpc::failure(id, &ErrorObject::new(code, message)),
     )
+}
+
+/// `408`: the request body did not arrive in time; the connection is closed (the rest of
+/// the body cannot be told from a next request).
+pub(super) fn body_timeout() -> Response {
+    let mut response = error(
+        StatusCode::REQUEST_TIMEOUT,
+        None,
+        INVALID_REQUEST,
+        "request body timeout",
+    );
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// A status with a JSON-RPC message as its body.
