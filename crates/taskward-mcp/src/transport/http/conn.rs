@@ -121,8 +121,9 @@ impl Activity {
 
     fn deadline(&self, limits: &ConnectionLimits) -> Option<Instant> {
         match *self.phase() {
-            Phase::Head(since) => Some(since + limits.header_timeout),
-            Phase::Idle(since) => Some(since + limits.idle_timeout),
+            // A timeout too long to add is no timeout.
+            Phase::Head(since) => since.checked_add(limits.header_timeout),
+            Phase::Idle(since) => since.checked_add(limits.idle_timeout),
             Phase::Busy(_) => None,
         }
     }
