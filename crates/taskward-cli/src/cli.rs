@@ -28,7 +28,10 @@ pub(crate) enum Command {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use clap::{CommandFactory, Parser};
+    use taskward_mcp::transport::http::StatusEndpoint;
 
     use super::{Cli, Command};
 
@@ -54,6 +57,70 @@ mod tests {
         assert!(
             Cli::try_parse_from(["taskward", "serve", "--stdio", "--http", "127.0.0.1:1"]).is_err()
         );
+    }
+
+    #[test]
+    fn serve_takes_the_http_bounds() {
+        let cli = Cli::parse_from([
+            "taskward",
+            "serve",
+            "--allowed-host",
+            "mcp.example.com",
+            "--allowed-host",
+            "192.0.2.7",
+            "--status-listen",
+            "127.0.0.1:3001",
+            "--header-timeout-secs",
+            "5",
+            "--max-connections",
+            "64",
+        ]);
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        let options = args.net.options().unwrap();
+        assert_eq!(options.allowed_hosts, ["mcp.example.com", "192.0.2.7"]);
+        assert_eq!(
+            options.status,
+            StatusEndpoint::Listen("127.0.0.1:3001".parse().unwrap())
+        );
+        assert_eq!(options.connections.header_timeout, Duration::from_secs(5));
+        assert_eq!(options.connections.max_connections, 64);
+        assert_eq!(options.connections.idle_timeout, Duration::from_secs(60));
+        assert!(options.tls.is_none());
+
+        let off = Cli::parse_from(["taskward", "serve", "--status", "off"]);
+        let Command::Serve(args) = off.command else {
+            panic!("not serve")
+        };
+        assert_eq!(args.net.options().unwrap().status, StatusEndpoint::Off);
+        for bad in [
+            &[
+                "taskward",
+                "serve",
+                "--status",
+                "off",
+                "--status-listen",
+                "127.0.0.1:1",
+            ][..],
+            &["taskward", "serve", "--tls-cert", "c.pem"],
+            &["taskward", "serve", "--stdio", "--allowed-host", "h"],
+        ] {
+            assert!(Cli::try_parse_from(bad).is_err(), "{bad:?}");
+        }
+        let missing = Cli::parse_from([
+            "taskward",
+            "serve",
+            "--tls-cert",
+            "/nonexistent.pem",
+            "--tls-key",
+            "/nonexistent.key",
+        ]);
+        let Command::Serve(args) = missing.command else {
+            panic!("not serve")
+        };
+        let error = args.net.options().unwrap_err().to_string();
+        assert!(error.contains("/nonexistent.pem"), "{error}");
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod demo;
 mod http_get;
 mod logging;
 mod serve;
+mod serve_http;
 mod signal;
 mod status;
 

@@ -4,13 +4,13 @@ use std::time::Duration;
 
 use clap::Args;
 use taskward_mcp::Server;
-use taskward_mcp::transport::http::{self, HttpOptions};
 use taskward_mcp::transport::stdio;
 use taskward_runtime::{Builder, Taskward};
 use tokio::net::TcpListener;
 
 use crate::BoxError;
 use crate::demo;
+use crate::serve_http::{self, HttpArgs};
 use crate::signal::until_stopped;
 
 /// How long shutdown waits for live tasks to stop before aborting them.
@@ -43,6 +43,9 @@ pub(crate) struct ServeArgs {
     /// A browser origin allowed on HTTP besides the local ones (repeatable).
     #[arg(long, value_name = "ORIGIN", conflicts_with = "stdio")]
     pub(crate) allowed_origin: Vec<String>,
+    /// Allowed hosts, /status, connection limits and TLS.
+    #[command(flatten)]
+    pub(crate) net: HttpArgs,
 }
 
 impl ServeArgs {
@@ -68,11 +71,14 @@ impl ServeArgs {
 /// Serves until the transport ends (stdin closes) or Ctrl-C / SIGTERM, then shuts the
 /// runtime down: live tasks are cancelled, and aborted after a deadline.
 pub(crate) async fn run(args: ServeArgs) -> Result<(), BoxError> {
-    // Bind first: a taken address fails before anything starts.
+    // Bind and load the certificate first: a taken address or a bad key fails before
+    // anything starts.
     let listener = if args.stdio {
         None
     } else {
-        Some(bind(&args.http).await?)
+        let mut options = args.net.options()?;
+        options.allowed_origins = args.allowed_origin.clone();
+        Some((bind(&args.http).await?, options))
     };
     let ward = args.runtime().spawn().await?;
     let server = Server::builder(ward.clone())
@@ -90,15 +96,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), BoxError> {
             ))
             .await
         }
-        Some(listener) => {
-            let local = listener.local_addr()?;
-            eprintln!(
-                "taskward: serving MCP on http://{local}/mcp (status: http://{local}/status)"
-            );
-            let mut options = HttpOptions::default();
-            options.allowed_origins = args.allowed_origin.clone();
-            until_stopped(http::serve(server, listener, options)).await
-        }
+        Some((listener, options)) => serve_http::serve(server, listener, options).await,
     };
     match ward.shutdown(SHUTDOWN_DEADLINE).await {
         Ok(report) => tracing::info!(
