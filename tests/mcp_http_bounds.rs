@@ -563,3 +563,15 @@ async fn shutdown_finishes_requests_in_flight_then_returns() {
     served.unwrap().expect("served without error");
     assert!(TcpStream::connect(addr).await.is_err(), "still accepting");
 }
+
+#[tokio::test]
+async fn huge_limits_are_no_limits() {
+    let limits = ConnectionLimits::default()
+        .header_timeout(Duration::MAX)
+        .body_timeout(Duration::MAX)
+        .idle_timeout(Duration::MAX)
+        .max_connections(usize::MAX);
+    let (addr, _server) = mcp_support::http_server(short(limits)).await;
+    mcp_support::http_session(addr).await;
+    assert_eq!(get_status(addr).await.0, 200);
+}
