@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::io;
+use std::net::IpAddr;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -99,11 +100,14 @@ pub async fn serve_with_shutdown(
 /// Adds the listener's address to the allowed hosts when it is a specific, non-loopback
 /// one (a client reaching the server by that address names it in `Host`).
 fn allow_bound_address(options: &mut HttpOptions, listener: &TcpListener) -> io::Result<()> {
-    let ip = listener.local_addr()?.ip();
+    allow_address(options, listener.local_addr()?.ip());
+    Ok(())
+}
+
+fn allow_address(options: &mut HttpOptions, ip: IpAddr) {
     if !ip.is_unspecified() && !ip.is_loopback() {
         options.allowed_hosts.push(ip.to_string());
     }
-    Ok(())
 }
 
 fn wire(options: &HttpOptions) -> Wire {
@@ -113,4 +117,25 @@ fn wire(options: &HttpOptions) -> Wire {
     }
     let _ = options;
     Wire::Plain
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{HttpOptions, allow_address};
+
+    #[test]
+    fn a_specific_address_is_allowed_but_not_a_wildcard() {
+        let mut options = HttpOptions::default();
+        for ip in [
+            "0.0.0.0",
+            "::",
+            "127.0.0.1",
+            "::1",
+            "192.0.2.7",
+            "2001:db8::1",
+        ] {
+            allow_address(&mut options, ip.parse().unwrap());
+        }
+        assert_eq!(options.allowed_hosts, ["192.0.2.7", "2001:db8::1"]);
+    }
 }
