@@ -316,7 +316,7 @@ fn short(limits: ConnectionLimits) -> HttpOptions {
 #[tokio::test]
 async fn slow_headers_are_cut_off() {
     let limits = ConnectionLimits::default()
-        .header_timeout(Duration::from_millis(100))
+        .header_timeout(Duration::from_millis(250))
         .idle_timeout(Duration::from_secs(600));
     let (addr, _server) = mcp_support::http_server(short(limits)).await;
     // Half a request line, then nothing.
@@ -388,9 +388,9 @@ async fn an_idle_keep_alive_connection_is_closed() {
 #[tokio::test]
 async fn a_stream_outlives_the_timeouts() {
     let limits = ConnectionLimits::default()
-        .header_timeout(Duration::from_millis(50))
-        .idle_timeout(Duration::from_millis(50))
-        .body_timeout(Duration::from_millis(50));
+        .header_timeout(Duration::from_millis(200))
+        .idle_timeout(Duration::from_millis(200))
+        .body_timeout(Duration::from_millis(200));
     let (addr, _server) = mcp_support::http_server(short(limits)).await;
     let sid = mcp_support::http_session(addr).await;
     let mut stream = http_client::open_stream(addr, &sid).await;
@@ -399,13 +399,18 @@ async fn a_stream_outlives_the_timeouts() {
     // stream opened before it.
     let call = mcp_support::request(
         "tools/call",
-        json!({"name": "sleep", "arguments": {"ms": 400}, "task": {"ttl": 60_000}}),
+        json!({"name": "sleep", "arguments": {"ms": 800}, "task": {"ttl": 60_000}}),
     );
     let answer = http_client::post(addr, Some(&sid), &call).await;
     let task = answer.json()["result"]["task"]["taskId"]
         .as_str()
         .unwrap()
         .to_owned();
+    // And a blocking tasks/result, in flight all that time.
+    let result = mcp_support::request("tasks/result", json!({"taskId": task}));
+    let session = sid.clone();
+    let blocked =
+        tokio::spawn(async move { http_client::post(addr, Some(&session), &result).await });
     loop {
         let message = stream.next_json().await;
         if message["params"]["taskId"] == task.as_str()
@@ -414,6 +419,9 @@ async fn a_stream_outlives_the_timeouts() {
             break;
         }
     }
+    let answer = blocked.await.unwrap();
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert!(answer.json()["result"]["isError"] != true, "{answer:?}");
 }
 
 #[tokio::test]
