@@ -8,6 +8,7 @@ use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
+use super::host::{host_of, is_local_host};
 use super::reply;
 use crate::jsonrpc::INVALID_REQUEST;
 use crate::wire::SUPPORTED_VERSIONS;
@@ -59,21 +60,7 @@ fn is_local(origin: &str) -> bool {
     if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
         return false;
     }
-    let (host, port) = match rest.strip_prefix('[') {
-        Some(v6) => match v6.split_once(']') {
-            Some((host, port)) => (host, port),
-            None => return false,
-        },
-        None => match rest.find(':') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, ""),
-        },
-    };
-    let port_ok = port.is_empty()
-        || port.strip_prefix(':').is_some_and(|p| {
-            !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
-        });
-    port_ok && (host.eq_ignore_ascii_case("localhost") || host == "127.0.0.1" || host == "::1")
+    host_of(rest).is_some_and(is_local_host)
 }
 
 /// Refuses (`400`) an `MCP-Protocol-Version` header naming a revision the server does not

@@ -13,6 +13,14 @@ use axum::response::Response;
 use super::reply;
 use crate::jsonrpc::INVALID_REQUEST;
 
+/// The hosts always allowed: loopback, by name and by address.
+const LOCAL: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+
+/// Whether a host (as [`host_of`] gives it) is a loopback one.
+pub(super) fn is_local_host(host: &str) -> bool {
+    LOCAL.iter().any(|l| l.eq_ignore_ascii_case(host))
+}
+
 /// The hosts a request may name: the local ones and the configured ones, lowercased,
 /// IPv6 addresses without brackets.
 #[derive(Debug)]
@@ -21,7 +29,7 @@ pub(super) struct AllowedHosts(Vec<String>);
 impl AllowedHosts {
     /// The local hosts plus `extra` (names or addresses; a port or brackets are ignored).
     pub(super) fn new(extra: &[String]) -> Self {
-        let local = ["localhost", "127.0.0.1", "::1"].map(String::from);
+        let local = LOCAL.map(String::from);
         let extra = extra.iter().filter_map(|h| {
             let h = h.trim();
             match h.parse::<std::net::Ipv6Addr>() {
