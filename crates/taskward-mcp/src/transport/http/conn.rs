@@ -68,6 +68,7 @@ pub(super) async fn serve<I>(
             () = sleep_until(deadline) => {
                 if activity.deadline(&limits).is_some_and(|d| d <= Instant::now()) {
                     // Idle or a head too slow: close, unanswered.
+                    tracing::debug!(phase = ?*activity.phase(), "connection timed out: closed");
                     return;
                 }
             }

@@ -42,6 +42,9 @@ pub(super) async fn accept_loop(
     tokio::pin!(shutdown);
     loop {
         // Not one accept beyond the cap: further clients wait in the listen backlog.
+        if permits.available_permits() == 0 {
+            tracing::debug!(cap, "connection cap reached: new connections wait");
+        }
         let permit = tokio::select! {
             permit = permits.clone().acquire_owned() => permit,
             () = &mut shutdown => break,
