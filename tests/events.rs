@@ -542,3 +542,18 @@ async fn a_subscription_ends_after_shutdown_once_its_events_are_read() {
     assert!(matches!(next, Ok(None)), "{next:?}");
     drop(ward);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_subscription_can_ask_for_a_smaller_buffer_and_lags_past_it() {
+    let ward = common::ward().await;
+    let scope = Scope::session("small");
+    let mut small = ward.subscribe(EventFilter::all().scope(scope.clone()).buffer(2));
+    for i in 0..3 {
+        common::completed(&ward, &scope, "job", json!(i)).await;
+    }
+    // Three tasks made nine events (created, running, completed each): the buffer held two.
+    match small.recv().await {
+        Some(Event::Lagged(n)) => assert_eq!(n, 7),
+        other => panic!("expected a lag, got {other:?}"),
+    }
+}

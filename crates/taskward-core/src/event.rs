@@ -64,6 +64,9 @@ pub enum EventKind {
     Cancelled(Cancellation),
     /// The task's TTL elapsed and it was removed.
     Expired,
+    /// The finished task was removed before its TTL to keep the retained finished tasks
+    /// within the runtime's caps (count or bytes, in total or per scope), oldest first.
+    Evicted,
     /// The task moved to another scope; `scope` on the event is the new one.
     Transferred {
         /// The scope it left.
