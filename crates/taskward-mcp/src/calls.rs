@@ -69,12 +69,29 @@ pub(crate) fn work(
             let result = fut.await?;
             let value = serde_json::to_value(&result)?;
             if fail_on_error && result.is_error {
-                let text = result.first_text().unwrap_or("the tool failed").to_owned();
+                // The whole result is the failure's data: its message is a summary, so that
+                // the text is stored once.
+                let text = summary(result.first_text().unwrap_or("the tool failed"));
                 return Err(TaskError::new(text).with_data(value));
             }
             Ok(value)
         })
     }
+}
+
+/// The longest failure message kept beside a failed tool's whole result.
+const SUMMARY_BYTES: usize = 1024;
+
+/// The first [`SUMMARY_BYTES`] of a text, cut at a character boundary and marked when cut.
+fn summary(text: &str) -> String {
+    if text.len() <= SUMMARY_BYTES {
+        return text.to_owned();
+    }
+    let mut end = SUMMARY_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
 }
 
 /// What the original `tools/call` would have answered for an outcome: the `CallToolResult`,
@@ -134,7 +151,8 @@ pub(crate) async fn call_tool(
     }
     let mut spec = TaskSpec::new(params.name.as_str())
         .scope(session.sync_scope().clone())
-        .ttl(server.options().plain_call_ttl);
+        .ttl(server.options().plain_call_ttl)
+        .outside_live_limits();
     if let Some(timeout) = tool.deadline() {
         spec = spec.timeout(timeout);
     }

@@ -29,7 +29,14 @@
 //! missing session id, malformed JSON (`-32700`), an invalid message (`-32600`) or an
 //! unsupported `MCP-Protocol-Version` header; `403` for an `Origin` that is neither local nor
 //! allowed (against DNS rebinding); `404` for an unknown or ended session (`-32001`); `413`
-//! for a body over [`HttpOptions::max_body_bytes`].
+//! for a body over [`HttpOptions::max_body_bytes`]; `503` for an `initialize` over the
+//! server's session cap (`-32010`,
+//! [`SESSION_LIMIT_EXCEEDED`](crate::jsonrpc::SESSION_LIMIT_EXCEEDED), with no session made).
+//!
+//! A session ends with DELETE, or when it has been idle for the server's
+//! [`session_idle_timeout`](crate::ServerOptions::session_idle_timeout) (an open GET stream
+//! or a request in flight keeps it busy); either way nothing of it stays behind, and its id
+//! then gets `404`.
 //!
 //! # Examples
 //!
