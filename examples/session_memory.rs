@@ -14,25 +14,19 @@
 //! The arguments: how many sessions (default 100,000), and their idle timeout in seconds
 //! (default 120; long enough for every session to be open before the first expires).
 
+#[path = "shared/rss.rs"]
+mod rss;
+
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::Request;
+use rss::rss_mib;
 use serde_json::json;
 use taskward::Taskward;
 use taskward::mcp::Server;
 use taskward::mcp::transport::http::{HttpOptions, router};
 use tower_service::Service;
-
-fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .unwrap_or(0.0);
-    kib / 1024.0
-}
 
 fn request(method: &str, sid: Option<&str>, body: Option<serde_json::Value>) -> Request<Body> {
     let mut builder = Request::builder()

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
-use taskward_core::{Error, ListQuery, Outcome, TaskError, TaskId};
+use taskward_core::{Error, ListQuery, Outcome, TaskError, TaskId, summary};
 use taskward_runtime::{TaskContext, TaskHandle, TaskSpec};
 
 use crate::elicit;
@@ -71,27 +71,12 @@ pub(crate) fn work(
             if fail_on_error && result.is_error {
                 // The whole result is the failure's data: its message is a summary, so that
                 // the text is stored once.
-                let text = summary(result.first_text().unwrap_or("the tool failed"));
+                let text = summary(result.first_text().unwrap_or("the tool failed")).into_owned();
                 return Err(TaskError::new(text).with_data(value));
             }
             Ok(value)
         })
     }
-}
-
-/// The longest failure message kept beside a failed tool's whole result.
-const SUMMARY_BYTES: usize = 1024;
-
-/// The first [`SUMMARY_BYTES`] of a text, cut at a character boundary and marked when cut.
-fn summary(text: &str) -> String {
-    if text.len() <= SUMMARY_BYTES {
-        return text.to_owned();
-    }
-    let mut end = SUMMARY_BYTES;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
 }
 
 /// What the original `tools/call` would have answered for an outcome: the `CallToolResult`,
