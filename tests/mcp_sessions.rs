@@ -364,3 +364,27 @@ async fn a_failed_tools_text_is_stored_once() {
     assert!(failure.message.ends_with('…'));
     assert!(record.status_message.is_none());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_stdio_connection_keeps_its_session_while_open() {
+    let server = server_with(mcp_support::ward().await, options(None, Some(IDLE)));
+    let (client_in, server_in) = tokio::io::duplex(64 * 1024);
+    let (server_out, _client_out) = tokio::io::duplex(64 * 1024);
+    let serving = tokio::spawn(taskward_mcp::transport::stdio::serve(
+        server.clone(),
+        server_in,
+        server_out,
+    ));
+    settle().await;
+    assert_eq!(server.session_count(), 1);
+    idle_out().await;
+    assert_eq!(
+        server.session_count(),
+        1,
+        "the connection is open: not idle"
+    );
+
+    drop(client_in);
+    serving.await.expect("joins").expect("ends cleanly");
+    assert_eq!(server.session_count(), 0);
+}
