@@ -28,7 +28,7 @@ pub(crate) struct ServeArgs {
     /// At most this many live tasks in all [default: 100000].
     #[arg(long, value_name = "N")]
     pub(crate) max_live_tasks: Option<usize>,
-    /// At most this many live tasks per session (scope); plain calls take none.
+    /// At most this many live tasks per session (scope); plain calls take none (0: no limit).
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub(crate) max_live_per_scope: usize,
     /// The TTL of tasks whose request asks for none, in seconds [default: 3600].
@@ -37,16 +37,17 @@ pub(crate) struct ServeArgs {
     /// The longest TTL granted, in seconds; longer requests are capped [default: 3600].
     #[arg(long, value_name = "N")]
     pub(crate) max_ttl_secs: Option<u64>,
-    /// At most this many finished tasks kept in all; the oldest is evicted first.
+    /// At most this many finished tasks kept in all; the oldest is evicted first (0: no cap).
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub(crate) max_retained_tasks: usize,
-    /// At most this many finished tasks kept per session (scope).
+    /// At most this many finished tasks kept per session (scope) (0: no cap).
     #[arg(long, value_name = "N", default_value_t = 1_000)]
     pub(crate) max_retained_per_scope: usize,
-    /// At most this many bytes of finished tasks' results and errors kept in all.
+    /// At most this many bytes of finished tasks' results and errors kept in all (0: no cap).
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
     pub(crate) max_retained_bytes: usize,
-    /// At most this many bytes of finished tasks' results and errors kept per session.
+    /// At most this many bytes of finished tasks' results and errors kept per session (0: no
+    /// cap).
     #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
     pub(crate) max_retained_bytes_per_scope: usize,
     /// At most this many sessions open at once; over it `initialize` gets 503 (0: no cap).
@@ -63,6 +64,9 @@ pub(crate) struct ServeArgs {
     pub(crate) allowed_origin: Vec<String>,
 }
 
+/// A builder method that sets one bound.
+type SetCap = fn(Builder, usize) -> Builder;
+
 impl ServeArgs {
     /// The runtime these options ask for.
     fn runtime(&self) -> Builder {
@@ -70,12 +74,25 @@ impl ServeArgs {
         if let Some(n) = self.max_live_tasks {
             builder = builder.max_live_tasks(n);
         }
-        builder = builder
-            .max_live_per_scope(self.max_live_per_scope)
-            .max_retained_tasks(self.max_retained_tasks)
-            .max_retained_tasks_per_scope(self.max_retained_per_scope)
-            .max_retained_bytes(self.max_retained_bytes)
-            .max_retained_bytes_per_scope(self.max_retained_bytes_per_scope);
+        // 0 turns a bound off.
+        let caps: [(usize, SetCap); 5] = [
+            (self.max_live_per_scope, Builder::max_live_per_scope),
+            (self.max_retained_tasks, Builder::max_retained_tasks),
+            (
+                self.max_retained_per_scope,
+                Builder::max_retained_tasks_per_scope,
+            ),
+            (self.max_retained_bytes, Builder::max_retained_bytes),
+            (
+                self.max_retained_bytes_per_scope,
+                Builder::max_retained_bytes_per_scope,
+            ),
+        ];
+        for (max, set) in caps {
+            if max > 0 {
+                builder = set(builder, max);
+            }
+        }
         if let Some(secs) = self.default_ttl_secs {
             builder = builder.default_ttl(Duration::from_secs(secs));
         }
@@ -182,6 +199,16 @@ mod tests {
             })
         ));
         let other = TaskSpec::new("t").scope(Scope::session("other"));
+        let off = Cli::parse_from(["serve", "--max-live-per-scope", "0"]).serve;
+        assert_eq!(
+            off.runtime()
+                .spawn()
+                .await
+                .expect("starts")
+                .config()
+                .max_live_per_scope,
+            None
+        );
         ward.submit_external(other, |_: &taskward_core::Cancellation| {})
             .await
             .expect("another scope");
