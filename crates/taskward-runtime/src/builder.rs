@@ -112,7 +112,8 @@ impl Builder {
     /// retention caps (count and bytes, in total and per scope) bound what that costs: when a
     /// task finishes over a cap, the oldest finished tasks (of its scope for a per-scope cap,
     /// of all for a total) are evicted first, one O(log n) step each from an index in
-    /// finishing order. Live tasks are never evicted and never counted. An evicted task is
+    /// finishing order. Live tasks are never evicted and never counted, nor is the task that
+    /// just finished (a cap is exceeded by at most that one, so that its result can be read). An evicted task is
     /// removed as an expired one is: `get` says [`Error::NotFound`], and an
     /// [`EventKind::Evicted`](taskward_core::EventKind::Evicted) event is published; its
     /// waiters were answered when it finished.

@@ -82,8 +82,13 @@ impl Retention {
 
     /// The oldest finished task to evict for `scope` to be within the caps, if any: its
     /// scope's oldest while the scope is over a per-scope cap, else the oldest of all while
-    /// the total is over a cap.
-    pub(crate) fn over(&self, scope: &Scope, caps: Caps) -> Option<TaskId> {
+    /// the total is over a cap. Never `newest`, the task that just finished: it stays even
+    /// alone over a cap, so that its result can be read.
+    pub(crate) fn over(&self, scope: &Scope, caps: Caps, newest: TaskId) -> Option<TaskId> {
+        self.oldest_over(scope, caps).filter(|id| *id != newest)
+    }
+
+    fn oldest_over(&self, scope: &Scope, caps: Caps) -> Option<TaskId> {
         if let Some(kept) = self.scopes.get(scope) {
             let over = caps
                 .tasks_per_scope

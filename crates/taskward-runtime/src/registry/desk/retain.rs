@@ -20,8 +20,8 @@ pub(super) fn outcome_bytes(outcome: &Outcome) -> usize {
 
 impl Desk<'_> {
     /// A task's terminal record is written: it enters the retention index, and the oldest
-    /// finished tasks are evicted while a cap is exceeded (itself too, if it alone is over
-    /// one).
+    /// finished tasks are evicted while a cap is exceeded (never itself: a cap is exceeded by
+    /// at most the task that just finished, whose result stays readable).
     pub(super) fn retain(&mut self, id: TaskId, scope: &Scope, outcome: &Outcome) {
         let config = &self.shared.config;
         let caps = Caps {
@@ -38,7 +38,7 @@ impl Desk<'_> {
             return;
         }
         self.book.retained.keep(id, scope, outcome_bytes(outcome));
-        while let Some(oldest) = self.book.retained.over(scope, caps) {
+        while let Some(oldest) = self.book.retained.over(scope, caps, id) {
             self.evict(oldest);
         }
     }
