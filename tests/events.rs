@@ -542,3 +542,49 @@ async fn a_subscription_ends_after_shutdown_once_its_events_are_read() {
     assert!(matches!(next, Ok(None)), "{next:?}");
     drop(ward);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_subscription_can_ask_for_a_smaller_buffer_and_lags_past_it() {
+    let ward = common::ward().await;
+    let scope = Scope::session("small");
+    let mut small = ward.subscribe(EventFilter::all().scope(scope.clone()).buffer(2));
+    for i in 0..3 {
+        common::completed(&ward, &scope, "job", json!(i)).await;
+    }
+    // Three tasks made nine events (created, running, completed each): the buffer held two.
+    match small.recv().await {
+        Some(Event::Lagged(n)) => assert_eq!(n, 7),
+        other => panic!("expected a lag, got {other:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_event_carries_a_summary_not_a_second_copy_of_the_failure() {
+    let ward = common::ward().await;
+    let scope = Scope::session("long");
+    let mut sub = ward.subscribe(EventFilter::all().scope(scope.clone()));
+    let long = "x".repeat(100_000);
+    let message = long.clone();
+    let task = ward
+        .submit(TaskSpec::new("fails").scope(scope.clone()), move |_ctx| {
+            let message = message.clone();
+            async move { Err(taskward::TaskError::new(message).with_data(json!({"big": "y"}))) }
+        })
+        .await
+        .unwrap();
+    task.wait().await.unwrap();
+    let failed = read_until(&mut sub, |e| matches!(e.kind, EventKind::Failed(_))).await;
+    let Some(EventKind::Failed(failure)) = failed.last().map(|e| &e.kind) else {
+        panic!("{failed:?}");
+    };
+    assert_eq!(failure.cause, FailureCause::Error);
+    assert!(failure.message.len() <= 1024 + '…'.len_utf8(), "a summary");
+    assert!(failure.message.starts_with("xxx") && failure.message.ends_with('…'));
+    assert_eq!(failure.data, None, "the data is read from the record");
+    // The record keeps the whole failure, once.
+    let Some(taskward::Outcome::Failed(kept)) = &task.get().unwrap().outcome else {
+        panic!("failed");
+    };
+    assert_eq!(kept.message, long);
+    assert_eq!(kept.data, Some(json!({"big": "y"})));
+}

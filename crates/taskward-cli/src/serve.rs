@@ -28,15 +28,34 @@ pub(crate) struct ServeArgs {
     /// At most this many live tasks in all [default: 100000].
     #[arg(long, value_name = "N")]
     pub(crate) max_live_tasks: Option<usize>,
-    /// At most this many live tasks per session [default: no limit].
-    #[arg(long, value_name = "N")]
-    pub(crate) max_live_per_scope: Option<usize>,
+    /// At most this many live tasks per session (scope); plain calls take none (0: no limit).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub(crate) max_live_per_scope: usize,
     /// The TTL of tasks whose request asks for none, in seconds [default: 3600].
     #[arg(long, value_name = "N")]
     pub(crate) default_ttl_secs: Option<u64>,
-    /// The longest TTL granted, in seconds; longer requests are capped [default: 86400].
+    /// The longest TTL granted, in seconds; longer requests are capped [default: 3600].
     #[arg(long, value_name = "N")]
     pub(crate) max_ttl_secs: Option<u64>,
+    /// At most this many finished tasks kept in all; the oldest is evicted first (0: no cap).
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub(crate) max_retained_tasks: usize,
+    /// At most this many finished tasks kept per session (scope) (0: no cap).
+    #[arg(long, value_name = "N", default_value_t = 1_000)]
+    pub(crate) max_retained_per_scope: usize,
+    /// At most this many bytes of finished tasks' results and errors kept in all (0: no cap).
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
+    pub(crate) max_retained_bytes: usize,
+    /// At most this many bytes of finished tasks' results and errors kept per session (0: no
+    /// cap).
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    pub(crate) max_retained_bytes_per_scope: usize,
+    /// At most this many sessions open at once; over it `initialize` gets 503 (0: no cap).
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub(crate) max_sessions: usize,
+    /// Close a session unused for this many seconds, as DELETE would (0: never).
+    #[arg(long, value_name = "SECS", default_value_t = 1800)]
+    pub(crate) session_idle_secs: u64,
     /// The `pollInterval` advertised on every task, in milliseconds.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub(crate) poll_interval_ms: u64,
@@ -48,6 +67,9 @@ pub(crate) struct ServeArgs {
     pub(crate) net: HttpArgs,
 }
 
+/// A builder method that sets one bound.
+type SetCap = fn(Builder, usize) -> Builder;
+
 impl ServeArgs {
     /// The runtime these options ask for.
     fn runtime(&self) -> Builder {
@@ -55,8 +77,24 @@ impl ServeArgs {
         if let Some(n) = self.max_live_tasks {
             builder = builder.max_live_tasks(n);
         }
-        if let Some(n) = self.max_live_per_scope {
-            builder = builder.max_live_per_scope(n);
+        // 0 turns a bound off.
+        let caps: [(usize, SetCap); 5] = [
+            (self.max_live_per_scope, Builder::max_live_per_scope),
+            (self.max_retained_tasks, Builder::max_retained_tasks),
+            (
+                self.max_retained_per_scope,
+                Builder::max_retained_tasks_per_scope,
+            ),
+            (self.max_retained_bytes, Builder::max_retained_bytes),
+            (
+                self.max_retained_bytes_per_scope,
+                Builder::max_retained_bytes_per_scope,
+            ),
+        ];
+        for (max, set) in caps {
+            if max > 0 {
+                builder = set(builder, max);
+            }
         }
         if let Some(secs) = self.default_ttl_secs {
             builder = builder.default_ttl(Duration::from_secs(secs));
@@ -84,6 +122,10 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), BoxError> {
     let server = Server::builder(ward.clone())
         .server_info("taskward", env!("CARGO_PKG_VERSION"))
         .poll_interval(Duration::from_millis(args.poll_interval_ms))
+        .max_sessions((args.max_sessions > 0).then_some(args.max_sessions))
+        .session_idle_timeout(
+            (args.session_idle_secs > 0).then(|| Duration::from_secs(args.session_idle_secs)),
+        )
         .tools(demo::tools())
         .build();
     let served = match listener {
@@ -113,4 +155,60 @@ async fn bind(addr: &str) -> std::io::Result<TcpListener> {
     TcpListener::bind(addr)
         .await
         .map_err(|err| std::io::Error::new(err.kind(), format!("cannot listen on {addr}: {err}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use taskward_core::{Error, Limit, Scope};
+    use taskward_runtime::TaskSpec;
+
+    use super::ServeArgs;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    #[tokio::test]
+    async fn serve_limits_live_tasks_per_scope_by_default() {
+        let args = Cli::parse_from(["serve"]).serve;
+        let ward = args.runtime().spawn().await.expect("runtime starts");
+        let config = ward.config();
+        assert_eq!(config.max_live_per_scope, Some(100));
+        assert_eq!(config.max_ttl, Some(std::time::Duration::from_secs(3600)));
+        assert_eq!(config.max_retained_tasks_per_scope, Some(1000));
+        let scope = Scope::session("s");
+        let spec = || TaskSpec::new("t").scope(scope.clone());
+        for _ in 0..100 {
+            ward.submit_external(spec(), |_: &taskward_core::Cancellation| {})
+                .await
+                .expect("within the limit");
+        }
+        let refused = ward
+            .submit_external(spec(), |_: &taskward_core::Cancellation| {})
+            .await;
+        assert!(matches!(
+            refused,
+            Err(Error::LimitExceeded {
+                limit: Limit::LiveTasksPerScope,
+                max: 100
+            })
+        ));
+        let other = TaskSpec::new("t").scope(Scope::session("other"));
+        let off = Cli::parse_from(["serve", "--max-live-per-scope", "0"]).serve;
+        assert_eq!(
+            off.runtime()
+                .spawn()
+                .await
+                .expect("starts")
+                .config()
+                .max_live_per_scope,
+            None
+        );
+        ward.submit_external(other, |_: &taskward_core::Cancellation| {})
+            .await
+            .expect("another scope");
+    }
 }

@@ -58,12 +58,15 @@ pub enum EventKind {
     Progress(Progress),
     /// The task completed.
     Completed,
-    /// The task failed.
+    /// The task failed: its failure's [summary](Failure::summary) (the record has it whole).
     Failed(Failure),
-    /// The task was cancelled.
+    /// The task was cancelled: its cancellation's [summary](Cancellation::summary).
     Cancelled(Cancellation),
     /// The task's TTL elapsed and it was removed.
     Expired,
+    /// The finished task was removed before its TTL to keep the retained finished tasks
+    /// within the runtime's caps (count or bytes, in total or per scope), oldest first.
+    Evicted,
     /// The task moved to another scope; `scope` on the event is the new one.
     Transferred {
         /// The scope it left.
@@ -77,12 +80,15 @@ pub enum EventKind {
 }
 
 impl From<&Outcome> for EventKind {
-    /// The terminal event an outcome publishes.
+    /// The terminal event an outcome publishes: as a completed event carries no value, a
+    /// failed or cancelled one carries a [summary](Failure::summary) (the cause, the message
+    /// or reason cut to [`SUMMARY_BYTES`](crate::SUMMARY_BYTES), no data); the whole outcome
+    /// is in the record, stored once.
     fn from(outcome: &Outcome) -> Self {
         match outcome {
             Outcome::Completed { .. } => EventKind::Completed,
-            Outcome::Failed(f) => EventKind::Failed(f.clone()),
-            Outcome::Cancelled(c) => EventKind::Cancelled(c.clone()),
+            Outcome::Failed(f) => EventKind::Failed(f.summary()),
+            Outcome::Cancelled(c) => EventKind::Cancelled(c.summary()),
         }
     }
 }

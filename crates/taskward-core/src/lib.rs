@@ -35,7 +35,9 @@ pub use error::{Error, Limit};
 pub use event::{Event, EventKind, TaskEvent};
 pub use id::{ParseTaskIdError, TaskId};
 pub use input::InputRequest;
-pub use outcome::{Cancellation, CancelledBy, Failure, FailureCause, Outcome, TaskError};
+pub use outcome::{
+    Cancellation, CancelledBy, Failure, FailureCause, Outcome, SUMMARY_BYTES, TaskError, summary,
+};
 pub use policy::{Backoff, CancelPolicy, ClosePolicy, Restart};
 pub use query::{Cursor, DEFAULT_PAGE_SIZE, InvalidCursor, ListQuery, MAX_PAGE_SIZE, Page};
 pub use record::{Progress, TaskKind, TaskRecord};

@@ -1,5 +1,6 @@
 //! How a task ended, and the error type its work returns.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -105,6 +106,43 @@ impl Failure {
             data: None,
         }
     }
+
+    /// The failure without its data and with its message cut to [`SUMMARY_BYTES`]: what a
+    /// `failed` event carries, so that the whole failure is kept once, in the record.
+    pub fn summary(&self) -> Self {
+        Self {
+            cause: self.cause,
+            message: summary(&self.message).into_owned(),
+            data: None,
+        }
+    }
+}
+
+/// The most bytes of a message a summary keeps ([`summary`]).
+pub const SUMMARY_BYTES: usize = 1024;
+
+/// The first [`SUMMARY_BYTES`] of a text, cut at a character boundary and ended with `…` when
+/// cut.
+///
+/// # Examples
+///
+/// ```
+/// use taskward_core::{SUMMARY_BYTES, summary};
+///
+/// assert_eq!(summary("short"), "short");
+/// let long = "é".repeat(SUMMARY_BYTES);
+/// let cut = summary(&long);
+/// assert!(cut.len() <= SUMMARY_BYTES + '…'.len_utf8() && cut.ends_with('…'));
+/// ```
+pub fn summary(text: &str) -> Cow<'_, str> {
+    if text.len() <= SUMMARY_BYTES {
+        return Cow::Borrowed(text);
+    }
+    let mut end = SUMMARY_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!("{}…", &text[..end]))
 }
 
 impl fmt::Display for Failure {
@@ -181,6 +219,15 @@ impl Cancellation {
     /// A cancellation by someone, with an optional reason.
     pub fn new(by: CancelledBy, reason: Option<String>) -> Self {
         Self { by, reason }
+    }
+
+    /// The cancellation with its reason cut to [`SUMMARY_BYTES`]: what a `cancelled` event
+    /// carries.
+    pub fn summary(&self) -> Self {
+        Self {
+            by: self.by,
+            reason: self.reason.as_deref().map(|r| summary(r).into_owned()),
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! The task record: what the table holds for each task.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -125,7 +126,9 @@ pub struct TaskRecord {
     /// Where a live task is inside its status; `None` once terminal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<Phase>,
-    /// A human-readable note on the current status.
+    /// A human-readable note on the current status, while the task is live. A terminal
+    /// record leaves it empty rather than copy its outcome's message:
+    /// [`status_text`](TaskRecord::status_text) derives it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_message: Option<String>,
     /// The latest progress reported.
@@ -155,6 +158,32 @@ pub struct TaskRecord {
 }
 
 impl TaskRecord {
+    /// The note to show on the status: the stored [`status_message`](Self::status_message)
+    /// or, for a failed or cancelled task, its outcome's (`"<cause>: <message>"`,
+    /// `"cancelled by <who>[: <reason>]"`), derived here so that the record stores the
+    /// message once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskward_core::{Failure, FailureCause, Outcome, Scope, Status, TaskId, TaskRecord};
+    ///
+    /// let mut record = TaskRecord::new(TaskId::new(), Scope::global(), "job".into(), 1);
+    /// record.status = Status::Failed;
+    /// record.outcome = Some(Outcome::Failed(Failure::new(FailureCause::Error, "no disk")));
+    /// assert_eq!(record.status_text().as_deref(), Some("error: no disk"));
+    /// ```
+    pub fn status_text(&self) -> Option<Cow<'_, str>> {
+        if let Some(message) = &self.status_message {
+            return Some(Cow::Borrowed(message));
+        }
+        match self.outcome.as_ref()? {
+            Outcome::Failed(f) => Some(Cow::Owned(f.to_string())),
+            Outcome::Cancelled(c) => Some(Cow::Owned(format!("cancelled {c}"))),
+            _ => None,
+        }
+    }
+
     /// A fresh record in status `working`, phase `queued`, attempt 1.
     pub fn new(id: TaskId, scope: Scope, name: Arc<str>, seq: u64) -> Self {
         let now = OffsetDateTime::now_utc();

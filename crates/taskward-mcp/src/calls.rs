@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
-use taskward_core::{Error, ListQuery, Outcome, TaskError, TaskId};
+use taskward_core::{Error, ListQuery, Outcome, TaskError, TaskId, summary};
 use taskward_runtime::{TaskContext, TaskHandle, TaskSpec};
 
 use crate::elicit;
@@ -69,7 +69,9 @@ pub(crate) fn work(
             let result = fut.await?;
             let value = serde_json::to_value(&result)?;
             if fail_on_error && result.is_error {
-                let text = result.first_text().unwrap_or("the tool failed").to_owned();
+                // The whole result is the failure's data: its message is a summary, so that
+                // the text is stored once.
+                let text = summary(result.first_text().unwrap_or("the tool failed")).into_owned();
                 return Err(TaskError::new(text).with_data(value));
             }
             Ok(value)
@@ -134,7 +136,8 @@ pub(crate) async fn call_tool(
     }
     let mut spec = TaskSpec::new(params.name.as_str())
         .scope(session.sync_scope().clone())
-        .ttl(server.options().plain_call_ttl);
+        .ttl(server.options().plain_call_ttl)
+        .outside_live_limits();
     if let Some(timeout) = tool.deadline() {
         spec = spec.timeout(timeout);
     }

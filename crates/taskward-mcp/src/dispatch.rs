@@ -90,6 +90,13 @@ fn initialize(
     params: Option<&Value>,
 ) -> Result<Value, ErrorObject> {
     let params: InitializeParams = jsonrpc::params(params)?;
+    server.admit(session).map_err(|max| {
+        ErrorObject::new(
+            jsonrpc::SESSION_LIMIT_EXCEEDED,
+            format!("too many sessions: the server holds its maximum of {max}; retry later"),
+        )
+        .with_data(json!({ "maxSessions": max }))
+    })?;
     let version = if SUPPORTED_VERSIONS.contains(&params.protocol_version.as_str()) {
         params.protocol_version.as_str()
     } else {

@@ -13,6 +13,12 @@ use crate::jsonrpc::notification;
 use crate::session::Session;
 use crate::wire::{RELATED_TASK, task_json};
 
+/// Events buffered for one session's scope. A channel's buffer is allocated whole, per
+/// session and scope (with the runtime's 4,096, a session cost over 1 MiB); a forwarder
+/// turns each event into at most one notification at once, so it rarely falls behind, and
+/// one that does loses notifications only (the tasks' state is still read by `tasks/get`).
+const BUFFER: usize = 64;
+
 /// Spawns the forwarder of one scope's events to a session: `notifications/tasks/status` on
 /// each status change of a task-augmented task (when `status_updates`), and
 /// `notifications/progress` with the request's own progress token, rate-limited, and never
@@ -25,7 +31,7 @@ pub(crate) fn spawn(
     poll_interval_ms: u64,
     min_progress_interval: Duration,
 ) -> tokio::task::JoinHandle<()> {
-    let mut events = ward.subscribe(EventFilter::all().scope(scope.clone()));
+    let mut events = ward.subscribe(EventFilter::all().scope(scope.clone()).buffer(BUFFER));
     tokio::spawn(async move {
         let mut last_status: HashMap<TaskId, Status> = HashMap::new();
         let mut last_progress: HashMap<TaskId, Instant> = HashMap::new();
@@ -99,7 +105,7 @@ pub(crate) fn spawn(
                         last_status.remove(&id);
                     }
                 }
-                EventKind::Expired => {
+                EventKind::Expired | EventKind::Evicted => {
                     last_status.remove(&id);
                     last_progress.remove(&id);
                     session.end_progress(&id);

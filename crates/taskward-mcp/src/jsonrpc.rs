@@ -17,6 +17,11 @@ pub const INVALID_PARAMS: i64 = -32602;
 pub const INTERNAL_ERROR: i64 = -32603;
 /// Implementation-defined server error (limits, cancelled task results).
 pub const SERVER_ERROR: i64 = -32000;
+/// `initialize` refused: the server holds its maximum of sessions
+/// ([`ServerOptions::max_sessions`](crate::ServerOptions::max_sessions)); `data.maxSessions`
+/// names it. Over HTTP the answer is `503 Service Unavailable`. Retry once a session has
+/// ended (closed, or expired after its idle time).
+pub const SESSION_LIMIT_EXCEEDED: i64 = -32010;
 /// 2026-07-28: an HTTP header that mirrors the body (`Mcp-Name`, `Mcp-Method`,
 /// `MCP-Protocol-Version`) was sent and disagrees with it. A missing one is accepted.
 pub const HEADER_MISMATCH: i64 = -32020;

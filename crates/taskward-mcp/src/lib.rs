@@ -20,7 +20,13 @@
 //! `elicitation/create` through `tasks/result`, 2026-07-28 clients in `tasks/get`.
 //!
 //! Every tool call, plain or task-augmented, runs as a taskward task: supervised, with its
-//! timeout, progress and cancel.
+//! timeout, progress and cancel. Plain calls take no live-task slot
+//! ([`TaskSpec::outside_live_limits`](taskward_runtime::TaskSpec::outside_live_limits)), so a
+//! session whose tasks fill its slots can still make them.
+//!
+//! Sessions are bounded ([`ServerOptions`]): at most `max_sessions` (default 10,000; over it
+//! `initialize` gets [`jsonrpc::SESSION_LIMIT_EXCEEDED`]), and one unused for
+//! `session_idle_timeout` (default 30 min) is closed as its client's DELETE would close it.
 //!
 //! [`status::status_json`] renders a runtime's status for operators (`GET /status` on HTTP).
 //!
@@ -36,6 +42,7 @@ pub mod wire;
 mod calls;
 mod dispatch;
 mod elicit;
+mod expiry;
 mod fast;
 mod forward;
 mod modern;

@@ -1,7 +1,8 @@
 //! The MCP server: sessions and dispatch, independent of the transport.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -11,6 +12,7 @@ use tokio::sync::mpsc;
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::dispatch;
+use crate::expiry;
 use crate::forward;
 use crate::jsonrpc::{self, Message, Request};
 use crate::modern;
@@ -46,6 +48,17 @@ pub struct ServerOptions {
     pub min_progress_interval: Duration,
     /// How long the task of a plain (not task-augmented) call is kept after it ends.
     pub plain_call_ttl: Duration,
+    /// The most sessions open at once (initialized ones; default 10,000); `None` for no cap.
+    /// Over it, `initialize` is refused with
+    /// [`SESSION_LIMIT_EXCEEDED`](crate::jsonrpc::SESSION_LIMIT_EXCEEDED) (`503` on HTTP).
+    pub max_sessions: Option<usize>,
+    /// A session unused for this long is closed as if the client had ended it (its tasks get
+    /// the close policy); default 30 minutes, `None` never. A session is used when a request
+    /// names it; one with a request in flight or a stream open (an HTTP GET stream, a stdio
+    /// connection) is never idle. Checked on a timer (started with the first session, on the
+    /// tokio runtime it opens in), so a session goes between this and a quarter more (at most
+    /// a minute more) after its last use.
+    pub session_idle_timeout: Option<Duration>,
 }
 
 impl Default for ServerOptions {
@@ -58,6 +71,8 @@ impl Default for ServerOptions {
             close_policy: ClosePolicy::Keep,
             min_progress_interval: Duration::from_millis(50),
             plain_call_ttl: Duration::from_secs(60),
+            max_sessions: Some(10_000),
+            session_idle_timeout: Some(Duration::from_secs(30 * 60)),
         }
     }
 }
@@ -102,6 +117,20 @@ impl ServerBuilder {
         self
     }
 
+    /// The most sessions open at once; `None` for no cap (see
+    /// [`ServerOptions::max_sessions`]).
+    pub fn max_sessions(mut self, max: Option<usize>) -> Self {
+        self.options.max_sessions = max;
+        self
+    }
+
+    /// How long an unused session lives; `None` forever (see
+    /// [`ServerOptions::session_idle_timeout`]).
+    pub fn session_idle_timeout(mut self, idle: Option<Duration>) -> Self {
+        self.options.session_idle_timeout = idle;
+        self
+    }
+
     /// `serverInfo`.
     pub fn server_info(mut self, name: impl Into<String>, version: impl Into<String>) -> Self {
         self.options.name = name.into();
@@ -129,6 +158,8 @@ impl ServerBuilder {
                 by_name,
                 options: self.options,
                 sessions: Mutex::new(HashMap::new()),
+                admitted: AtomicUsize::new(0),
+                expiry: OnceLock::new(),
                 anonymous_scope: Scope::session(MODERN_SCOPE),
             }),
         }
@@ -170,6 +201,10 @@ pub(crate) struct Inner {
     pub(crate) by_name: HashMap<String, usize>,
     pub(crate) options: ServerOptions,
     sessions: SessionMap,
+    /// Sessions admitted by `initialize` and not closed: those the cap counts.
+    admitted: AtomicUsize,
+    /// The timer that closes idle sessions, started with the first session.
+    expiry: OnceLock<Option<tokio_util::task::AbortOnDropHandle<()>>>,
     /// [`Server::modern_scope`] without a principal, made once.
     anonymous_scope: Scope,
 }
@@ -198,6 +233,10 @@ impl Server {
         &self.inner
     }
 
+    pub(crate) fn from_inner(inner: Arc<Inner>) -> Self {
+        Self { inner }
+    }
+
     /// Opens a session (bound to a principal when the transport authenticated one). Returns it
     /// with the receiver of the messages the server pushes to the client (notifications).
     pub fn open_session(
@@ -223,12 +262,48 @@ impl Server {
             session.add_forwarder(AbortOnDropHandle::new(handle));
         }
         self.sessions().insert(id, session.clone());
+        self.inner
+            .expiry
+            .get_or_init(|| expiry::spawn(&self.inner, options.session_idle_timeout));
         (session, rx)
     }
 
-    /// A session by id.
+    /// A session by id; looking it up counts as using it (see
+    /// [`ServerOptions::session_idle_timeout`]).
     pub fn session(&self, id: &str) -> Option<Arc<Session>> {
-        self.sessions().get(id).cloned()
+        let session = self.sessions().get(id).cloned();
+        if let Some(session) = &session {
+            session.touch();
+        }
+        session
+    }
+
+    /// Counts a session in at `initialize`; over [`ServerOptions::max_sessions`], refuses
+    /// it. A session initialized again is not counted twice.
+    pub(crate) fn admit(&self, session: &Session) -> Result<(), usize> {
+        if session.is_admitted() {
+            return Ok(());
+        }
+        let max = self.inner.options.max_sessions.unwrap_or(usize::MAX);
+        self.inner
+            .admitted
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .map_err(|_| max)?;
+        if !session.admit() {
+            self.inner.admitted.fetch_sub(1, Ordering::AcqRel);
+        }
+        Ok(())
+    }
+
+    /// The ids of the sessions idle at `now` (see [`Session::is_idle`]).
+    pub(crate) fn idle_sessions(&self, now: tokio::time::Instant, idle: Duration) -> Vec<String> {
+        self.sessions()
+            .values()
+            .filter(|s| s.is_idle(now, idle))
+            .map(|s| s.id().to_owned())
+            .collect()
     }
 
     /// The number of open sessions.
@@ -242,6 +317,29 @@ impl Server {
         let Some(session) = self.sessions().remove(id) else {
             return false;
         };
+        self.end_session(session).await;
+        true
+    }
+
+    /// Closes a session as [`close_session`](Self::close_session) does, if it is still idle
+    /// (checked under the lock that lookups take, so a request that found it keeps it).
+    pub(crate) async fn close_if_idle(&self, id: &str, now: tokio::time::Instant, idle: Duration) {
+        let session = {
+            let mut sessions = self.sessions();
+            match sessions.get(id) {
+                Some(s) if s.is_idle(now, idle) => sessions.remove(id),
+                _ => None,
+            }
+        };
+        if let Some(session) = session {
+            self.end_session(session).await;
+        }
+    }
+
+    async fn end_session(&self, session: Arc<Session>) {
+        if session.is_admitted() {
+            self.inner.admitted.fetch_sub(1, Ordering::AcqRel);
+        }
         session.stop_forwarders();
         let ward = &self.inner.ward;
         let _ = ward
@@ -250,7 +348,6 @@ impl Server {
         let _ = ward
             .close_scope(session.scope(), self.inner.options.close_policy.clone())
             .await;
-        true
     }
 
     /// Answers one message: `Some(response)` for a request, `None` for a notification or a
@@ -263,6 +360,7 @@ impl Server {
     /// of the session's principal ([`Server::modern_scope`]), whether or not the session is
     /// initialized.
     pub async fn handle(&self, session: &Arc<Session>, message: Message) -> Option<Value> {
+        let _busy = session.busy();
         dispatch::handle(self, session, message, &session.outgoing()).await
     }
 
@@ -274,6 +372,7 @@ impl Server {
         message: Message,
         sink: &Sink,
     ) -> Option<Value> {
+        let _busy = session.busy();
         dispatch::handle(self, session, message, sink).await
     }
 

@@ -1,12 +1,13 @@
 //! MCP sessions: one per connected client.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 use taskward_core::{Scope, TaskId};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::jsonrpc::RequestId;
@@ -32,6 +33,23 @@ pub struct Session {
     next_request: AtomicU64,
     state: Mutex<SessionState>,
     forwarders: Mutex<Vec<AbortOnDropHandle<()>>>,
+    /// Counted among the sessions the server admits (see `ServerOptions::max_sessions`).
+    admitted: AtomicBool,
+    /// Requests in flight and streams open: a busy session is never idle.
+    busy: AtomicUsize,
+    /// When the session was last used (a request named it, or it stopped being busy).
+    last_used: Mutex<Instant>,
+}
+
+/// Keeps a session busy (never idle) while held: a request in flight, an open stream.
+#[derive(Debug)]
+pub(crate) struct Busy(Arc<Session>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.busy.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 #[derive(Default)]
@@ -78,7 +96,40 @@ impl Session {
             next_request: AtomicU64::new(1),
             state: Mutex::new(SessionState::default()),
             forwarders: Mutex::new(Vec::new()),
+            admitted: AtomicBool::new(false),
+            busy: AtomicUsize::new(0),
+            last_used: Mutex::new(Instant::now()),
         }
+    }
+
+    /// Marks the session used now.
+    pub(crate) fn touch(&self) {
+        *self.last_used.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+    }
+
+    /// Keeps the session busy until the guard drops.
+    pub(crate) fn busy(self: &Arc<Self>) -> Busy {
+        self.busy.fetch_add(1, Ordering::AcqRel);
+        self.touch();
+        Busy(self.clone())
+    }
+
+    /// Whether the session has been neither busy nor used for `idle` by `now`.
+    pub(crate) fn is_idle(&self, now: Instant, idle: std::time::Duration) -> bool {
+        self.busy.load(Ordering::Acquire) == 0
+            && now.saturating_duration_since(
+                *self.last_used.lock().unwrap_or_else(|e| e.into_inner()),
+            ) >= idle
+    }
+
+    /// Marks the session admitted; false when it already was.
+    pub(crate) fn admit(&self) -> bool {
+        !self.admitted.swap(true, Ordering::AcqRel)
+    }
+
+    /// Whether the session was admitted (and counts among the open sessions).
+    pub(crate) fn is_admitted(&self) -> bool {
+        self.admitted.load(Ordering::Acquire)
     }
 
     /// The session id (`Mcp-Session-Id` on HTTP).

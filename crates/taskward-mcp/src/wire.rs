@@ -205,7 +205,7 @@ pub fn task_json(record: &TaskRecord, poll_interval_ms: u64) -> Value {
     let mut task = Map::new();
     task.insert("taskId".into(), json!(record.id.to_string()));
     task.insert("status".into(), json!(record.status.as_str()));
-    if let Some(message) = &record.status_message {
+    if let Some(message) = record.status_text() {
         task.insert("statusMessage".into(), json!(message));
     }
     task.insert("createdAt".into(), json!(rfc3339(record.created_at)));

@@ -18,8 +18,8 @@ use crate::ward::Taskward;
 /// Builds and starts a [`Taskward`] runtime.
 ///
 /// Every setting has a default fit for an embedded host: at most 100,000 live tasks, a TTL of
-/// one hour capped at one day, results up to 16 MiB, a 5 s cancel grace, and the in-memory
-/// store.
+/// one hour (also the longest granted), results up to 16 MiB, a 5 s cancel grace, finished
+/// tasks kept until their TTL with no retention cap, and the in-memory store.
 ///
 /// # Examples
 ///
@@ -32,7 +32,9 @@ use crate::ward::Taskward;
 ///     .max_live_tasks(10_000)
 ///     .max_live_per_scope(100)
 ///     .default_ttl(Duration::from_secs(3600))
-///     .max_ttl(Duration::from_secs(86_400))
+///     .max_ttl(Duration::from_secs(3600))
+///     .max_retained_tasks_per_scope(1000)
+///     .max_retained_bytes(256 * 1024 * 1024)
 ///     .spawn()
 ///     .await?;
 /// ward.shutdown(Duration::from_secs(1)).await?;
@@ -93,6 +95,45 @@ impl Builder {
     /// capping it.
     pub fn reject_ttl_above_max(mut self, reject: bool) -> Self {
         self.config.reject_ttl_above_max = reject;
+        self
+    }
+
+    /// At most this many finished (terminal) tasks are kept in all; beyond it the oldest
+    /// finished task is evicted (removed before its TTL), see
+    /// [`max_retained_tasks_per_scope`](Builder::max_retained_tasks_per_scope).
+    pub fn max_retained_tasks(mut self, max: usize) -> Self {
+        self.config.max_retained_tasks = Some(max);
+        self
+    }
+
+    /// At most this many finished tasks are kept per scope.
+    ///
+    /// Finished tasks are kept until their TTL so that clients can read their results. The
+    /// retention caps (count and bytes, in total and per scope) bound what that costs: when a
+    /// task finishes over a cap, the oldest finished tasks (of its scope for a per-scope cap,
+    /// of all for a total) are evicted first, one O(log n) step each from an index in
+    /// finishing order. Live tasks are never evicted and never counted, nor is the task that
+    /// just finished (a cap is exceeded by at most that one, so that its result can be read). An evicted task is
+    /// removed as an expired one is: `get` says [`Error::NotFound`], and an
+    /// [`EventKind::Evicted`](taskward_core::EventKind::Evicted) event is published; its
+    /// waiters were answered when it finished.
+    pub fn max_retained_tasks_per_scope(mut self, max: usize) -> Self {
+        self.config.max_retained_tasks_per_scope = Some(max);
+        self
+    }
+
+    /// At most this many bytes of finished tasks' results and errors are kept in all: a
+    /// result counts its JSON text, a failure its message and the JSON of its data, a
+    /// cancellation its reason. See
+    /// [`max_retained_tasks_per_scope`](Builder::max_retained_tasks_per_scope).
+    pub fn max_retained_bytes(mut self, max: usize) -> Self {
+        self.config.max_retained_bytes = Some(max);
+        self
+    }
+
+    /// At most this many bytes of finished tasks' results and errors are kept per scope.
+    pub fn max_retained_bytes_per_scope(mut self, max: usize) -> Self {
+        self.config.max_retained_bytes_per_scope = Some(max);
         self
     }
 

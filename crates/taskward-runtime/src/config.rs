@@ -39,6 +39,14 @@ pub struct Config {
     pub max_ttl: Option<Duration>,
     /// Reject a TTL above `max_ttl` instead of capping it.
     pub reject_ttl_above_max: bool,
+    /// Finished tasks retained in all; `None` for no cap.
+    pub max_retained_tasks: Option<usize>,
+    /// Finished tasks retained per scope; `None` for no cap.
+    pub max_retained_tasks_per_scope: Option<usize>,
+    /// Bytes of results and errors of finished tasks retained in all; `None` for no cap.
+    pub max_retained_bytes: Option<usize>,
+    /// Bytes of results and errors of finished tasks retained per scope; `None` for no cap.
+    pub max_retained_bytes_per_scope: Option<usize>,
     /// The largest result, in bytes of JSON, a task may complete with.
     pub max_result_bytes: Option<usize>,
     /// Timeout of tasks that ask for none.
@@ -82,8 +90,12 @@ impl Default for Config {
             max_live_tasks: Some(100_000),
             max_live_per_scope: None,
             default_ttl: Some(Duration::from_secs(3600)),
-            max_ttl: Some(Duration::from_secs(86_400)),
+            max_ttl: Some(Duration::from_secs(3600)),
             reject_ttl_above_max: false,
+            max_retained_tasks: None,
+            max_retained_tasks_per_scope: None,
+            max_retained_bytes: None,
+            max_retained_bytes_per_scope: None,
             max_result_bytes: Some(16 * 1024 * 1024),
             default_timeout: None,
             default_cancel_policy: CancelPolicy::default(),

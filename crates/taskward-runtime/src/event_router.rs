@@ -58,13 +58,18 @@ impl EventRouter {
         self.subscribers.load(Ordering::SeqCst)
     }
 
-    /// A receiver on `route`, creating its channel if needed; `None` once the router is closed.
-    pub(crate) fn subscribe(&self, route: &Route) -> Option<Receiver<TaskEvent>> {
+    /// A receiver on `route`, creating its channel if needed (buffering `buffer` events, or
+    /// the router's capacity); `None` once the router is closed.
+    pub(crate) fn subscribe(
+        &self,
+        route: &Route,
+        buffer: Option<usize>,
+    ) -> Option<Receiver<TaskEvent>> {
         let mut routes = self.routes();
         if routes.closed {
             return None;
         }
-        let capacity = self.capacity;
+        let capacity = buffer.unwrap_or(self.capacity).max(1);
         let channel = || broadcast::channel(capacity).0;
         let receiver = match route {
             Route::All => routes.all.get_or_insert_with(channel).subscribe(),
@@ -164,10 +169,10 @@ mod tests {
         let (t1, t2) = (TaskId::new(), TaskId::new());
         let scope_a = Route::Scope(a.clone());
         let task_2 = Route::Task(t2);
-        let mut all = router.subscribe(&Route::All).unwrap();
-        let mut in_a = router.subscribe(&scope_a).unwrap();
-        let mut of_t2 = router.subscribe(&task_2).unwrap();
-        let also_a = router.subscribe(&scope_a).unwrap();
+        let mut all = router.subscribe(&Route::All, None).unwrap();
+        let mut in_a = router.subscribe(&scope_a, None).unwrap();
+        let mut of_t2 = router.subscribe(&task_2, None).unwrap();
+        let also_a = router.subscribe(&scope_a, None).unwrap();
         assert_eq!((router.channels(), router.subscribers()), (3, 4));
 
         router.publish(event(1, &a, t1));
@@ -191,7 +196,7 @@ mod tests {
     fn a_closed_router_ends_its_subscriptions_after_their_buffered_events() {
         let router = EventRouter::new(8);
         let a = Scope::session("a");
-        let mut rx = router.subscribe(&Route::Scope(a.clone())).unwrap();
+        let mut rx = router.subscribe(&Route::Scope(a.clone()), None).unwrap();
         router.publish(event(1, &a, TaskId::new()));
         router.close();
         assert_eq!(rx.try_recv().unwrap().seq, 1);
@@ -199,7 +204,7 @@ mod tests {
             rx.try_recv(),
             Err(broadcast::error::TryRecvError::Closed)
         ));
-        assert!(router.subscribe(&Route::All).is_none());
+        assert!(router.subscribe(&Route::All, None).is_none());
         assert_eq!(router.channels(), 0);
     }
 }

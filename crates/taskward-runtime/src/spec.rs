@@ -148,6 +148,8 @@ pub struct TaskSpec {
     pub(crate) owner: Option<Owner>,
     pub(crate) close_policy: ClosePolicy,
     pub(crate) limits: ResourceLimits,
+    /// Whether the live-task limits count the task.
+    pub(crate) counted: bool,
 }
 
 impl TaskSpec {
@@ -167,7 +169,21 @@ impl TaskSpec {
             owner: None,
             close_policy: ClosePolicy::Keep,
             limits: ResourceLimits::default(),
+            counted: true,
         }
+    }
+
+    /// Keeps the task outside the live-task limits
+    /// ([`Builder::max_live_tasks`](crate::Builder::max_live_tasks),
+    /// [`Builder::max_live_per_scope`](crate::Builder::max_live_per_scope)): it takes no
+    /// slot and is never refused by them, and the status's `live` count leaves it out.
+    ///
+    /// For work bounded some other way: an MCP server runs each plain (not task-augmented)
+    /// tool call as such a task, bounded by the requests in flight, so that a client whose
+    /// tasks fill its slots can still make plain calls.
+    pub fn outside_live_limits(mut self) -> Self {
+        self.counted = false;
+        self
     }
 
     /// The task's name.

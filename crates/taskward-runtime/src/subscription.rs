@@ -28,6 +28,9 @@ pub struct EventFilter {
     pub task: Option<TaskId>,
     /// Whether progress events are included (default: yes).
     pub skip_progress: bool,
+    /// The buffer of the channel this subscription creates, when it is its route's first
+    /// subscriber; `None` for the runtime's event capacity.
+    pub buffer: Option<usize>,
 }
 
 impl EventFilter {
@@ -51,6 +54,17 @@ impl EventFilter {
     /// Leave out progress events.
     pub fn without_progress(mut self) -> Self {
         self.skip_progress = true;
+        self
+    }
+
+    /// Buffers at most `events` for the subscribers of this route, instead of the runtime's
+    /// [event capacity](crate::Builder::event_capacity), when this subscription is the first
+    /// of its route (later ones share the channel it made). A channel's buffer is allocated
+    /// whole when it is made, so a host that holds a subscription per client (an MCP server,
+    /// one per session) keeps it small; a subscriber that falls further behind is told it
+    /// lagged, as always.
+    pub fn buffer(mut self, events: usize) -> Self {
+        self.buffer = Some(events.max(1));
         self
     }
 
@@ -92,7 +106,7 @@ impl Subscription {
             (None, None) => Route::All,
         };
         Self {
-            receiver: router.subscribe(&route),
+            receiver: router.subscribe(&route, filter.buffer),
             route,
             router: Arc::downgrade(router),
             filter,

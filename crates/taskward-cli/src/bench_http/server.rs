@@ -24,8 +24,9 @@ pub(super) struct Child {
 
 impl Child {
     /// Starts this binary as `serve --http 127.0.0.1:<free port>` with limits that do not
-    /// bind (live tasks, a short TTL so finished tasks do not pile up) and waits until it
-    /// accepts connections.
+    /// bind (live tasks, in all and per session, a short TTL so finished tasks do not pile
+    /// up; the retention caps stay at their defaults) and waits until it accepts
+    /// connections.
     pub(super) async fn start(binary: Option<&Path>) -> Result<Self, BoxError> {
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
             .local_addr()?
@@ -37,6 +38,7 @@ impl Child {
         })
         .args(["serve", "--http", &addr.to_string()])
         .args(["--max-live-tasks", "10000000", "--default-ttl-secs", "5"])
+        .args(["--max-live-per-scope", "0"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())

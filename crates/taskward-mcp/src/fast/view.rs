@@ -51,7 +51,7 @@ pub(super) struct Task<'a> {
     poll_interval: u64,
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    status_message: Option<&'a str>,
+    status_message: Option<std::borrow::Cow<'a, str>>,
     task_id: Shown<TaskId>,
     ttl: Option<u64>,
 }
@@ -63,7 +63,7 @@ impl<'a> Task<'a> {
             last_updated_at: Stamp(record.last_updated_at),
             poll_interval: poll_interval_ms,
             status: record.status.as_str(),
-            status_message: record.status_message.as_deref(),
+            status_message: record.status_text(),
             task_id: Shown(record.id),
             ttl: ttl_ms(record),
         }
@@ -89,7 +89,7 @@ pub(super) struct ModernTask<'a> {
     result_type: &'static str,
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    status_message: Option<&'a str>,
+    status_message: Option<std::borrow::Cow<'a, str>>,
     task_id: Shown<TaskId>,
     ttl_ms: Option<u64>,
 }
@@ -108,7 +108,7 @@ impl<'a> ModernTask<'a> {
             result,
             result_type,
             status: record.status.as_str(),
-            status_message: record.status_message.as_deref(),
+            status_message: record.status_text(),
             task_id: Shown(record.id),
             ttl_ms: ttl_ms(record),
         }

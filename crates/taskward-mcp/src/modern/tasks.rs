@@ -46,7 +46,8 @@ pub(crate) async fn call_tool(ctx: &Ctx<'_>, params: Option<&Value>) -> Result<V
     }
     let mut spec = TaskSpec::new(params.name.as_str())
         .scope(ctx.calls_scope.clone())
-        .ttl(ctx.server.options().plain_call_ttl);
+        .ttl(ctx.server.options().plain_call_ttl)
+        .outside_live_limits();
     if let Some(timeout) = tool.deadline() {
         spec = spec.timeout(timeout);
     }

@@ -29,6 +29,8 @@ where
     W: AsyncWrite + Unpin + Send + 'static,
 {
     let (session, mut notifications) = server.open_session(None);
+    // A connection open is a session in use: it never expires while the input lasts.
+    let busy = session.busy();
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Value>();
 
     let writer_task = tokio::spawn(async move {
@@ -99,6 +101,7 @@ where
     })
     .await;
     handlers.shutdown().await;
+    drop(busy);
     server.close_session(session.id()).await;
     drop(out_tx);
     drop(session);

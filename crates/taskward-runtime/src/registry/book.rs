@@ -6,6 +6,7 @@ use std::sync::Arc;
 use ractor::ActorId;
 use taskward_core::{ClosePolicy, Outcome, Phase, Progress, Scope, Status, TaskId, TaskRecord};
 
+use crate::registry::Retention;
 use crate::spec::Owner;
 
 /// An owner link of one task.
@@ -32,6 +33,8 @@ pub(crate) struct Book {
     pub(crate) next_event: u64,
     pub(crate) live_total: usize,
     pub(crate) live_by_scope: HashMap<Scope, usize>,
+    /// Live tasks outside the live counts (`TaskSpec::outside_live_limits`).
+    pub(crate) uncounted: HashSet<TaskId>,
     pub(crate) idempotency: HashMap<(Scope, Arc<str>), TaskId>,
     pub(crate) owned_by: HashMap<TaskId, Ownership>,
     pub(crate) owners: HashMap<ActorId, HashSet<TaskId>>,
@@ -43,6 +46,8 @@ pub(crate) struct Book {
     pub(crate) stopped_runners: HashSet<ActorId>,
     /// Terminal records the store failed to write, by task.
     pub(crate) unwritten: HashMap<TaskId, Unwritten>,
+    /// The retained finished tasks, oldest first, for the retention caps.
+    pub(crate) retained: Retention,
 }
 
 impl Book {
@@ -93,6 +98,14 @@ impl Book {
         }
     }
 
+    /// A task leaves the live counts (it ended, or was removed live); one outside them was
+    /// never in.
+    pub(crate) fn leave_live(&mut self, id: &TaskId, scope: &Scope) {
+        if !self.uncounted.remove(id) {
+            self.remove_live(scope);
+        }
+    }
+
     /// Forgets a removed task's links.
     pub(crate) fn forget(&mut self, record: &TaskRecord) {
         if let Some(key) = &record.idempotency_key {
@@ -103,6 +116,7 @@ impl Book {
         }
         self.unown(&record.id);
         self.children.remove(&record.id);
+        self.retained.forget(&record.id);
     }
 
     pub(crate) fn unown(&mut self, id: &TaskId) {

@@ -11,6 +11,7 @@
 mod book;
 mod desk;
 mod inbox;
+mod retention;
 mod shared;
 mod status;
 
@@ -22,6 +23,7 @@ use taskward_core::TaskRecord;
 
 pub(crate) use book::{Book, Ownership};
 pub(crate) use inbox::{Answer, Closed, Command, Entry, Inbox};
+pub(crate) use retention::{Caps, Retention};
 pub(crate) use shared::Shared;
 pub use status::{Limits, RegistryStatus};
 

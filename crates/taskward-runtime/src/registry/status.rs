@@ -64,6 +64,9 @@ pub struct RegistryStatus {
     pub store_errors: u64,
     /// Event subscribers connected.
     pub subscribers: usize,
+    /// Finished tasks in the retention index (kept only when a retention cap is set), and
+    /// the bytes of their results and errors.
+    pub retained: (usize, usize),
 }
 
 impl RegistryStatus {

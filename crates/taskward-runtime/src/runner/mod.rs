@@ -27,7 +27,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use taskward_core::TaskId;
 
 pub(crate) use partitions::Partitions;
-pub(crate) use slot::WorkEnd;
+pub(crate) use slot::{WorkEnd, json_len};
 pub use status::RunnerStatus;
 
 use crate::control::Control;

@@ -61,7 +61,7 @@ pub(super) struct Waiting {
 }
 
 /// The size of a value's JSON text, without building it.
-pub(super) fn json_len(value: &Value) -> usize {
+pub(crate) fn json_len(value: &Value) -> usize {
     struct Count(usize);
     impl std::io::Write for Count {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {

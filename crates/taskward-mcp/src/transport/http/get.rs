@@ -56,9 +56,14 @@ pub(super) async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap
             );
         }
     };
-    let events = futures_util::stream::unfold(notifications, |mut rx| async move {
+    // The session is busy (never idle) while its stream is open.
+    let busy = shared.session(id).map(|session| session.busy());
+    let events = futures_util::stream::unfold((notifications, busy), |(mut rx, busy)| async move {
         let message = rx.recv().await?;
-        Some((Ok::<_, Infallible>(reply::message_event(&message)), rx))
+        Some((
+            Ok::<_, Infallible>(reply::message_event(&message)),
+            (rx, busy),
+        ))
     });
     Sse::new(events)
         .keep_alive(KeepAlive::default())

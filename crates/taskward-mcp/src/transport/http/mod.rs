@@ -38,6 +38,7 @@
 //! | `404` | `/status` when it is off or on its own listener | |
 //! | `408` "request body timeout" (`-32600`), then the connection closes | a `POST` body not received in full within [`ConnectionLimits::body_timeout`] | slow bodies holding a request |
 //! | `413` | a body over [`HttpOptions::max_body_bytes`] | memory exhaustion |
+//! | `503` (`-32010`, [`SESSION_LIMIT_EXCEEDED`](crate::jsonrpc::SESSION_LIMIT_EXCEEDED)) | an `initialize` over the server's session cap; no session is made | a flood of sessions |
 //!
 //! [`serve`] bounds connections ([`ConnectionLimits`]); a bound it enforces closes the
 //! connection rather than answering:
@@ -51,6 +52,11 @@
 //! A request in flight is never cut by a timeout: an open `GET /mcp` stream, a streamed
 //! answer or a blocking `tasks/result` lasts as long as it needs. With `HttpOptions::tls`
 //! (feature `tls`) the server speaks HTTPS only (rustls, HTTP/1.1).
+//!
+//! A session ends with DELETE, or when it has been idle for the server's
+//! [`session_idle_timeout`](crate::ServerOptions::session_idle_timeout) (an open GET stream
+//! or a request in flight keeps it busy); either way nothing of it stays behind, and its id
+//! then gets `404`.
 //!
 //! # Examples
 //!

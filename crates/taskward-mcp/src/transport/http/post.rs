@@ -134,7 +134,13 @@ async fn initialize(shared: Arc<Shared>, message: Message, sse_only: bool) -> Re
             (jsonrpc::failure(id.as_ref(), &error), None)
         }
     };
-    let mut response = answer_response(answer, sse_only);
+    let refused = answer["error"]["code"] == jsonrpc::SESSION_LIMIT_EXCEEDED;
+    let mut response = if refused {
+        // Over the session cap: the server is full for now.
+        reply::rpc(StatusCode::SERVICE_UNAVAILABLE, answer)
+    } else {
+        answer_response(answer, sse_only)
+    };
     if let Some(value) = sid.and_then(|sid| HeaderValue::from_str(&sid).ok()) {
         response.headers_mut().insert(SESSION_ID, value);
     }

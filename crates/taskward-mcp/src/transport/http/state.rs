@@ -50,7 +50,15 @@ impl Shared {
     /// Makes a session just opened by `initialize` reachable over HTTP.
     /// Until a GET stream opens, the session's notifications reach nobody: the session is
     /// told so, and builds none.
-    pub(super) fn attach(&self, id: &str, mut notifications: mpsc::UnboundedReceiver<Value>) {
+    ///
+    /// The link lasts as long as the session: once the server has dropped it (closed by
+    /// DELETE, by idle expiry, or by the embedder), its queue ends and the link removes
+    /// itself, so nothing of the session stays behind.
+    pub(super) fn attach(
+        self: &Arc<Self>,
+        id: &str,
+        mut notifications: mpsc::UnboundedReceiver<Value>,
+    ) {
         let session = self.server.session(id);
         let listener = session.as_ref().map(Arc::downgrade);
         if let Some(session) = &session {
@@ -58,6 +66,8 @@ impl Shared {
         }
         let stream: StreamSlot = Arc::default();
         let slot = stream.clone();
+        let shared = Arc::downgrade(self);
+        let sid = id.to_owned();
         let pump = tokio::spawn(async move {
             while let Some(message) = notifications.recv().await {
                 let mut slot = lock(&slot);
@@ -71,8 +81,11 @@ impl Shared {
                     }
                 }
             }
-            // The session is gone: end its stream.
+            // The session is gone: end its stream, and forget it.
             lock(&slot).take();
+            if let Some(shared) = shared.upgrade() {
+                shared.links().remove(&sid);
+            }
         });
         let link = Link {
             stream,

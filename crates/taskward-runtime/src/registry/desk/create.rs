@@ -31,7 +31,9 @@ impl Desk<'_> {
         {
             return Ok(Admission::Existing(existing));
         }
-        if let Some(max) = config.max_live_tasks
+        let counted = spec.counted;
+        if counted
+            && let Some(max) = config.max_live_tasks
             && self.book.live_total >= max
         {
             return Err(Error::LimitExceeded {
@@ -39,7 +41,8 @@ impl Desk<'_> {
                 max: max as u64,
             });
         }
-        if let Some(max) = config.max_live_per_scope
+        if counted
+            && let Some(max) = config.max_live_per_scope
             && self.book.live_in(&spec.scope) >= max
         {
             return Err(Error::LimitExceeded {
@@ -107,7 +110,11 @@ impl Desk<'_> {
             .unwrap_or_else(|e| e.into_inner())
             .insert(id, control.clone());
         self.book.count_in(&record);
-        self.book.add_live(&spec.scope);
+        if counted {
+            self.book.add_live(&spec.scope);
+        } else {
+            self.book.uncounted.insert(id);
+        }
         if let Some(key) = spec.idempotency_key {
             self.book.idempotency.insert((spec.scope.clone(), key), id);
         }

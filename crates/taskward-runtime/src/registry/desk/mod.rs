@@ -13,6 +13,7 @@ mod create;
 mod dispatch;
 pub(super) mod effects;
 mod reports;
+mod retain;
 mod scopes;
 mod status;
 mod sweep;

@@ -48,8 +48,10 @@ impl Desk<'_> {
         let Some(record) = self.update(&id, |r| r.scope = to.clone()) else {
             return false;
         };
-        self.book.remove_live(&from);
-        self.book.add_live(to);
+        if !self.book.uncounted.contains(&id) {
+            self.book.remove_live(&from);
+            self.book.add_live(to);
+        }
         if let Some(key) = &record.idempotency_key {
             self.book.idempotency.remove(&(from.clone(), key.clone()));
             self.book.idempotency.insert((to.clone(), key.clone()), id);

@@ -42,6 +42,7 @@ impl Desk<'_> {
             transition_failures: counters.transition_failures.load(Ordering::Relaxed),
             store_errors: counters.store_errors.load(Ordering::Relaxed),
             subscribers: self.shared.events.subscribers(),
+            retained: self.book.retained.totals(),
         }
     }
 }

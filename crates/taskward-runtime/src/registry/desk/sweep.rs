@@ -74,7 +74,7 @@ impl Desk<'_> {
             Ok(Some(old)) => {
                 self.book.count_out(&old);
                 if !old.is_terminal() {
-                    self.book.remove_live(&old.scope);
+                    self.book.leave_live(&id, &old.scope);
                 }
                 self.book.forget(&old);
                 self.publish(id, &old.scope, EventKind::Expired);

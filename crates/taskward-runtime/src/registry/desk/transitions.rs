@@ -82,8 +82,9 @@ impl Desk<'_> {
 
     /// A terminal record is written: the task leaves the live counts; the end is evented.
     pub(super) fn ended(&mut self, id: TaskId, scope: &Scope, outcome: &Outcome) {
-        self.book.remove_live(scope);
+        self.book.leave_live(&id, scope);
         self.publish(id, scope, EventKind::from(outcome));
+        self.retain(id, scope, outcome);
     }
 
     fn signal_cancel(&mut self, control: &Arc<Control>, cancellation: &Cancellation) {
@@ -262,10 +263,7 @@ pub(super) fn write_terminal(r: &mut TaskRecord, outcome: &Outcome, progress: Op
     if progress.is_some() {
         r.progress = progress;
     }
-    r.status_message = match outcome {
-        Outcome::Failed(f) => Some(f.to_string()),
-        Outcome::Cancelled(c) => Some(format!("cancelled {c}")),
-        _ => None,
-    };
+    // Derived from the outcome when read (`TaskRecord::status_text`): stored once.
+    r.status_message = None;
     r.outcome = Some(outcome.clone());
 }
