@@ -46,6 +46,7 @@
 //! # }
 //! ```
 
+pub mod auth;
 mod delete;
 mod fast;
 mod get;
@@ -60,6 +61,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::HeaderMap;
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 
@@ -78,6 +80,10 @@ pub struct HttpOptions {
     /// on any port, are always allowed; a request without `Origin` is not a browser's and
     /// is allowed too.
     pub allowed_origins: Vec<String>,
+    /// The transport's own authentication of `/mcp` requests (and of `/status`, which then
+    /// needs an operator); `None` (the default): every request is anonymous, unless an
+    /// embedder's layer hands it a [`Principal`](auth::Principal). See [`auth`].
+    pub auth: Option<auth::Auth>,
 }
 
 impl Default for HttpOptions {
@@ -85,6 +91,7 @@ impl Default for HttpOptions {
         Self {
             max_body_bytes: 4 * 1024 * 1024,
             allowed_origins: Vec::new(),
+            auth: None,
         }
     }
 }
@@ -94,12 +101,18 @@ impl Default for HttpOptions {
 pub fn router(server: Server, options: HttpOptions) -> Router {
     let limit = options.max_body_bytes;
     let shared = Arc::new(Shared::new(server, options));
+    let authenticated = from_fn_with_state(shared.clone(), auth::layer::authenticate);
+    let operator = from_fn_with_state(shared.clone(), auth::layer::operator_only);
     Router::new()
         .route(
             "/mcp",
-            post(post::handle).get(get::handle).delete(delete::handle),
+            post(post::handle)
+                .get(get::handle)
+                .delete(delete::handle)
+                .route_layer(authenticated),
         )
-        .route("/status", get(status))
+        .route("/status", get(status).route_layer(operator))
+        .merge(auth::layer::metadata_routes())
         .layer(DefaultBodyLimit::max(limit))
         .with_state(shared)
 }
