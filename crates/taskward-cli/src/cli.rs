@@ -19,7 +19,7 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Serve the demo tools as tasks over MCP (Streamable HTTP by default, or stdio).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Show the registry and the live tasks of a running `taskward serve --http`.
     Status(StatusArgs),
     /// Benchmark `serve --http` (a child process) with a built-in load generator.

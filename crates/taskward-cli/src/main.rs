@@ -53,7 +53,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve(args) => serve::run(args).await,
+            Command::Serve(args) => serve::run(*args).await,
             Command::Status(args) => status::run(args).await,
             Command::BenchHttp(args) => bench_http::run(args).await,
         }

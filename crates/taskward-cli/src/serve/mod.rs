@@ -9,6 +9,8 @@ use taskward_mcp::transport::stdio;
 use taskward_runtime::{Builder, Taskward};
 use tokio::net::TcpListener;
 
+mod auth;
+
 use crate::BoxError;
 use crate::demo;
 use crate::signal::until_stopped;
@@ -19,7 +21,8 @@ const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(5);
 /// The options of `taskward serve`.
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
-    /// Serve Streamable HTTP on this address: MCP at /mcp, a JSON status at /status.
+    /// Serve Streamable HTTP on this address: MCP at /mcp, a JSON status at /status. Without
+    /// authentication only a loopback address is served (one user on this machine).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:3000")]
     pub(crate) http: String,
     /// Serve one session on stdin and stdout instead (newline-delimited JSON-RPC).
@@ -43,6 +46,9 @@ pub(crate) struct ServeArgs {
     /// A browser origin allowed on HTTP besides the local ones (repeatable).
     #[arg(long, value_name = "ORIGIN", conflicts_with = "stdio")]
     pub(crate) allowed_origin: Vec<String>,
+    /// Authentication of HTTP requests.
+    #[command(flatten)]
+    pub(crate) auth: auth::AuthArgs,
 }
 
 impl ServeArgs {
@@ -69,10 +75,18 @@ impl ServeArgs {
 /// runtime down: live tasks are cancelled, and aborted after a deadline.
 pub(crate) async fn run(args: ServeArgs) -> Result<(), BoxError> {
     // Bind first: a taken address fails before anything starts.
-    let listener = if args.stdio {
-        None
+    let (listener, auth) = if args.stdio {
+        (None, None)
     } else {
-        Some(bind(&args.http).await?)
+        let listener = bind(&args.http).await?;
+        let auth = args.auth.auth().await?;
+        let local = listener.local_addr()?;
+        let open = auth::check_exposure(local, auth.is_some(), args.auth.allow_unauthenticated)?;
+        if open {
+            eprintln!("{}", auth::warning(local));
+            tracing::warn!("serving {local} without authentication");
+        }
+        (Some(listener), auth)
     };
     let ward = args.runtime().spawn().await?;
     let server = Server::builder(ward.clone())
@@ -97,6 +111,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), BoxError> {
             );
             let mut options = HttpOptions::default();
             options.allowed_origins = args.allowed_origin.clone();
+            options.auth = auth;
             until_stopped(http::serve(server, listener, options)).await
         }
     };
