@@ -618,3 +618,90 @@ async fn jwt_operator_scope_opens_status() {
         200
     );
 }
+
+/// A JWKS served over HTTP on loopback: the document can change, and fetches are counted.
+struct JwksServer {
+    url: String,
+    document: std::sync::Arc<std::sync::Mutex<String>>,
+    fetches: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+async fn jwks_server(keys: &[&Signer]) -> JwksServer {
+    use std::sync::atomic::Ordering;
+    let jwks = |keys: &[&Signer]| {
+        json!({"keys": keys.iter().map(|k| k.jwk()).collect::<Vec<_>>()}).to_string()
+    };
+    let document = std::sync::Arc::new(std::sync::Mutex::new(jwks(keys)));
+    let fetches = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (doc, count) = (document.clone(), fetches.clone());
+    let app = axum::Router::new().route(
+        "/jwks",
+        axum::routing::get(move || {
+            count.fetch_add(1, Ordering::SeqCst);
+            let body = doc.lock().expect("not poisoned").clone();
+            async move { body }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds");
+    let url = format!("http://{}/jwks", listener.local_addr().expect("an address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    JwksServer {
+        url,
+        document,
+        fetches,
+    }
+}
+
+#[tokio::test]
+async fn a_jwks_url_is_fetched_again_for_an_unknown_kid_at_most_once_per_interval() {
+    use std::sync::atomic::Ordering;
+    let (k1, k2) = (Signer::new("k1"), Signer::new("k2"));
+    let jwks = jwks_server(&[&k1]).await;
+    let jwt_on = |interval: std::time::Duration| {
+        let mut options = JwtOptions::new(ISSUER, AUDIENCE);
+        options.min_refresh_interval = interval;
+        let url = jwks.url.clone();
+        async move { Jwt::from_jwks_url(options, &url).await.expect("fetched") }
+    };
+    let eager = serve(Some(Auth::jwt(jwt_on(std::time::Duration::ZERO).await))).await;
+    let patient = serve(Some(Auth::jwt(
+        jwt_on(std::time::Duration::from_secs(3600)).await,
+    )))
+    .await;
+    assert_eq!(
+        jwks.fetches.load(Ordering::SeqCst),
+        2,
+        "each fetched at start"
+    );
+    let init = mcp_support::initialize_request();
+    let by_k1 = k1.sign("k1", &claims("alice", ""));
+    assert_eq!(post(eager, Some(&by_k1), None, &init).await.status, 200);
+    assert_eq!(
+        jwks.fetches.load(Ordering::SeqCst),
+        2,
+        "a known kid fetches nothing"
+    );
+
+    // The authorization server rotates in k2.
+    *jwks.document.lock().expect("not poisoned") =
+        json!({"keys": [k1.jwk(), k2.jwk()]}).to_string();
+    let by_k2 = k2.sign("k2", &claims("alice", ""));
+    assert_eq!(post(eager, Some(&by_k2), None, &init).await.status, 200);
+    assert_eq!(jwks.fetches.load(Ordering::SeqCst), 3);
+    // Within the interval an unknown kid fetches nothing, however often it is sent.
+    for _ in 0..3 {
+        assert_eq!(post(patient, Some(&by_k2), None, &init).await.status, 401);
+    }
+    assert_eq!(jwks.fetches.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn a_jwks_url_must_be_https_off_loopback() {
+    let options = JwtOptions::new(ISSUER, AUDIENCE);
+    let err = Jwt::from_jwks_url(options, "http://auth.example.com/jwks")
+        .await
+        .expect_err("refused");
+    assert!(err.to_string().contains("must be https"), "{err}");
+}

@@ -105,6 +105,26 @@ fn algorithm(jwk: &Jwk) -> Option<Algorithm> {
     (!symmetric).then_some(algorithm)
 }
 
+/// Refuses a JWKS URL that is not `https://`, unless `http://` on a loopback host.
+pub(super) fn check_url(url: &str) -> Result<(), AuthError> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| AuthError::Jwks(format!("{url} is not a URL: {e}")))?;
+    let loopback = parsed.host_str().is_some_and(|host| {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    });
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err(AuthError::Jwks(format!(
+            "{url}: a JWKS URL must be https:// (http:// only on a loopback host)"
+        ))),
+    }
+}
+
 /// An HTTP client for JWKS URLs: rustls with the ring provider and the platform's roots.
 pub(super) fn client() -> Result<reqwest::Client, AuthError> {
     use rustls_platform_verifier::BuilderVerifierExt as _;

@@ -132,15 +132,19 @@ impl Jwt {
     }
 
     /// A validator over a JWKS URL, fetched now (over rustls, with the platform's roots).
+    /// The URL must be `https://`, or `http://` on a loopback host (`localhost`,
+    /// `127.0.0.1`, `[::1]`): keys fetched in the clear could be swapped on the way.
     ///
     /// # Errors
     ///
-    /// [`AuthError::Fetch`] or [`AuthError::Jwks`].
+    /// [`AuthError::Jwks`] for a URL that is not https, [`AuthError::Fetch`] when it cannot
+    /// be fetched, [`AuthError::Jwks`] when it is not a usable key set.
     ///
     /// # Cancel safety
     ///
     /// Cancel safe: dropping the future drops the fetch.
     pub async fn from_jwks_url(options: JwtOptions, url: &str) -> Result<Self, AuthError> {
+        jwks::check_url(url)?;
         let client = jwks::client()?;
         let keys = KeySet::parse(&jwks::fetch(&client, url).await?, &options.validation())?;
         let remote = Remote {
