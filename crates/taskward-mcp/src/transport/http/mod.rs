@@ -23,13 +23,25 @@
 //!   stream is open are dropped.
 //! - `DELETE` ends the session.
 //!
-//! And `GET /status` answers [`status_json`](crate::status::status_json), for operators.
+//! And `GET /status` answers [`status_json`](crate::status::status_json), for operators; with
+//! authentication on, `GET /.well-known/oauth-protected-resource` (and `…/mcp`) answers the
+//! protected-resource metadata.
 //!
-//! Every error is answered, with a JSON-RPC error body where the spec allows one: `400` for a
-//! missing session id, malformed JSON (`-32700`), an invalid message (`-32600`) or an
-//! unsupported `MCP-Protocol-Version` header; `403` for an `Origin` that is neither local nor
-//! allowed (against DNS rebinding); `404` for an unknown or ended session (`-32001`); `413`
-//! for a body over [`HttpOptions::max_body_bytes`].
+//! Every `/mcp` request acts for a [`Principal`](auth::Principal) when an embedder's layer
+//! hands one in or [`HttpOptions::auth`] authenticates its bearer token ([`auth`]); a session
+//! belongs to the principal that opened it, and stateless tasks live in the principal's scope.
+//! Without either, requests are anonymous: one user, on a loopback address.
+//!
+//! Every error is answered, with a JSON-RPC error body where the spec allows one:
+//!
+//! | status | when |
+//! |---|---|
+//! | `400` | a missing session id, malformed JSON (`-32700`), an invalid message (`-32600`), an unsupported `MCP-Protocol-Version` header, a routing header that disagrees (`-32020`) |
+//! | `401` | with [`HttpOptions::auth`]: no bearer token, or one refused (`WWW-Authenticate: Bearer resource_metadata="…"`, plus `error="invalid_token"`) |
+//! | `403` | an `Origin` neither local nor allowed (against DNS rebinding); a valid token without a required scope (`error="insufficient_scope"`); `/status` by a principal that is not an operator |
+//! | `404` | an unknown or ended session, or another principal's (`-32001`) |
+//! | `409` | a second `GET` stream for a session |
+//! | `413` | a body over [`HttpOptions::max_body_bytes`] |
 //!
 //! # Examples
 //!

@@ -212,6 +212,18 @@ impl Auth {
         }
     }
 
+    /// The principal of a request's `Authorization: Bearer` token, or `None` when there is
+    /// none or it is refused: what the transport does for each `/mcp` request, for an
+    /// embedder's own routes.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe. In JWT mode over a JWKS URL, a token naming an unknown key id may wait
+    /// for the key set's refetch; dropping the future drops the wait.
+    pub async fn principal(&self, headers: &HeaderMap) -> Option<Principal> {
+        self.authenticate(headers).await.ok()
+    }
+
     /// The principal of a request's bearer token, or why the request is refused.
     pub(super) async fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, Refusal> {
         let token = bearer(headers)?;
