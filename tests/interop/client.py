@@ -555,7 +555,9 @@ async def over_http_with_auth(report: Report) -> None:
         await report.check(name("no token, or an unknown one: 401 with WWW-Authenticate resource_metadata"), refused)
 
         async def status_as_operator() -> None:
-            out = await run_status(["--json", "--token-file", str(tokens)], f"http://127.0.0.1:{port}")
+            operator = LOGS / "interop-operator-token"
+            operator.write_text(f"{OPERATOR_TOKEN}\n")
+            out = await run_status(["--json", "--token-file", str(operator)], f"http://127.0.0.1:{port}")
             expect(isinstance(json.loads(out), dict), f"status {out[:200]!r}")
 
         await report.check(name("taskward status --token-file reads /status as an operator"), status_as_operator)
