@@ -114,6 +114,7 @@ async fn static_tokens_good_bad_and_missing() {
         "Bearer  ",
         "Basic YWxpY2U6eA==",
         "Bearer a\"b",
+        "Bearer été-token-0123456789",
         "bearer\tx",
     ] {
         let r = send(

@@ -8,6 +8,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Validation};
 use serde::Deserialize;
 
+use super::cache::TokenCache;
 use super::error::{AuthError, read};
 use super::jwks::{self, KeySet};
 use super::{Principal, Refusal};
@@ -69,6 +70,10 @@ impl JwtOptions {
 /// [`JwtOptions::min_refresh_interval`]). Only asymmetric signature keys are used (RSA,
 /// ECDSA P-256/P-384, Ed25519), each for its own algorithm: a token whose `alg` is not its
 /// key's is refused.
+///
+/// A token that passed is remembered by its SHA-256 digest (up to 10,000 of them) until its
+/// `exp` plus the leeway, so that a client sending the same token on every request pays for
+/// its signature once; the memory is emptied when the key set changes.
 #[derive(Clone)]
 pub struct Jwt {
     inner: Arc<Inner>,
@@ -78,6 +83,7 @@ struct Inner {
     options: JwtOptions,
     keys: RwLock<Arc<KeySet>>,
     remote: Option<Remote>,
+    cache: TokenCache,
 }
 
 struct Remote {
@@ -98,6 +104,7 @@ impl std::fmt::Debug for Jwt {
 #[derive(Deserialize)]
 struct Claims {
     sub: String,
+    exp: f64,
     #[serde(default)]
     scope: Option<String>,
     #[serde(default)]
@@ -161,6 +168,7 @@ impl Jwt {
                 options,
                 keys: RwLock::new(Arc::new(keys)),
                 remote,
+                cache: TokenCache::default(),
             }),
         }
     }
@@ -179,7 +187,24 @@ impl Jwt {
     }
 
     /// The principal a token stands for, or why it is refused.
+    ///
+    /// A token that passed is remembered (by its SHA-256 digest) until its `exp` plus the
+    /// leeway, so that a client sending it again pays a hash and a lookup; the memory is
+    /// emptied when the key set changes.
     pub(super) async fn validate(&self, token: &str) -> Result<Principal, Refusal> {
+        let digest = super::digest(token);
+        let now = jsonwebtoken::get_current_timestamp();
+        if let Some(principal) = self.inner.cache.get(&digest, now) {
+            return Ok(principal);
+        }
+        let (principal, exp) = self.check(token).await?;
+        let until = exp.saturating_add(self.inner.options.leeway.as_secs());
+        self.inner.cache.insert(digest, principal.clone(), until);
+        Ok(principal)
+    }
+
+    /// Checks a token in full: the principal and its `exp`, or why it is refused.
+    async fn check(&self, token: &str) -> Result<(Principal, u64), Refusal> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| Refusal::invalid())?;
         let kid = header.kid.as_deref();
         let mut keys = self.keys();
@@ -212,10 +237,13 @@ impl Jwt {
         {
             return Err(Refusal::Scope);
         }
+        // `exp` passed validation, so it is a finite number of seconds not in the past.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let exp = claims.exp as u64;
         if scopes.contains(&options.operator_scope.as_str()) {
-            Ok(Principal::operator(claims.sub))
+            Ok((Principal::operator(claims.sub), exp))
         } else {
-            Ok(Principal::new(claims.sub))
+            Ok((Principal::new(claims.sub), exp))
         }
     }
 
@@ -236,6 +264,7 @@ impl Jwt {
                 Ok(keys) => {
                     let keys = Arc::new(keys);
                     *self.inner.keys.write().unwrap_or_else(|e| e.into_inner()) = keys.clone();
+                    self.inner.cache.clear();
                     return keys;
                 }
                 Err(err) => tracing::warn!("JWKS refresh from {}: {err}", remote.url),

@@ -66,6 +66,7 @@
 //! # }
 //! ```
 
+mod cache;
 mod error;
 mod jwks;
 mod jwt;
@@ -310,6 +311,12 @@ impl Refusal {
         }
         response
     }
+}
+
+/// The SHA-256 digest a token is kept and looked up by.
+fn digest(token: &str) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(token.as_bytes()).into()
 }
 
 /// The bearer token of `Authorization: Bearer <token>` (the scheme in any case).

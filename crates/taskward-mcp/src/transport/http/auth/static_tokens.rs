@@ -3,10 +3,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use sha2::{Digest, Sha256};
-
-use super::Principal;
 use super::error::{AuthError, read};
+use super::{Principal, digest};
 
 /// The shortest token accepted: shorter ones are guessable.
 const MIN_TOKEN_LEN: usize = 16;
@@ -124,10 +122,6 @@ impl StaticTokens {
     pub fn is_empty(&self) -> bool {
         self.by_digest.is_empty()
     }
-}
-
-fn digest(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
 }
 
 /// RFC 6750 `b64token`: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.

@@ -9,10 +9,9 @@ use taskward_mcp::transport::stdio;
 use taskward_runtime::{Builder, Taskward};
 use tokio::net::TcpListener;
 
-mod auth;
-
 use crate::BoxError;
 use crate::demo;
+use crate::serve_auth as auth;
 use crate::signal::until_stopped;
 
 /// How long shutdown waits for live tasks to stop before aborting them.
