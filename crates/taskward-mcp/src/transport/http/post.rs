@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use super::auth::Principal;
 use super::headers::{self, SESSION_ID, SessionHeader};
 use super::reply::{self, SESSION_NOT_FOUND};
 use super::state::Shared;
@@ -22,8 +23,8 @@ pub(super) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     // extractor does); the body limit travels in the request's extensions.
     let (mut parts, body) = request.into_parts();
     let headers = std::mem::take(&mut parts.headers);
-    let principal = super::auth::layer::principal(&parts.extensions).map(str::to_owned);
-    let principal = principal.as_deref();
+    let principal = parts.extensions.remove::<Principal>();
+    let principal = principal.as_ref().map(Principal::name);
     if let Some(refused) = headers::origin_refusal(&headers, &shared.options.allowed_origins) {
         return refused;
     }

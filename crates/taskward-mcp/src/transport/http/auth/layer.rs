@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{Extensions, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
@@ -13,11 +13,6 @@ use axum::routing::get;
 use super::metadata::{WELL_KNOWN, WELL_KNOWN_MCP};
 use super::{Principal, Refusal};
 use crate::transport::http::state::Shared;
-
-/// The name of the principal a request acts for (`None`: anonymous).
-pub(in crate::transport::http) fn principal(extensions: &Extensions) -> Option<&str> {
-    extensions.get::<Principal>().map(Principal::name)
-}
 
 /// The layer of the `/mcp` routes: a request that already carries a [`Principal`] (from an
 /// embedder's layer) passes; otherwise, with [`Auth`](super::Auth) configured, its bearer
