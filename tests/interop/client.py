@@ -7,7 +7,9 @@ stdio (`taskward serve --stdio`), with `mcp`'s experimental tasks client (revisi
 `ask_name`'s elicitation answered mid-task through the SDK's elicitation callback), tasks/list,
 tasks/cancel, notifications, error codes, and the isolation of sessions. While the HTTP server
 runs, the rmcp 3.x client tests (tests/interop-rmcp, 2026-07-28 tasks extension) are run against
-that same process (`TASKWARD_URL`), so one server is seen serving both generations.
+that same process (`TASKWARD_URL`), so one server is seen serving both generations. A third run
+serves with `--auth-token-file`: the SDK's client sends `Authorization: Bearer` and runs a task
+end to end, and a missing or unknown token gets 401.
 
 Prints one line per check ("ok  <check>" or "FAIL <check>: <why>") and ends with
 "N passed, M failed"; exits non-zero when a check failed. Started by tests/interop/run.sh.
@@ -485,6 +487,87 @@ async def over_http(report: Report) -> None:
         report.fail("[http] the server stops cleanly on SIGTERM", f"exit code {code}")
 
 
+# A token file for the run with authentication: the client's token, and an operator's for
+# `taskward status`.
+CLIENT_TOKEN = "interop-client-token-0123456789"
+OPERATOR_TOKEN = "interop-operator-token-012345"
+
+
+def raw_post(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    """POSTs an `initialize` with plain urllib, and returns the status, headers and body
+    (an HTTP error included)."""
+    import urllib.error
+    import urllib.request
+
+    body = json.dumps({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}},
+    }).encode()
+    request = urllib.request.Request(url, data=body, method="POST", headers={
+        "Content-Type": "application/json", "Accept": "application/json, text/event-stream", **headers,
+    })
+    try:
+        with urllib.request.urlopen(request, timeout=CHECK_TIMEOUT) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read()
+
+
+async def over_http_with_auth(report: Report) -> None:
+    """`serve --auth-token-file`: the SDK's client with a bearer token runs a task end to end;
+    a missing or unknown token is refused with 401 and the metadata's address."""
+    port = free_port()
+    tokens = LOGS / "interop-tokens"
+    tokens.write_text(f"# interop run\n{CLIENT_TOKEN} python\n{OPERATOR_TOKEN} ops operator\n")
+    log = open(LOGS / "interop-http-auth-server.log", "wb")
+    proc = subprocess.Popen(
+        [str(BINARY), "serve", "--http", f"127.0.0.1:{port}", "--auth-token-file", str(tokens), *SERVER_ARGS],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
+    )
+    url = f"http://127.0.0.1:{port}/mcp"
+    name = "[http+auth] {}".format
+    try:
+        await wait_listening(proc, port)
+
+        async def task_with_token() -> None:
+            headers = {"Authorization": f"Bearer {CLIENT_TOKEN}"}
+            async with streamablehttp_client(url, headers=headers) as (read, write, _session_id):
+                async with ClientSession(read, write, read_timeout_seconds=timedelta(seconds=CHECK_TIMEOUT)) as session:
+                    await session.initialize()
+                    create = await session.experimental.call_tool_as_task("count_primes", {"limit": 100_000})
+                    final = await wait_terminal(session, create.task.taskId)
+                    expect(final.status == "completed", f"ended {final.status}: {final.statusMessage}")
+                    result = await session.experimental.get_task_result(create.task.taskId, CallToolResult)
+                    count = (result.structuredContent or {}).get("count")
+                    expect(count == 9592, f"count {count}")
+
+        await report.check(name("with a bearer token: count_primes(100_000) as a task, tasks/result has 9592"), task_with_token)
+
+        metadata = f'resource_metadata="http://127.0.0.1:{port}/.well-known/oauth-protected-resource/mcp"'
+
+        async def refused() -> None:
+            for what, headers in [("no token", {}), ("an unknown token", {"Authorization": "Bearer not-a-known-token-0000"})]:
+                status, answer_headers, _ = await asyncio.to_thread(raw_post, url, headers)
+                challenge = {k.lower(): v for k, v in answer_headers.items()}.get("www-authenticate", "")
+                expect(status == 401, f"{what}: HTTP {status}")
+                expect(metadata in challenge, f"{what}: WWW-Authenticate {challenge!r}")
+
+        await report.check(name("no token, or an unknown one: 401 with WWW-Authenticate resource_metadata"), refused)
+
+        async def status_as_operator() -> None:
+            operator = LOGS / "interop-operator-token"
+            operator.write_text(f"{OPERATOR_TOKEN}\n")
+            out = await run_status(["--json", "--token-file", str(operator)], f"http://127.0.0.1:{port}")
+            expect(isinstance(json.loads(out), dict), f"status {out[:200]!r}")
+
+        await report.check(name("taskward status --token-file reads /status as an operator"), status_as_operator)
+    except Exception as err:  # noqa: BLE001
+        report.fail(name("the run"), describe(err))
+    finally:
+        stop(proc)
+        log.close()
+
+
 async def rmcp_against(report: Report, url: str) -> None:
     """Runs the rmcp 3.x client tests (2026-07-28, tasks extension) against this same server
     process, so that one process is seen serving both generations."""
@@ -542,6 +625,7 @@ async def main() -> int:
     report = Report()
     started = time.monotonic()
     await over_http(report)
+    await over_http_with_auth(report)
     await over_stdio(report)
     print(f"({time.monotonic() - started:.1f} s)")
     print(f"{report.passed} passed, {report.failed} failed")

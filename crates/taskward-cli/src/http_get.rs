@@ -74,8 +74,17 @@ impl std::fmt::Display for Url {
     }
 }
 
-/// GETs `url`; returns the body of a 200 answer, and an error naming the status otherwise.
-pub(crate) async fn get(url: &Url) -> Result<Vec<u8>, BoxError> {
+/// GETs `url`, with `Authorization: Bearer <token>` when given; returns the body of a 200
+/// answer, and an error naming the status otherwise.
+pub(crate) async fn get(url: &Url, bearer: Option<&str>) -> Result<Vec<u8>, BoxError> {
+    let authorization = match bearer {
+        // A token with a line break (or any control character) would forge headers.
+        Some(token) if token.is_empty() || token.bytes().any(|b| !b.is_ascii_graphic()) => {
+            return Err("the bearer token has characters a header cannot carry".into());
+        }
+        Some(token) => format!("Authorization: Bearer {token}\r\n"),
+        None => String::new(),
+    };
     let exchange = async {
         let mut stream = TcpStream::connect((url.socket_host(), url.port))
             .await
@@ -83,7 +92,7 @@ pub(crate) async fn get(url: &Url) -> Result<Vec<u8>, BoxError> {
         let path = if url.path.is_empty() { "/" } else { &url.path };
         let request = format!(
             "GET {path} HTTP/1.1\r\nHost: {}:{}\r\nAccept: application/json\r\n\
-             User-Agent: taskward/{}\r\nConnection: close\r\n\r\n",
+             {authorization}User-Agent: taskward/{}\r\nConnection: close\r\n\r\n",
             url.host,
             url.port,
             env!("CARGO_PKG_VERSION")
@@ -232,8 +241,13 @@ mod tests {
             request
         });
         let url = Url::parse(&format!("http://127.0.0.1:{port}/status")).unwrap();
-        assert_eq!(get(&url).await.unwrap(), b"{\"ok\":true}");
+        assert_eq!(get(&url, Some("tok-1")).await.unwrap(), b"{\"ok\":true}");
         let request = server.await.unwrap();
         assert!(request.starts_with("GET /status HTTP/1.1\r\n"), "{request}");
+        assert!(
+            request.contains("\r\nAuthorization: Bearer tok-1\r\n"),
+            "{request}"
+        );
+        assert!(get(&url, Some("a\r\nX-Evil: 1")).await.is_err());
     }
 }

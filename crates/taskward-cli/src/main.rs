@@ -3,7 +3,9 @@
 //! - `taskward serve` runs a taskward runtime and serves demo tools (`sleep`, `count_primes`,
 //!   `fail`, `crash`, `echo`) as supervised tasks over MCP, on Streamable HTTP
 //!   (`--http 127.0.0.1:3000`, the default: MCP at `/mcp`, a JSON status at `/status`) or on
-//!   stdio (`--stdio`). Logs go to stderr, never stdout.
+//!   stdio (`--stdio`). Logs go to stderr, never stdout. Without authentication it serves
+//!   only a loopback address (one user); `--auth-token-file` or `--jwks-file`/`--jwks-url`
+//!   authenticate bearer tokens, and `--allow-unauthenticated` serves a network without.
 //! - `taskward status` reads `/status` from a running server and shows the registry and one
 //!   progress bar per live task (`--json` for the raw answer).
 //! - `taskward bench-http` measures `serve --http` under load from its own clients (a child
@@ -21,6 +23,7 @@ mod demo;
 mod http_get;
 mod logging;
 mod serve;
+mod serve_auth;
 mod serve_http;
 mod signal;
 mod status;

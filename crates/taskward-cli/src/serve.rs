@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::BoxError;
 use crate::demo;
+use crate::serve_auth as auth;
 use crate::serve_http::{self, HttpArgs};
 use crate::signal::until_stopped;
 
@@ -19,7 +20,8 @@ const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(5);
 /// The options of `taskward serve`.
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
-    /// Serve Streamable HTTP on this address: MCP at /mcp, a JSON status at /status.
+    /// Serve Streamable HTTP on this address: MCP at /mcp, a JSON status at /status. Without
+    /// authentication only a loopback address is served (one user on this machine).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:3000")]
     pub(crate) http: String,
     /// Serve one session on stdin and stdout instead (newline-delimited JSON-RPC).
@@ -65,6 +67,9 @@ pub(crate) struct ServeArgs {
     /// Allowed hosts, /status, connection limits and TLS.
     #[command(flatten)]
     pub(crate) net: HttpArgs,
+    /// Authentication of HTTP requests.
+    #[command(flatten)]
+    pub(crate) auth: auth::AuthArgs,
 }
 
 /// A builder method that sets one bound.
@@ -109,14 +114,26 @@ impl ServeArgs {
 /// Serves until the transport ends (stdin closes) or Ctrl-C / SIGTERM, then shuts the
 /// runtime down: live tasks are cancelled, and aborted after a deadline.
 pub(crate) async fn run(args: ServeArgs) -> Result<(), BoxError> {
-    // Bind and load the certificate first: a taken address or a bad key fails before
-    // anything starts.
+    // Bind, load the certificate and the keys, and check the exposure first: a taken address,
+    // a bad key or an unauthenticated network bind fails before anything starts.
     let listener = if args.stdio {
         None
     } else {
         let mut options = args.net.options()?;
         options.allowed_origins = args.allowed_origin.clone();
-        Some((bind(&args.http).await?, options))
+        let listener = bind(&args.http).await?;
+        options.auth = args.auth.auth().await?;
+        let local = listener.local_addr()?;
+        let open = auth::check_exposure(
+            local,
+            options.auth.is_some(),
+            args.auth.allow_unauthenticated,
+        )?;
+        if open {
+            eprintln!("{}", auth::warning(local));
+            tracing::warn!("serving {local} without authentication");
+        }
+        Some((listener, options))
     };
     let ward = args.runtime().spawn().await?;
     let server = Server::builder(ward.clone())

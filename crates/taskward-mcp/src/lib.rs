@@ -30,6 +30,11 @@
 //!
 //! [`status::status_json`] renders a runtime's status for operators (`GET /status` on HTTP).
 //!
+//! On HTTP every request can act for a principal ([`transport::http::auth`]): static bearer
+//! tokens, OAuth 2.1 JWT access tokens checked against a JWKS (with the protected-resource
+//! metadata of RFC 9728), or an embedder's own layer. Sessions and stateless tasks are bound
+//! to it: another principal's session or task id is answered as an unknown one.
+//!
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `http` | yes | [`transport::http`]: Streamable HTTP on axum |

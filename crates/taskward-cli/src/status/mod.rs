@@ -5,6 +5,7 @@ mod board;
 mod view;
 
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
@@ -33,13 +34,53 @@ pub(crate) struct StatusArgs {
     /// Refresh every MS milliseconds until interrupted.
     #[arg(long, value_name = "MS", conflicts_with = "json")]
     pub(crate) watch: Option<u64>,
+    /// Send the operator's bearer token read from FILE (its first word that is not a
+    /// comment; a `serve --auth-token-file` line works), for a server with authentication.
+    #[arg(long, value_name = "FILE", conflicts_with = "token")]
+    pub(crate) token_file: Option<PathBuf>,
+    /// The operator's bearer token itself (better in the environment than on the command
+    /// line, where other users can see it).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "TASKWARD_TOKEN",
+        hide_env_values = true
+    )]
+    pub(crate) token: Option<String>,
+}
+
+impl StatusArgs {
+    /// The bearer token to send, if any.
+    fn bearer(&self) -> Result<Option<String>, BoxError> {
+        match (&self.token_file, &self.token) {
+            (Some(path), _) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("--token-file {}: {e}", path.display()))?;
+                let token = first_token(&text)
+                    .ok_or_else(|| format!("--token-file {}: no token", path.display()))?;
+                Ok(Some(token.to_owned()))
+            }
+            (None, Some(token)) => Ok(Some(token.trim().to_owned())),
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+/// The first word of the first line that is neither blank nor a `#` comment.
+fn first_token(text: &str) -> Option<&str> {
+    text.lines()
+        .map(str::trim)
+        .find(|line| !line.is_empty() && !line.starts_with('#'))
+        .and_then(|line| line.split_whitespace().next())
 }
 
 /// Fetches and shows the status once, or every `--watch` interval until Ctrl-C.
 pub(crate) async fn run(args: StatusArgs) -> Result<(), BoxError> {
     let url = status_url(&Url::parse(&args.url)?);
+    let bearer = args.bearer()?;
+    let bearer = bearer.as_deref();
     if args.json {
-        let body = http_get::get(&url).await?;
+        let body = http_get::get(&url, bearer).await?;
         let mut out = std::io::stdout().lock();
         out.write_all(&body)?;
         if !body.ends_with(b"\n") {
@@ -50,7 +91,7 @@ pub(crate) async fn run(args: StatusArgs) -> Result<(), BoxError> {
     let mut board = Board::new(std::io::stdout().is_terminal());
     let shown = async {
         loop {
-            let body = http_get::get(&url).await?;
+            let body = http_get::get(&url, bearer).await?;
             let status: Value = serde_json::from_slice(&body)
                 .map_err(|e| format!("{url}: the answer is not JSON: {e}"))?;
             board.show(&status);
@@ -77,7 +118,17 @@ fn status_url(base: &Url) -> Url {
 
 #[cfg(test)]
 mod tests {
-    use super::{Url, status_url};
+    use super::{Url, first_token, status_url};
+
+    #[test]
+    fn the_token_is_the_first_word_of_the_file() {
+        assert_eq!(
+            first_token("# ops\n\n  tok-123 ops operator\nother\n"),
+            Some("tok-123")
+        );
+        assert_eq!(first_token("tok\n"), Some("tok"));
+        assert_eq!(first_token("# only a comment\n"), None);
+    }
 
     #[test]
     fn status_sits_beside_mcp() {

@@ -28,18 +28,22 @@ fn success(id: &RequestId, result: impl Serialize) -> Vec<u8> {
     }
 }
 
-/// `tasks/get` of a session (`session`) or of a stateless request (`None`); `None` when the
-/// general path must answer (an unknown task, or in 2026-07-28 a failed or input-waiting
-/// task, whose details it adds).
+/// `tasks/get` of a session (`session`) or of a stateless request (`None`) of `principal`;
+/// `None` when the general path must answer (an unknown task, or in 2026-07-28 a failed or
+/// input-waiting task, whose details it adds).
 pub(crate) fn get(
     server: &Server,
     session: Option<&Session>,
+    principal: Option<&str>,
     id: &RequestId,
     task: TaskId,
 ) -> Option<Vec<u8>> {
     let poll = server.options().poll_interval_ms;
     let Some(session) = session else {
-        let record = server.ward().get(&server.modern_scope(None), task).ok()?;
+        let record = server
+            .ward()
+            .get(&server.modern_scope(principal), task)
+            .ok()?;
         let result = match (&record.outcome, record.status) {
             (Some(Outcome::Completed { value }), _) => Some(value),
             (Some(Outcome::Failed(_)), _) | (None, Status::InputRequired) => return None,
@@ -55,10 +59,11 @@ pub(crate) fn get(
 }
 
 /// A task-augmented `tools/call`, in a session's scope (`session`) or in the stateless
-/// scope (`None`): the `CreateTaskResult`, or the error of a refused submit.
+/// scope of `principal` (`None`): the `CreateTaskResult`, or the error of a refused submit.
 pub(crate) async fn create(
     server: &Server,
     session: Option<&Arc<Session>>,
+    principal: Option<&str>,
     id: &RequestId,
     tool: Tool,
     params: CallToolParams,
@@ -76,7 +81,7 @@ pub(crate) async fn create(
                 )
             }),
         None => {
-            let scope = server.modern_scope(None);
+            let scope = server.modern_scope(principal);
             let arguments = params.arguments.unwrap_or_default();
             submit_modern_task(server, &scope, tool, &params.name, arguments)
                 .await

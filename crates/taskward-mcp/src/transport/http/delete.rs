@@ -2,16 +2,22 @@
 
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use super::auth::Principal;
 use super::headers::{self, SessionHeader};
 use super::reply::{self, SESSION_NOT_FOUND};
 use super::state::Shared;
 use crate::jsonrpc::INVALID_REQUEST;
 
-pub(super) async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+pub(super) async fn handle(
+    State(shared): State<Arc<Shared>>,
+    principal: Option<Extension<Principal>>,
+    headers: HeaderMap,
+) -> Response {
     if let Some(refused) = headers::refusal(&headers, &shared.options.allowed_origins) {
         return refused;
     }
@@ -27,8 +33,12 @@ pub(super) async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap
         SessionHeader::Id(id) => id,
         SessionHeader::Invalid => "",
     };
-    // Only sessions opened over HTTP can be ended over HTTP.
-    if shared.detach(id) && shared.server.close_session(id).await {
+    // Only sessions opened over HTTP, by the same principal, can be ended over HTTP.
+    let principal = principal.as_ref().map(|p| p.name());
+    if shared.session(id, principal).is_some()
+        && shared.detach(id)
+        && shared.server.close_session(id).await
+    {
         StatusCode::OK.into_response()
     } else {
         reply::error(

@@ -19,6 +19,7 @@ use crate::wire::MODERN_VERSION;
 /// The answer of the hot path, or `None` when the general path must answer.
 pub(super) async fn answer(
     shared: &Arc<Shared>,
+    principal: Option<&str>,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Option<Response> {
@@ -36,7 +37,7 @@ pub(super) async fn answer(
         let SessionHeader::Id(sid) = headers::session_id(headers) else {
             return None;
         };
-        let session = shared.session(sid)?;
+        let session = shared.session(sid, principal)?;
         if !session.is_initialized() {
             return None;
         }
@@ -44,14 +45,26 @@ pub(super) async fn answer(
     };
     let id = plan.id;
     match plan.op {
-        Op::Get { task, .. } => fast::get(&shared.server, session.as_deref(), &id, task).map(json),
+        Op::Get { task, .. } => {
+            fast::get(&shared.server, session.as_deref(), principal, &id, task).map(json)
+        }
         Op::Create { tool, params } => {
             // In its own task: a client that disconnects never cuts a submit short.
             let server = shared.server.clone();
             let request = id.clone();
             let modern = plan.modern;
+            let principal = principal.map(str::to_owned);
             let created = tokio::spawn(async move {
-                fast::create(&server, session.as_ref(), &request, tool, *params).await
+                let principal = principal.as_deref();
+                fast::create(
+                    &server,
+                    session.as_ref(),
+                    principal,
+                    &request,
+                    tool,
+                    *params,
+                )
+                .await
             });
             Some(match created.await {
                 Ok(answer) => json(answer),

@@ -3,17 +3,23 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 
+use super::auth::Principal;
 use super::headers::{self, SessionHeader};
 use super::reply::{self, SESSION_NOT_FOUND};
 use super::state::{Shared, StreamBusy};
 use crate::jsonrpc::INVALID_REQUEST;
 
-pub(super) async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+pub(super) async fn handle(
+    State(shared): State<Arc<Shared>>,
+    principal: Option<Extension<Principal>>,
+    headers: HeaderMap,
+) -> Response {
     if let Some(refused) = headers::refusal(&headers, &shared.options.allowed_origins) {
         return refused;
     }
@@ -37,7 +43,7 @@ pub(super) async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap
         SessionHeader::Id(id) => id,
         SessionHeader::Invalid => "",
     };
-    let notifications = match shared.open_stream(id) {
+    let notifications = match shared.open_stream(id, principal.as_ref().map(|p| p.name())) {
         Ok(Some(rx)) => rx,
         Ok(None) => {
             return reply::error(
@@ -57,7 +63,9 @@ pub(super) async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap
         }
     };
     // The session is busy (never idle) while its stream is open.
-    let busy = shared.session(id).map(|session| session.busy());
+    let busy = shared
+        .session(id, principal.as_ref().map(|p| p.name()))
+        .map(|session| session.busy());
     let events = futures_util::stream::unfold((notifications, busy), |(mut rx, busy)| async move {
         let message = rx.recv().await?;
         Some((

@@ -25,16 +25,26 @@
 //!
 //! And `GET /status` answers [`status_json`](crate::status::status_json), for operators
 //! (which shows no session id); [`HttpOptions::status`] turns it off or moves it to a
-//! listener of its own.
+//! listener of its own. With authentication on, `GET /.well-known/oauth-protected-resource`
+//! (and `…/mcp`) answers the protected-resource metadata.
+//!
+//! Every `/mcp` request acts for a [`Principal`](auth::Principal) when an embedder's layer
+//! hands one in or [`HttpOptions::auth`] authenticates its bearer token ([`auth`]); a session
+//! belongs to the principal that opened it, and stateless tasks live in the principal's scope.
+//! Without either, requests are anonymous: one user, on a loopback address.
 //!
 //! Every error is answered, with a JSON-RPC error body where the spec allows one:
 //!
 //! | status | when | defends against |
 //! |---|---|---|
-//! | `400` | a missing session id, malformed JSON (`-32700`), an invalid message (`-32600`), an unsupported `MCP-Protocol-Version` header | |
+//! | `400` | a missing session id, malformed JSON (`-32700`), an invalid message (`-32600`), an unsupported `MCP-Protocol-Version` header, a routing header that disagrees (`-32020`) | |
+//! | `401` | with [`HttpOptions::auth`]: no bearer token, or one refused (`WWW-Authenticate: Bearer resource_metadata="…"`, plus `error="invalid_token"`) | strangers on the network |
+//! | `403` `insufficient_scope` | a valid token without a required scope (`WWW-Authenticate: Bearer error="insufficient_scope"`) | tokens granted less than the server needs |
+//! | `403` | `/status` by a principal that is not an operator | clients reading the operator's view |
 //! | `403` "host not allowed" (`-32600`) | on every route, a `Host` that is neither local (`localhost`, `127.0.0.1`, `[::1]`, any port) nor in [`HttpOptions::allowed_hosts`] nor the specific address [`serve`] listens on; a request without `Host` passes | DNS rebinding |
 //! | `403` "origin not allowed" (`-32600`) | on `/mcp` and `/status`, an `Origin` neither local nor in [`HttpOptions::allowed_origins`] | cross-site requests from browsers |
-//! | `404` (`-32001`) | an unknown or ended session | |
+//! | `404` (`-32001`) | an unknown or ended session, or another principal's | session takeover |
+//! | `409` | a second `GET` stream for a session | |
 //! | `404` | `/status` when it is off or on its own listener | |
 //! | `408` "request body timeout" (`-32600`), then the connection closes | a `POST` body not received in full within [`ConnectionLimits::body_timeout`] | slow bodies holding a request |
 //! | `413` | a body over [`HttpOptions::max_body_bytes`] | memory exhaustion |
@@ -73,6 +83,7 @@
 //! # }
 //! ```
 
+pub mod auth;
 mod conn;
 mod delete;
 mod fast;
@@ -95,6 +106,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::HeaderMap;
 use axum::middleware;
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 
@@ -135,6 +147,10 @@ pub struct HttpOptions {
     /// none). A TLS handshake is bounded by [`ConnectionLimits::header_timeout`].
     #[cfg(feature = "tls")]
     pub tls: Option<TlsConfig>,
+    /// The transport's own authentication of `/mcp` requests (and of `/status`, which then
+    /// needs an operator); `None` (the default): every request is anonymous, unless an
+    /// embedder's layer hands it a [`Principal`](auth::Principal). See [`auth`].
+    pub auth: Option<auth::Auth>,
 }
 
 impl Default for HttpOptions {
@@ -147,6 +163,7 @@ impl Default for HttpOptions {
             status: StatusEndpoint::default(),
             #[cfg(feature = "tls")]
             tls: None,
+            auth: None,
         }
     }
 }
@@ -161,12 +178,19 @@ pub fn router(server: Server, options: HttpOptions) -> Router {
     let with_status = options.status == StatusEndpoint::WithMcp;
     let hosts = Arc::new(AllowedHosts::new(&options.allowed_hosts));
     let shared = Arc::new(Shared::new(server, options));
-    let mut routes = Router::new().route(
-        "/mcp",
-        post(post::handle).get(get::handle).delete(delete::handle),
-    );
+    let authenticated = from_fn_with_state(shared.clone(), auth::layer::authenticate);
+    let operator = from_fn_with_state(shared.clone(), auth::layer::operator_only);
+    let mut routes = Router::new()
+        .route(
+            "/mcp",
+            post(post::handle)
+                .get(get::handle)
+                .delete(delete::handle)
+                .route_layer(authenticated),
+        )
+        .merge(auth::layer::metadata_routes());
     if with_status {
-        routes = routes.route("/status", get(status));
+        routes = routes.route("/status", get(status).route_layer(operator));
     }
     routes
         .layer(DefaultBodyLimit::max(limit))
@@ -174,13 +198,16 @@ pub fn router(server: Server, options: HttpOptions) -> Router {
         .layer(middleware::from_fn_with_state(hosts, host::check))
 }
 
-/// `GET /status` alone, behind the allowed-hosts check: what [`serve`] serves on the
+/// `GET /status` alone, behind the allowed-hosts check (and the operator check when
+/// [`HttpOptions::auth`] is on): what [`serve`] serves on the
 /// listener of [`StatusEndpoint::Listen`].
 pub fn status_router(server: Server, options: HttpOptions) -> Router {
     let hosts = Arc::new(AllowedHosts::new(&options.allowed_hosts));
+    let shared = Arc::new(Shared::new(server, options));
+    let operator = from_fn_with_state(shared.clone(), auth::layer::operator_only);
     Router::new()
-        .route("/status", get(status))
-        .with_state(Arc::new(Shared::new(server, options)))
+        .route("/status", get(status).route_layer(operator))
+        .with_state(shared)
         .layer(middleware::from_fn_with_state(hosts, host::check))
 }
 

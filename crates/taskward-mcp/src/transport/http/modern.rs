@@ -24,6 +24,7 @@ use crate::modern::meta_version;
 /// request's tasks live in the principal's shared scope.
 pub(super) async fn handle(
     shared: Arc<Shared>,
+    principal: Option<&str>,
     headers: &HeaderMap,
     request: Request,
     sse_only: bool,
@@ -38,7 +39,14 @@ pub(super) async fn handle(
     }
     let (tx, rx) = mpsc::unbounded_channel();
     let server = shared.server.clone();
-    let handler = tokio::spawn(async move { Some(server.handle_modern(None, request, &tx).await) });
+    let principal = principal.map(str::to_owned);
+    let handler = tokio::spawn(async move {
+        Some(
+            server
+                .handle_modern(principal.as_deref(), request, &tx)
+                .await,
+        )
+    });
     reply::streamed(handler, rx, sse_only, status_of).await
 }
 

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use super::auth::Principal;
 use super::headers::{self, SESSION_ID, SessionHeader};
 use super::reply::{self, SESSION_NOT_FOUND};
 use super::state::Shared;
@@ -22,6 +23,8 @@ pub(super) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     // extractor does); the body limit travels in the request's extensions.
     let (mut parts, body) = request.into_parts();
     let headers = std::mem::take(&mut parts.headers);
+    let principal = parts.extensions.remove::<Principal>();
+    let principal = principal.as_ref().map(Principal::name);
     if let Some(refused) = headers::origin_refusal(&headers, &shared.options.allowed_origins) {
         return refused;
     }
@@ -42,7 +45,9 @@ pub(super) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         }
     };
     let sse_only = headers::wants_sse_only(&headers);
-    if !sse_only && let Some(answer) = super::fast::answer(&shared, &headers, &body).await {
+    if !sse_only
+        && let Some(answer) = super::fast::answer(&shared, principal, &headers, &body).await
+    {
         return answer;
     }
     let message = match jsonrpc::parse(&body) {
@@ -51,19 +56,20 @@ pub(super) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     };
     match message {
         Message::Request(request) if modern::is_modern(&request) => {
-            super::modern::handle(shared, &headers, request, sse_only).await
+            super::modern::handle(shared, principal, &headers, request, sse_only).await
         }
         // A stateless notification needs no session and no action.
         Message::Notification(n) if modern::meta_version(n.params.as_ref()).is_some() => {
             StatusCode::ACCEPTED.into_response()
         }
-        message => legacy(shared, &headers, message, sse_only).await,
+        message => legacy(shared, principal, &headers, message, sse_only).await,
     }
 }
 
 /// A message of a 2025-11-25 session.
 async fn legacy(
     shared: Arc<Shared>,
+    principal: Option<&str>,
     headers: &HeaderMap,
     message: Message,
     sse_only: bool,
@@ -78,7 +84,7 @@ async fn legacy(
     let session = match headers::session_id(headers) {
         SessionHeader::Missing => match &message {
             Message::Request(request) if request.method == "initialize" => {
-                return initialize(shared, message, sse_only).await;
+                return initialize(shared, principal, message, sse_only).await;
             }
             _ => {
                 return reply::error(
@@ -89,7 +95,7 @@ async fn legacy(
                 );
             }
         },
-        SessionHeader::Id(sid) => shared.session(sid),
+        SessionHeader::Id(sid) => shared.session(sid, principal),
         SessionHeader::Invalid => None,
     };
     let Some(session) = session else {
@@ -103,16 +109,22 @@ async fn legacy(
     run(&shared.server, session, message, sse_only).await
 }
 
-/// Opens a session for `initialize`, answers it, and names the session in the answer; a
-/// failed `initialize` closes the session again. All in one task, so that a client that
-/// disconnects midway leaves no session behind.
-async fn initialize(shared: Arc<Shared>, message: Message, sse_only: bool) -> Response {
+/// Opens a session for `initialize`, bound to the request's principal, answers it, and
+/// names the session in the answer; a failed `initialize` closes the session again. All in
+/// one task, so that a client that disconnects midway leaves no session behind.
+async fn initialize(
+    shared: Arc<Shared>,
+    principal: Option<&str>,
+    message: Message,
+    sse_only: bool,
+) -> Response {
+    let principal = principal.map(str::to_owned);
     let id = match &message {
         Message::Request(request) => Some(request.id.clone()),
         _ => None,
     };
     let opened = tokio::spawn(async move {
-        let (session, notifications) = shared.server.open_session(None);
+        let (session, notifications) = shared.server.open_session(principal.as_deref());
         let sid = session.id().to_owned();
         let answer = shared.server.handle(&session, message).await;
         drop(session);

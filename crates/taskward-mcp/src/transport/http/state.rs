@@ -94,8 +94,16 @@ impl Shared {
         self.links().insert(id.to_owned(), link);
     }
 
-    /// An HTTP session by id: `None` when unknown, ended, or not opened over HTTP.
-    pub(super) fn session(&self, id: &str) -> Option<Arc<Session>> {
+    /// An HTTP session by id, for the principal of the request (`None`: anonymous):
+    /// `None` when unknown, ended, not opened over HTTP, or opened by another principal
+    /// (a foreign session is answered as an unknown one).
+    pub(super) fn session(&self, id: &str, principal: Option<&str>) -> Option<Arc<Session>> {
+        self.session_of_any(id)
+            .filter(|session| session.principal() == principal)
+    }
+
+    /// [`Shared::session`] whoever opened it.
+    fn session_of_any(&self, id: &str) -> Option<Arc<Session>> {
         let mut links = self.links();
         if !links.contains_key(id) {
             return None;
@@ -108,13 +116,14 @@ impl Shared {
         session
     }
 
-    /// Opens the session's notification stream: `Ok(None)` for an unknown session,
-    /// `Err(StreamBusy)` while another stream is open.
+    /// Opens the session's notification stream: `Ok(None)` for an unknown session (or
+    /// another principal's), `Err(StreamBusy)` while another stream is open.
     pub(super) fn open_stream(
         &self,
         id: &str,
+        principal: Option<&str>,
     ) -> Result<Option<mpsc::UnboundedReceiver<Value>>, StreamBusy> {
-        if self.session(id).is_none() {
+        if self.session(id, principal).is_none() {
             return Ok(None);
         }
         let links = self.links();
