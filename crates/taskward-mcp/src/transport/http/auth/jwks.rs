@@ -5,6 +5,13 @@ use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
+use axum::body::Bytes;
+use axum::http::header::ACCEPT;
+use axum::http::{Request, Uri};
+use http_body_util::{BodyExt as _, Empty, LengthLimitError, Limited};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
@@ -107,26 +114,30 @@ fn algorithm(jwk: &Jwk) -> Option<Algorithm> {
 
 /// Refuses a JWKS URL that is not `https://`, unless `http://` on a loopback host.
 pub(super) fn check_url(url: &str) -> Result<(), AuthError> {
-    let parsed = reqwest::Url::parse(url)
-        .map_err(|e| AuthError::Jwks(format!("{url} is not a URL: {e}")))?;
-    let loopback = parsed.host_str().is_some_and(|host| {
+    let parsed =
+        Uri::from_str(url).map_err(|e| AuthError::Jwks(format!("{url} is not a URL: {e}")))?;
+    let loopback = parsed.host().is_some_and(|host| {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         host.eq_ignore_ascii_case("localhost")
             || host
                 .parse::<std::net::IpAddr>()
                 .is_ok_and(|ip| ip.is_loopback())
     });
-    match parsed.scheme() {
-        "https" => Ok(()),
-        "http" if loopback => Ok(()),
+    match parsed.scheme_str() {
+        Some("https") => Ok(()),
+        Some("http") if loopback => Ok(()),
         _ => Err(AuthError::Jwks(format!(
             "{url}: a JWKS URL must be https:// (http:// only on a loopback host)"
         ))),
     }
 }
 
+/// The HTTP client that fetches JWKS URLs.
+pub(super) type Client =
+    hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
+
 /// An HTTP client for JWKS URLs: rustls with the ring provider and the platform's roots.
-pub(super) fn client() -> Result<reqwest::Client, AuthError> {
+pub(super) fn client() -> Result<Client, AuthError> {
     use rustls_platform_verifier::BuilderVerifierExt as _;
     let failed = |source: Box<dyn std::error::Error + Send + Sync>| AuthError::Fetch {
         url: String::new(),
@@ -139,30 +150,47 @@ pub(super) fn client() -> Result<reqwest::Client, AuthError> {
         .with_platform_verifier()
         .map_err(|e| failed(e.into()))?
         .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .timeout(FETCH_TIMEOUT)
-        .build()
-        .map_err(|e| failed(e.into()))
+    let connector = HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Ok(hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector))
 }
 
-/// Fetches a JWKS document.
-pub(super) async fn fetch(client: &reqwest::Client, url: &str) -> Result<String, AuthError> {
+/// Fetches a JWKS document: a `2xx` answer of at most 1 MiB, within 10 s.
+pub(super) async fn fetch(client: &Client, url: &str) -> Result<String, AuthError> {
     let failed = |source: Box<dyn std::error::Error + Send + Sync>| AuthError::Fetch {
         url: url.to_owned(),
         source,
     };
-    let response = client
-        .get(url)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .map_err(|e| failed(e.into()))?
-        .error_for_status()
+    let request = Request::get(url)
+        .header(ACCEPT, "application/json")
+        .body(Empty::new())
         .map_err(|e| failed(e.into()))?;
-    let body = response.bytes().await.map_err(|e| failed(e.into()))?;
-    if body.len() > MAX_JWKS_BYTES {
-        return Err(failed("the JWKS is larger than 1 MiB".into()));
-    }
-    String::from_utf8(body.to_vec()).map_err(|e| failed(e.into()))
+    let fetched = async {
+        let response = client
+            .request(request)
+            .await
+            .map_err(|e| failed(e.into()))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(failed(format!("the server answered {status}").into()));
+        }
+        let body = Limited::new(response.into_body(), MAX_JWKS_BYTES)
+            .collect()
+            .await
+            .map_err(|e| {
+                if e.is::<LengthLimitError>() {
+                    failed("the JWKS is larger than 1 MiB".into())
+                } else {
+                    failed(e)
+                }
+            })?
+            .to_bytes();
+        String::from_utf8(body.to_vec()).map_err(|e| failed(e.into()))
+    };
+    tokio::time::timeout(FETCH_TIMEOUT, fetched)
+        .await
+        .map_err(|_| failed("no answer within 10 s".into()))?
 }

@@ -88,7 +88,7 @@ struct Inner {
 
 struct Remote {
     url: String,
-    client: reqwest::Client,
+    client: jwks::Client,
     last_fetch: tokio::sync::Mutex<Instant>,
 }
 
