@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use clap::Args;
 use taskward_mcp::Server;
+use taskward_mcp::transport::http::StatusEndpoint;
 use taskward_mcp::transport::stdio;
 use taskward_runtime::{Builder, Taskward};
 use tokio::net::TcpListener;
@@ -123,15 +124,21 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), BoxError> {
         options.allowed_origins = args.allowed_origin.clone();
         let listener = bind(&args.http).await?;
         options.auth = args.auth.auth().await?;
-        let local = listener.local_addr()?;
-        let open = auth::check_exposure(
-            local,
-            options.auth.is_some(),
-            args.auth.allow_unauthenticated,
-        )?;
-        if open {
-            eprintln!("{}", auth::warning(local));
-            tracing::warn!("serving {local} without authentication");
+        // `/status` on a listener of its own faces the network as `/mcp` does.
+        let mut exposed = vec![listener.local_addr()?];
+        if let StatusEndpoint::Listen(status) = options.status {
+            exposed.push(status);
+        }
+        for addr in exposed {
+            let open = auth::check_exposure(
+                addr,
+                options.auth.is_some(),
+                args.auth.allow_unauthenticated,
+            )?;
+            if open {
+                eprintln!("{}", auth::warning(addr));
+                tracing::warn!("serving {addr} without authentication");
+            }
         }
         Some((listener, options))
     };

@@ -85,6 +85,18 @@ fn a_non_loopback_bind_without_auth_is_refused() {
 }
 
 #[test]
+fn a_status_listener_off_loopback_without_auth_is_refused() {
+    let Err(stderr) = start(&["--http", "127.0.0.1:0", "--status-listen", "0.0.0.0:0"]) else {
+        panic!("served /status on 0.0.0.0 without authentication");
+    };
+    let stderr = stderr.join("\n");
+    assert!(
+        stderr.contains("0.0.0.0") && stderr.contains("--allow-unauthenticated"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn allow_unauthenticated_serves_with_a_loud_warning() {
     let served = serve(&["--http", "0.0.0.0:0", "--allow-unauthenticated"]);
     let warned = served
