@@ -3,12 +3,17 @@
 //! route refuses a host that is neither local nor allowed (as the official TypeScript and
 //! Python MCP SDKs do), ignoring the port.
 
+use std::convert::Infallible;
+use std::future::{Ready, ready};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{StatusCode, header};
-use axum::middleware::Next;
 use axum::response::Response;
+use futures_util::future::Either;
+use tower_layer::Layer;
+use tower_service::Service;
 
 use super::reply;
 use crate::jsonrpc::INVALID_REQUEST;
@@ -74,29 +79,73 @@ pub(super) fn host_of(value: &str) -> Option<&str> {
     (port_ok && chars_ok).then_some(host)
 }
 
-/// Refuses (`403`, JSON-RPC error "host not allowed") a request whose `Host` header, or
-/// whose request-target authority, names a host that is not allowed. A request without
-/// `Host` is not a browser's and passes.
-pub(super) async fn check(
-    State(allowed): State<Arc<AllowedHosts>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let headers = request.headers().get_all(header::HOST);
-    let from_header = headers.iter().all(|v| allowed.allows(v.as_bytes()));
-    let from_target = request
-        .uri()
-        .authority()
-        .is_none_or(|a| allowed.allows(a.as_str().as_bytes()));
-    if from_header && from_target {
-        next.run(request).await
-    } else {
-        reply::error(
-            StatusCode::FORBIDDEN,
-            None,
-            INVALID_REQUEST,
-            "host not allowed",
-        )
+/// The layer that refuses (`403`, JSON-RPC error "host not allowed") a request whose `Host`
+/// header, or whose request-target authority, names a host that is not allowed. A request
+/// without `Host` is not a browser's and passes.
+///
+/// A plain tower layer rather than `axum::middleware::from_fn`, which clones the boxed inner
+/// service and boxes a future on every request: this check runs on every request, so it
+/// costs a header scan and nothing else.
+#[derive(Debug, Clone)]
+pub(super) struct HostCheckLayer(Arc<AllowedHosts>);
+
+impl HostCheckLayer {
+    pub(super) fn new(allowed: AllowedHosts) -> Self {
+        Self(Arc::new(allowed))
+    }
+}
+
+impl<S> Layer<S> for HostCheckLayer {
+    type Service = HostCheck<S>;
+
+    fn layer(&self, inner: S) -> HostCheck<S> {
+        HostCheck {
+            allowed: self.0.clone(),
+            inner,
+        }
+    }
+}
+
+/// The service of [`HostCheckLayer`].
+#[derive(Debug, Clone)]
+pub(super) struct HostCheck<S> {
+    allowed: Arc<AllowedHosts>,
+    inner: S,
+}
+
+impl<S> Service<Request> for HostCheck<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<Ready<Result<Response, Infallible>>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let allowed = &self.allowed;
+        let from_header = request
+            .headers()
+            .get_all(header::HOST)
+            .iter()
+            .all(|v| allowed.allows(v.as_bytes()));
+        let from_target = request
+            .uri()
+            .authority()
+            .is_none_or(|a| allowed.allows(a.as_str().as_bytes()));
+        if from_header && from_target {
+            Either::Right(self.inner.call(request))
+        } else {
+            Either::Left(ready(Ok(reply::error(
+                StatusCode::FORBIDDEN,
+                None,
+                INVALID_REQUEST,
+                "host not allowed",
+            ))))
+        }
     }
 }
 

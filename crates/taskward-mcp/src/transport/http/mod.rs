@@ -102,16 +102,17 @@ mod tls;
 
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::HeaderMap;
-use axum::middleware;
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 
 use crate::server::Server;
-use host::AllowedHosts;
+use auth::Principal;
+use host::{AllowedHosts, HostCheckLayer};
 use state::Shared;
 
 pub use limits::{ConnectionLimits, StatusEndpoint};
@@ -176,44 +177,68 @@ impl Default for HttpOptions {
 pub fn router(server: Server, options: HttpOptions) -> Router {
     let limit = options.max_body_bytes;
     let with_status = options.status == StatusEndpoint::WithMcp;
-    let hosts = Arc::new(AllowedHosts::new(&options.allowed_hosts));
+    let hosts = HostCheckLayer::new(AllowedHosts::new(&options.allowed_hosts));
+    let authenticating = options.auth.is_some();
     let shared = Arc::new(Shared::new(server, options));
-    let authenticated = from_fn_with_state(shared.clone(), auth::layer::authenticate);
-    let operator = from_fn_with_state(shared.clone(), auth::layer::operator_only);
+    let mut mcp = post(post::handle).get(get::handle).delete(delete::handle);
+    // Without the transport's own authentication the layers would pass every request
+    // through (an embedder's principal is read by the handlers), so they are left out.
+    if authenticating {
+        mcp = mcp.route_layer(from_fn_with_state(
+            shared.clone(),
+            auth::layer::authenticate,
+        ));
+    }
     let mut routes = Router::new()
-        .route(
-            "/mcp",
-            post(post::handle)
-                .get(get::handle)
-                .delete(delete::handle)
-                .route_layer(authenticated),
-        )
+        .route("/mcp", mcp)
         .merge(auth::layer::metadata_routes());
     if with_status {
-        routes = routes.route("/status", get(status).route_layer(operator));
+        routes = routes.route("/status", status_route(&shared));
     }
     routes
         .layer(DefaultBodyLimit::max(limit))
         .with_state(shared)
-        .layer(middleware::from_fn_with_state(hosts, host::check))
+        .layer(hosts)
+}
+
+/// `GET /status`, behind the operator check when the transport authenticates (an
+/// embedder's principal is checked by [`status`] itself).
+fn status_route(shared: &Arc<Shared>) -> axum::routing::MethodRouter<Arc<Shared>> {
+    let route = get(status);
+    if shared.options.auth.is_some() {
+        route.route_layer(from_fn_with_state(
+            shared.clone(),
+            auth::layer::operator_only,
+        ))
+    } else {
+        route
+    }
 }
 
 /// `GET /status` alone, behind the allowed-hosts check (and the operator check when
 /// [`HttpOptions::auth`] is on): what [`serve`] serves on the
 /// listener of [`StatusEndpoint::Listen`].
 pub fn status_router(server: Server, options: HttpOptions) -> Router {
-    let hosts = Arc::new(AllowedHosts::new(&options.allowed_hosts));
+    let hosts = HostCheckLayer::new(AllowedHosts::new(&options.allowed_hosts));
     let shared = Arc::new(Shared::new(server, options));
-    let operator = from_fn_with_state(shared.clone(), auth::layer::operator_only);
     Router::new()
-        .route("/status", get(status).route_layer(operator))
+        .route("/status", status_route(&shared))
         .with_state(shared)
-        .layer(middleware::from_fn_with_state(hosts, host::check))
+        .layer(hosts)
 }
 
-async fn status(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+async fn status(
+    State(shared): State<Arc<Shared>>,
+    principal: Option<Extension<Principal>>,
+    headers: HeaderMap,
+) -> Response {
     if let Some(refused) = headers::origin_refusal(&headers, &shared.options.allowed_origins) {
         return refused;
+    }
+    if let Some(Extension(principal)) = &principal
+        && !principal.is_operator()
+    {
+        return auth::layer::not_operator(&shared, &headers);
     }
     Json(crate::status::status_json(shared.server.ward()).await).into_response()
 }

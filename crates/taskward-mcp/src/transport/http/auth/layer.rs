@@ -58,8 +58,13 @@ pub(in crate::transport::http) async fn operator_only(
     if principal.is_operator() {
         next.run(request).await
     } else {
-        Refusal::NotOperator.response(auth, request.headers())
+        not_operator(&shared, request.headers())
     }
+}
+
+/// The refusal of `/status` to a principal that is not an operator (`403`).
+pub(in crate::transport::http) fn not_operator(shared: &Shared, headers: &HeaderMap) -> Response {
+    Refusal::NotOperator.response(shared.options.auth.as_ref(), headers)
 }
 
 /// `GET /.well-known/oauth-protected-resource` and its `/mcp`-suffixed form: the
