@@ -28,7 +28,7 @@
 //! listener of its own. With authentication on, `GET /.well-known/oauth-protected-resource`
 //! (and `…/mcp`) answers the protected-resource metadata.
 //!
-//! Every `/mcp` request acts for a [`Principal`](auth::Principal) when an embedder's layer
+//! Every `/mcp` request acts for a [`Principal`] when an embedder's layer
 //! hands one in or [`HttpOptions::auth`] authenticates its bearer token ([`auth`]); a session
 //! belongs to the principal that opened it, and stateless tasks live in the principal's scope.
 //! Without either, requests are anonymous: one user, on a loopback address.
@@ -150,7 +150,7 @@ pub struct HttpOptions {
     pub tls: Option<TlsConfig>,
     /// The transport's own authentication of `/mcp` requests (and of `/status`, which then
     /// needs an operator); `None` (the default): every request is anonymous, unless an
-    /// embedder's layer hands it a [`Principal`](auth::Principal). See [`auth`].
+    /// embedder's layer hands it a [`Principal`]. See [`auth`].
     pub auth: Option<auth::Auth>,
 }
 
