@@ -148,3 +148,30 @@ async fn the_default_maximum_ttl_is_one_hour() {
         Some(std::time::Duration::from_secs(3600))
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_retention_index_outlives_a_registry_restart() {
+    let ward = Taskward::builder()
+        .max_retained_tasks(2)
+        .spawn()
+        .await
+        .unwrap();
+    let scope = Scope::session("a");
+    let first = finished(&ward, &scope, json!(1)).await;
+    let second = finished(&ward, &scope, json!(2)).await;
+    let old = ward.registry_cell().unwrap();
+    old.kill();
+    common::settle().await;
+    let new = ward.registry_cell().expect("restarted");
+    assert_ne!(new.get_id(), old.get_id());
+
+    // The restarted registry still knows which finished task is oldest.
+    let third = finished(&ward, &scope, json!(3)).await;
+    assert!(
+        gone(&ward, &first),
+        "the oldest finished is evicted after the restart"
+    );
+    assert!(!gone(&ward, &second));
+    assert!(!gone(&ward, &third));
+    assert_eq!(ward.status().await.unwrap().retained.0, 2);
+}
