@@ -11,7 +11,9 @@
 //! - policies: [`Restart`], [`Backoff`], [`CancelPolicy`], [`ClosePolicy`];
 //! - events for subscribers: [`TaskEvent`], [`EventKind`], [`Event`];
 //! - listing: [`ListQuery`], [`Page`], [`Cursor`];
-//! - the table itself: the [`TaskStore`] trait, written by the registry alone;
+//! - the table itself: the [`TaskStore`] trait, written by the registry alone, and the
+//!   [`DurableStore`] contract that keeps it across restarts ([`StoreWrite`], [`Loaded`],
+//!   [`Durability`]);
 //! - the [`Error`] of every fallible call.
 //!
 //! The runtime that drives all this is `taskward-runtime`; most users depend on the `taskward`
@@ -19,6 +21,7 @@
 //!
 //! [taskward]: https://docs.rs/taskward
 
+mod durable;
 mod error;
 mod event;
 mod id;
@@ -31,6 +34,7 @@ mod scope;
 mod status;
 mod store;
 
+pub use durable::{Durability, DurableStore, Loaded, SessionRecord, StoreWrite, StoredTask};
 pub use error::{Error, Limit};
 pub use event::{Event, EventKind, TaskEvent};
 pub use id::{ParseTaskIdError, TaskId};

@@ -153,6 +153,11 @@ pub struct TaskRecord {
     /// The outcome, once terminal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
+    /// The JSON input of a task of a registered kind (its handler is registered under the
+    /// task's [`name`](Self::name)), kept so that the work can be run again after a restart;
+    /// `None` for a task submitted with a closure, which cannot be.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<Arc<serde_json::Value>>,
     /// The creation order in this runtime, used by list cursors.
     pub seq: u64,
 }
@@ -205,6 +210,7 @@ impl TaskRecord {
             last_updated_at: now,
             ttl: None,
             outcome: None,
+            input: None,
             seq,
         }
     }

@@ -17,9 +17,10 @@ use crate::{ListQuery, Page, Scope, TaskId, TaskRecord};
 /// Expiry is part of the table: [`expired`](TaskStore::expired) returns the ids whose TTL has
 /// elapsed from a time-ordered index, costing O(expired), never a scan.
 ///
-/// A durable store makes `insert` durable before it returns (submit waits for it) and may
-/// batch the rest until [`flush`](TaskStore::flush). It keeps the record's `seq` so that list
-/// cursors stay stable.
+/// Keeping the table across restarts is not this trait's job: the runtime serves reads from
+/// this table and hands every write, in batches, to a [`DurableStore`](crate::DurableStore),
+/// which gives the table back at the next start, `seq` included, so that list cursors stay
+/// stable.
 pub trait TaskStore: fmt::Debug + Send + Sync + 'static {
     /// Adds a new task. `expires_at` is when its TTL elapses, on the runtime's clock.
     fn insert(
