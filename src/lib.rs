@@ -84,10 +84,11 @@
 //! [tokio]: https://docs.rs/tokio
 
 pub use taskward_core::{
-    Backoff, CancelPolicy, Cancellation, CancelledBy, ClosePolicy, Cursor, Error, Event, EventKind,
-    Failure, FailureCause, InputRequest, InvalidCursor, Limit, ListQuery, Outcome, Page, Phase,
-    Progress, Restart, Scope, Status, StoreError, TaskError, TaskEvent, TaskId, TaskKind,
-    TaskRecord, TaskStore,
+    Backoff, CancelPolicy, Cancellation, CancelledBy, ClosePolicy, Cursor, Durability,
+    DurableStore, Error, Event, EventKind, Failure, FailureCause, InputRequest, InvalidCursor,
+    Limit, ListQuery, Loaded, Outcome, Page, Phase, Progress, Restart, Scope, SessionRecord,
+    Status, StoreError, StoreWrite, StoredTask, TaskError, TaskEvent, TaskId, TaskKind, TaskRecord,
+    TaskStore,
 };
 pub use taskward_runtime::{
     Builder, Config, EventFilter, Intensity, Limits, MemoryStore, Owner, ProgressMessage,

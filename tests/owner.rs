@@ -401,13 +401,7 @@ async fn close_scope_transfer_moves_live_tasks_to_the_new_scope() {
     expected.sort();
     assert_eq!(moved, expected);
     // Only the terminal task stays behind.
-    let left: Vec<_> = ward
-        .list(&scope, &ListQuery::new())
-        .unwrap()
-        .tasks
-        .iter()
-        .map(|r| r.id)
-        .collect();
+    let left = common::listed_ids(&ward, &scope);
     assert_eq!(left, vec![done.id()]);
 
     // Moved tasks are still live and can be cancelled in their new scope.

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use taskward::{Event, EventKind, Subscription, TaskContext, TaskError, Taskward};
 
 mod clock;
+pub mod disk;
 mod events;
 pub mod limits;
 pub mod owner;
@@ -152,4 +153,14 @@ pub async fn sink<M: ractor::Message>()
         .await
         .expect("sink starts");
     (actor, rx)
+}
+
+/// The ids of the first page of a scope's tasks, oldest first.
+pub fn listed_ids(ward: &Taskward, scope: &taskward::Scope) -> Vec<taskward::TaskId> {
+    ward.list(scope, &taskward::ListQuery::new())
+        .unwrap()
+        .tasks
+        .iter()
+        .map(|r| r.id)
+        .collect()
 }

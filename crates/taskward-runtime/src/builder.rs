@@ -4,10 +4,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ractor::{Actor, ActorCell};
-use taskward_core::{CancelPolicy, Error, TaskStore};
+use taskward_core::{CancelPolicy, DurableStore, Error, TaskStore};
 
 use crate::config::{Config, Intensity};
 
+use crate::journal::{Journal, Journaled};
 use crate::memory_store::MemoryStore;
 use crate::registry::Shared;
 use crate::root::{Root, RootArgs};
@@ -45,6 +46,7 @@ use crate::ward::Taskward;
 pub struct Builder {
     config: Config,
     store: Option<Arc<dyn TaskStore>>,
+    durable: Option<Box<dyn DurableStore>>,
 }
 
 impl Builder {
@@ -208,6 +210,19 @@ impl Builder {
         self
     }
 
+    /// Keeps the task table in a durable store across restarts.
+    ///
+    /// At spawn the store's tasks are read back and reconciled: finished tasks are served as
+    /// they were until their TTL, tasks whose TTL elapsed are removed, and tasks that were
+    /// live when the process stopped fail with cause `interrupted`. Every write of the
+    /// registry is then handed to the store in ordered batches by one writer thread, and a
+    /// submit returns only once its record is durable under the store's
+    /// [`Durability`](taskward_core::Durability) policy. Reads stay served from memory.
+    pub fn durable(mut self, store: impl DurableStore) -> Self {
+        self.durable = Some(Box::new(store));
+        self
+    }
+
     /// Starts the runtime under its own root supervisor.
     ///
     /// Returns once the registry and the runner supervisor have started.
@@ -225,12 +240,37 @@ impl Builder {
     }
 
     async fn start(self, supervisor: Option<ActorCell>) -> Result<Taskward, Error> {
-        let store = self
+        let memory = self
             .store
             .unwrap_or_else(|| Arc::new(MemoryStore::new()) as Arc<dyn TaskStore>);
+        let durable = match self.durable {
+            Some(store) => Some(open_durable(store).await?),
+            None => None,
+        };
         let runners = Arc::new(Runners::new(self.config.runner_partitions()));
-        let table = Arc::new(Table::new(self.config, store));
+        let (store, journal) = match &durable {
+            Some((journal, _)) => (
+                Arc::new(Journaled::new(memory.clone(), journal.clone())) as Arc<dyn TaskStore>,
+                Some(journal.clone()),
+            ),
+            None => (memory.clone(), None),
+        };
+        let table = Arc::new(Table::new(self.config, store, journal));
         let shared = Arc::new(Shared::new(table, runners));
+        if let Some((journal, loaded)) = durable {
+            let restored =
+                crate::registry::restore(&shared, memory.as_ref(), &journal, loaded.tasks, &|_| {
+                    false
+                });
+            tracing::info!(
+                kept = restored.kept,
+                interrupted = restored.interrupted,
+                expired = restored.expired,
+                sessions = loaded.sessions.len(),
+                "restored the task table from the durable store"
+            );
+            shared.table.restore_sessions(loaded.sessions);
+        }
         let args = RootArgs {
             shared: shared.clone(),
         };
@@ -241,4 +281,23 @@ impl Builder {
         let (root, join) = spawned.map_err(|e| Error::Spawn(Box::new(e)))?;
         Ok(Taskward::new(shared, root, join))
     }
+}
+
+/// Reads the durable store back (off the async threads) and starts its journal.
+async fn open_durable(
+    mut store: Box<dyn DurableStore>,
+) -> Result<(Arc<Journal>, taskward_core::Loaded), Error> {
+    let (store, loaded) = tokio::task::spawn_blocking(move || {
+        let loaded = store.load();
+        (store, loaded)
+    })
+    .await
+    .map_err(|e| {
+        Error::Store(taskward_core::StoreError::with_source(
+            "loading the durable store failed",
+            e,
+        ))
+    })?;
+    let loaded = loaded?;
+    Ok((Journal::start(store)?, loaded))
 }

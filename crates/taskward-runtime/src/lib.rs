@@ -23,6 +23,7 @@ mod context;
 mod control;
 mod event_router;
 mod handle;
+mod journal;
 mod memory_store;
 mod meter;
 mod progress;

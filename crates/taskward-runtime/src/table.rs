@@ -9,11 +9,12 @@ use std::hash::BuildHasherDefault;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use taskward_core::{TaskId, TaskStore};
+use taskward_core::{SessionRecord, TaskId, TaskStore};
 
 use crate::config::Config;
 use crate::control::Control;
 use crate::event_router::EventRouter;
+use crate::journal::Journal;
 use crate::memory_store::hasher::IdHasher;
 use crate::progress::ProgressFlush;
 
@@ -38,6 +39,10 @@ pub(crate) struct Counters {
 pub(crate) struct Table {
     pub(crate) config: Config,
     pub(crate) store: Arc<dyn TaskStore>,
+    /// The journal to the durable store, when one is configured.
+    pub(crate) journal: Option<Arc<Journal>>,
+    /// The sessions the durable store gave back at start, until a binding takes them.
+    restored_sessions: std::sync::Mutex<Vec<SessionRecord>>,
     pub(crate) controls: RwLock<HashMap<TaskId, Arc<Control>, BuildHasherDefault<IdHasher>>>,
     /// Tasks whose progress cell has news, and the timer that has the registry read them.
     /// Apart from the inbox: reporting progress never makes the inbox non-empty, and never
@@ -61,11 +66,17 @@ impl std::fmt::Debug for Table {
 }
 
 impl Table {
-    pub(crate) fn new(config: Config, store: Arc<dyn TaskStore>) -> Self {
+    pub(crate) fn new(
+        config: Config,
+        store: Arc<dyn TaskStore>,
+        journal: Option<Arc<Journal>>,
+    ) -> Self {
         let events = Arc::new(EventRouter::new(config.event_capacity));
         Self {
             config,
             store,
+            journal,
+            restored_sessions: std::sync::Mutex::new(Vec::new()),
             controls: RwLock::new(HashMap::default()),
             progress: Arc::new(ProgressFlush::new()),
             events,
@@ -73,6 +84,22 @@ impl Table {
             counters: Counters::default(),
             started_at: tokio::time::Instant::now(),
         }
+    }
+
+    pub(crate) fn restore_sessions(&self, sessions: Vec<SessionRecord>) {
+        *self
+            .restored_sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = sessions;
+    }
+
+    pub(crate) fn take_restored_sessions(&self) -> Vec<SessionRecord> {
+        std::mem::take(
+            &mut *self
+                .restored_sessions
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
     }
 
     pub(crate) fn control(&self, id: &TaskId) -> Option<Arc<Control>> {

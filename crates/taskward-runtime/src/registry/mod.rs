@@ -22,6 +22,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
 use taskward_core::TaskRecord;
 
 pub(crate) use book::{Book, Ownership};
+pub(crate) use desk::restore::Restored;
 pub(crate) use inbox::{Answer, Closed, Command, Entry, Inbox};
 pub(crate) use retention::{Caps, Retention};
 pub(crate) use shared::Shared;
@@ -111,6 +112,19 @@ fn combine(shared: &Shared) -> bool {
     };
     Desk::run_locked(shared, book, Some(&registry), true, |desk| desk.drain());
     true
+}
+
+/// Restart reconciliation, before the registry starts: see [`desk::restore`].
+pub(crate) fn restore(
+    shared: &Shared,
+    table: &dyn taskward_core::TaskStore,
+    journal: &crate::journal::Journal,
+    tasks: Vec<taskward_core::StoredTask>,
+    resumable: &dyn Fn(&taskward_core::TaskRecord) -> bool,
+) -> Restored {
+    Desk::run(shared, None, |desk| {
+        desk.restore(table, journal, tasks, resumable)
+    })
 }
 
 /// Ends every live task with cause `interrupted`. Only for the root, after the registry

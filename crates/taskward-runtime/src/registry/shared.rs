@@ -156,7 +156,7 @@ mod tests {
         let config = Config::default();
         let runners = Arc::new(Runners::new(config.runner_partitions()));
         Shared::new(
-            Arc::new(Table::new(config, Arc::new(MemoryStore::new()))),
+            Arc::new(Table::new(config, Arc::new(MemoryStore::new()), None)),
             runners,
         )
     }

@@ -7,6 +7,7 @@
 mod commands;
 mod inspect;
 mod reads;
+mod sessions;
 mod shutdown;
 
 use std::future::Future;
@@ -286,6 +287,22 @@ impl Taskward {
     /// for the start acknowledgement. Cancel safe: once queued, the create and the start run
     /// whether or not the caller still waits.
     async fn admit(
+        &self,
+        spec: TaskSpec,
+        work: Option<WorkFn>,
+        external_cancel: Option<crate::control::ExternalCancel>,
+    ) -> Result<TaskHandle, Error> {
+        let handle = self.record_and_start(spec, work, external_cancel).await?;
+        // With a durable store, the record is durable before submit returns (the 2026-07-28
+        // MCP extension requires it before `CreateTaskResult` is sent); submits that arrive
+        // together share one commit.
+        if let Some(journal) = &self.shared().journal {
+            journal.synced().await?;
+        }
+        Ok(handle)
+    }
+
+    async fn record_and_start(
         &self,
         spec: TaskSpec,
         work: Option<WorkFn>,

@@ -13,6 +13,7 @@ mod create;
 mod dispatch;
 pub(super) mod effects;
 mod reports;
+pub(super) mod restore;
 mod retain;
 mod scopes;
 mod status;

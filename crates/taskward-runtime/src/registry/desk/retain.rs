@@ -23,24 +23,33 @@ impl Desk<'_> {
     /// finished tasks are evicted while a cap is exceeded (never itself: a cap is exceeded by
     /// at most the task that just finished, whose result stays readable).
     pub(super) fn retain(&mut self, id: TaskId, scope: &Scope, outcome: &Outcome) {
-        let config = &self.shared.config;
-        let caps = Caps {
-            tasks: config.max_retained_tasks,
-            tasks_per_scope: config.max_retained_tasks_per_scope,
-            bytes: config.max_retained_bytes,
-            bytes_per_scope: config.max_retained_bytes_per_scope,
-        };
-        let capped = caps.tasks.is_some()
-            || caps.tasks_per_scope.is_some()
-            || caps.bytes.is_some()
-            || caps.bytes_per_scope.is_some();
-        if !capped {
+        if !self.retention_capped() {
             return;
         }
+        let caps = self.retention_caps();
         self.book.retained.keep(id, scope, outcome_bytes(outcome));
         while let Some(oldest) = self.book.retained.over(scope, caps, id) {
             self.evict(oldest);
         }
+    }
+
+    fn retention_caps(&self) -> Caps {
+        let config = &self.shared.config;
+        Caps {
+            tasks: config.max_retained_tasks,
+            tasks_per_scope: config.max_retained_tasks_per_scope,
+            bytes: config.max_retained_bytes,
+            bytes_per_scope: config.max_retained_bytes_per_scope,
+        }
+    }
+
+    /// Whether any retention cap is set (the index is kept only then).
+    pub(super) fn retention_capped(&self) -> bool {
+        let caps = self.retention_caps();
+        caps.tasks.is_some()
+            || caps.tasks_per_scope.is_some()
+            || caps.bytes.is_some()
+            || caps.bytes_per_scope.is_some()
     }
 
     /// Removes a finished task to keep within the retention caps.

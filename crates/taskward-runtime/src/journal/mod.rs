@@ -1,0 +1,170 @@
+//! The journal: the registry's writes, handed in batches to a durable store by one writer
+//! thread (group commit), and the waits for them to be durable.
+//!
+//! The registry writes the in-memory table as before; each write is also queued here, in
+//! order. The writer thread takes everything queued, commits it in one call, and advances the
+//! committed mark. A submit waits for the mark to pass its record's write, so it returns once
+//! the record is durable; many submits share one commit.
+
+mod journaled;
+mod writer;
+
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+
+use taskward_core::{Durability, DurableStore, Error, StoreError, StoreWrite};
+use tokio::sync::watch;
+
+pub(crate) use journaled::Journaled;
+
+/// What the writer and the registry share, under one lock.
+#[derive(Debug, Default)]
+struct Queue {
+    /// Writes not yet taken by the writer, in order.
+    pending: Vec<StoreWrite>,
+    /// How many writes were ever queued.
+    queued: u64,
+    /// How many writes are durable (every write up to this count).
+    committed: u64,
+    /// The writer sleeps waiting for writes.
+    writer_waiting: bool,
+    /// No more writes: the writer commits what is queued and stops.
+    closed: bool,
+}
+
+#[derive(Debug)]
+struct Inner {
+    queue: Mutex<Queue>,
+    /// Wakes the writer.
+    work: Condvar,
+    /// Wakes threads blocked in [`Journal::flush`].
+    done: Condvar,
+    /// The committed count, for async waiters.
+    committed: watch::Sender<u64>,
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The journal of one runtime (see the module docs).
+#[derive(Debug)]
+pub(crate) struct Journal {
+    inner: Arc<Inner>,
+    durability: Durability,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Journal {
+    /// Starts the writer thread over `store`.
+    pub(crate) fn start(store: Box<dyn DurableStore>) -> Result<Arc<Self>, Error> {
+        let durability = store.durability();
+        let inner = Arc::new(Inner {
+            queue: Mutex::new(Queue::default()),
+            work: Condvar::new(),
+            done: Condvar::new(),
+            committed: watch::Sender::new(0),
+        });
+        let thread_inner = inner.clone();
+        let writer = std::thread::Builder::new()
+            .name("taskward-journal".into())
+            .spawn(move || writer::run(&thread_inner, store))
+            .map_err(|e| {
+                Error::Store(StoreError::with_source(
+                    "cannot start the journal writer",
+                    e,
+                ))
+            })?;
+        Ok(Arc::new(Self {
+            inner,
+            durability,
+            writer: Mutex::new(Some(writer)),
+        }))
+    }
+
+    /// The policy the store's commits meet.
+    pub(crate) fn durability(&self) -> Durability {
+        self.durability
+    }
+
+    /// Queues one write. Never blocks on the store: it takes one short lock, and wakes the
+    /// writer only when it sleeps.
+    pub(crate) fn push(&self, write: StoreWrite) {
+        let mut queue = self.inner.lock();
+        if queue.closed {
+            tracing::warn!("a write reached the journal after it closed; it is not persisted");
+            return;
+        }
+        queue.pending.push(write);
+        queue.queued += 1;
+        if queue.writer_waiting {
+            queue.writer_waiting = false;
+            drop(queue);
+            self.inner.work.notify_one();
+        }
+    }
+
+    /// Waits until every write queued so far is durable.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it only waits; the writes are committed whether or not anyone waits.
+    pub(crate) async fn synced(&self) -> Result<(), Error> {
+        let target = self.inner.lock().queued;
+        let mut committed = self.inner.committed.subscribe();
+        committed
+            .wait_for(|c| *c >= target)
+            .await
+            .map(|_| ())
+            .map_err(|_| Error::Store(StoreError::new("the journal writer stopped")))
+    }
+
+    /// Blocks until every write queued so far is durable (for shutdown).
+    pub(crate) fn flush(&self) {
+        let mut queue = self.inner.lock();
+        let target = queue.queued;
+        while queue.committed < target && !self.writer_gone() {
+            queue = self
+                .inner
+                .done
+                .wait_timeout(queue, std::time::Duration::from_millis(100))
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    fn writer_gone(&self) -> bool {
+        self.writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .is_none_or(JoinHandle::is_finished)
+    }
+
+    /// Commits what is queued, stops the writer and waits for it.
+    pub(crate) fn close(&self) {
+        {
+            let mut queue = self.inner.lock();
+            queue.closed = true;
+        }
+        self.inner.work.notify_one();
+        let writer = self
+            .writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(writer) = writer
+            && writer.join().is_err()
+        {
+            tracing::error!("the journal writer panicked");
+        }
+    }
+}
+
+impl Drop for Journal {
+    fn drop(&mut self) {
+        self.close();
+    }
+}

@@ -1,0 +1,73 @@
+//! The writer thread: takes everything queued, commits it in one call, advances the mark.
+
+use std::time::Duration;
+
+use taskward_core::DurableStore;
+
+use super::Inner;
+
+/// The first wait before a failed commit is tried again; it doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(10);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Once the journal is closed, a batch that keeps failing is given up after this many tries,
+/// so that shutdown ends.
+const TRIES_WHEN_CLOSED: u32 = 5;
+
+/// The writer's loop, until the journal is closed and everything queued is committed.
+pub(super) fn run(inner: &Inner, mut store: Box<dyn DurableStore>) {
+    loop {
+        let (batch, upto, closed) = {
+            let mut queue = inner.lock();
+            while queue.pending.is_empty() && !queue.closed {
+                queue.writer_waiting = true;
+                queue = inner
+                    .work
+                    .wait(queue)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
+            if queue.pending.is_empty() {
+                return;
+            }
+            (
+                std::mem::take(&mut queue.pending),
+                queue.queued,
+                queue.closed,
+            )
+        };
+        commit(inner, store.as_mut(), &batch, closed);
+        {
+            let mut queue = inner.lock();
+            queue.committed = upto;
+        }
+        inner.done.notify_all();
+        inner.committed.send_replace(upto);
+    }
+}
+
+/// Commits one batch, trying again with backoff until it succeeds: the writes stay queued in
+/// order, and submits wait for them (a full disk that frees up loses nothing).
+fn commit(
+    inner: &Inner,
+    store: &mut dyn DurableStore,
+    batch: &[taskward_core::StoreWrite],
+    closed: bool,
+) {
+    let mut backoff = FIRST_BACKOFF;
+    let mut tries = 0u32;
+    loop {
+        match store.commit(batch) {
+            Ok(()) => return,
+            Err(error) => {
+                tries += 1;
+                let closed = closed || inner.lock().closed;
+                if closed && tries >= TRIES_WHEN_CLOSED {
+                    tracing::error!(%error, writes = batch.len(), "the durable store failed at shutdown; the batch is given up");
+                    return;
+                }
+                tracing::error!(%error, writes = batch.len(), retry_in = ?backoff, "the durable store failed to commit; trying again");
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}
