@@ -91,7 +91,7 @@ pub use taskward_core::{
     TaskStore,
 };
 pub use taskward_runtime::{
-    Builder, Config, EventFilter, Intensity, Limits, MemoryStore, Owner, ProgressMessage,
+    Builder, Config, EventFilter, Intensity, Kind, Limits, MemoryStore, Owner, ProgressMessage,
     RegistryStatus, RunnerStatus, ShutdownReport, Subscription, TaskContext, TaskHandle,
     TaskNotice, TaskSpec, Taskward, TrackingAllocator, memory_tracking_installed,
 };

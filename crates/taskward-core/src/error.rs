@@ -55,6 +55,19 @@ pub enum Error {
         /// The attempts the restart policy allows.
         max_attempts: u32,
     },
+    /// No kind of work is registered under this name (`Builder::register`).
+    UnknownKind(std::sync::Arc<str>),
+    /// Suspend and resume apply only to live tasks of a registered kind, which can run again
+    /// from their checkpoint; this one was submitted with a closure.
+    NotResumable(TaskId),
+    /// The task is not in the state the operation needs (resuming a task that is not
+    /// suspended, suspending one that already is).
+    WrongPhase {
+        /// The task.
+        id: TaskId,
+        /// What the operation needs.
+        expected: &'static str,
+    },
     /// The runtime is shutting down or has shut down; nothing new is admitted.
     ShutDown,
     /// The runtime's supervision tree could not be reached.
@@ -119,6 +132,12 @@ impl fmt::Display for Error {
                 f,
                 "one-shot work runs once, but its restart policy allows {max_attempts} attempts"
             ),
+            Error::UnknownKind(kind) => write!(f, "no kind of work is registered as {kind:?}"),
+            Error::NotResumable(id) => write!(
+                f,
+                "task {id} was submitted with a closure and cannot be suspended or resumed"
+            ),
+            Error::WrongPhase { id, expected } => write!(f, "task {id} is not {expected}"),
             Error::ShutDown => f.write_str("the runtime is shut down"),
             Error::Unavailable(why) => write!(f, "the runtime is unavailable: {why}"),
             Error::RunnerStart { id, .. } => write!(f, "the runner of task {id} failed to start"),

@@ -97,16 +97,20 @@ pub enum Phase {
     Cancelling,
     /// The attempt failed and the restart policy waits out its backoff before the next one.
     RetryWait,
+    /// Suspended (`Taskward::suspend`): the work saved its checkpoint and stopped; no attempt
+    /// runs until the task is resumed, from that checkpoint.
+    Suspended,
 }
 
 impl Phase {
     /// All phases, in declaration order.
-    pub const ALL: [Phase; 5] = [
+    pub const ALL: [Phase; 6] = [
         Phase::Queued,
         Phase::Starting,
         Phase::Running,
         Phase::Cancelling,
         Phase::RetryWait,
+        Phase::Suspended,
     ];
 
     /// The snake-case name.
@@ -117,10 +121,11 @@ impl Phase {
             Phase::Running => "running",
             Phase::Cancelling => "cancelling",
             Phase::RetryWait => "retry_wait",
+            Phase::Suspended => "suspended",
         }
     }
 
-    /// A dense index in `0..5`, in the order of [`Phase::ALL`].
+    /// A dense index in `0..6`, in the order of [`Phase::ALL`].
     pub const fn index(self) -> usize {
         match self {
             Phase::Queued => 0,
@@ -128,6 +133,7 @@ impl Phase {
             Phase::Running => 2,
             Phase::Cancelling => 3,
             Phase::RetryWait => 4,
+            Phase::Suspended => 5,
         }
     }
 }

@@ -4,11 +4,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ractor::{Actor, ActorCell};
-use taskward_core::{CancelPolicy, DurableStore, Error, TaskStore};
+use std::future::Future;
+
+use serde_json::Value;
+use taskward_core::{CancelPolicy, DurableStore, Error, TaskError, TaskStore};
 
 use crate::config::{Config, Intensity};
 
+use crate::context::TaskContext;
 use crate::journal::{Journal, Journaled};
+use crate::kinds::{Kind, Kinds};
 use crate::memory_store::MemoryStore;
 use crate::registry::Shared;
 use crate::root::{Root, RootArgs};
@@ -47,6 +52,7 @@ pub struct Builder {
     config: Config,
     store: Option<Arc<dyn TaskStore>>,
     durable: Option<Box<dyn DurableStore>>,
+    kinds: Kinds,
 }
 
 impl Builder {
@@ -223,6 +229,24 @@ impl Builder {
         self
     }
 
+    /// Registers a kind of work under `name`: tasks submitted with
+    /// [`Taskward::submit_kind`] under that name run `handler(ctx, input)`, record their
+    /// input, and can run again from their last checkpoint after a restart or a suspend.
+    /// Registering a name again replaces the handler. See [`Kind`].
+    pub fn register<F, Fut>(self, name: impl Into<Arc<str>>, handler: F) -> Self
+    where
+        F: Fn(TaskContext, Value) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Value, TaskError>> + Send + 'static,
+    {
+        self.register_kind(Kind::new(name, handler))
+    }
+
+    /// Registers a kind of work declared with its options (result caching).
+    pub fn register_kind(mut self, kind: Kind) -> Self {
+        self.kinds.insert(kind);
+        self
+    }
+
     /// Starts the runtime under its own root supervisor.
     ///
     /// Returns once the registry and the runner supervisor have started.
@@ -255,12 +279,14 @@ impl Builder {
             ),
             None => (memory.clone(), None),
         };
-        let table = Arc::new(Table::new(self.config, store, journal));
+        let kinds = self.kinds;
+        let table = Arc::new(Table::new(self.config, store, journal, kinds.clone()));
         let shared = Arc::new(Shared::new(table, runners));
+        let mut resumable = Vec::new();
         if let Some((journal, loaded)) = durable {
             let restored =
-                crate::registry::restore(&shared, memory.as_ref(), &journal, loaded.tasks, &|_| {
-                    false
+                crate::registry::restore(&shared, memory.as_ref(), &journal, loaded.tasks, &|r| {
+                    r.input.is_some() && kinds.get(&r.name).is_some()
                 });
             tracing::info!(
                 kept = restored.kept,
@@ -270,6 +296,7 @@ impl Builder {
                 "restored the task table from the durable store"
             );
             shared.table.restore_sessions(loaded.sessions);
+            resumable = restored.resumable;
         }
         let args = RootArgs {
             shared: shared.clone(),
@@ -279,7 +306,15 @@ impl Builder {
             None => Actor::spawn(None, Root, args).await,
         };
         let (root, join) = spawned.map_err(|e| Error::Spawn(Box::new(e)))?;
-        Ok(Taskward::new(shared, root, join))
+        let ward = Taskward::new(shared, root, join);
+        for stored in resumable {
+            let id = stored.record.id;
+            match ward.resume_restored(stored).await {
+                Ok(_) => tracing::info!(task = %id, "resumed a task interrupted by the restart"),
+                Err(e) => tracing::error!(task = %id, error = %e, "could not resume a task"),
+            }
+        }
+        Ok(ward)
     }
 }
 

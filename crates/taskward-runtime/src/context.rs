@@ -129,6 +129,43 @@ impl TaskContext {
         }
     }
 
+    /// Saves the work's state, so that a later attempt can continue from it: after a
+    /// restart of the process, or when the task is [suspended](crate::Taskward::suspend)
+    /// and resumed.
+    ///
+    /// Like [`progress`](Self::progress), it never blocks on I/O: the latest value is kept
+    /// for the next attempt and, with a durable store, queued for the next commit, where only
+    /// the last checkpoint of each task is written (a work that checkpoints in a hot loop
+    /// costs one write per commit). It applies to tasks of a registered kind
+    /// ([`Taskward::submit_kind`](crate::Taskward::submit_kind)); a task submitted with a
+    /// closure cannot run again, and its checkpoints are dropped.
+    pub fn checkpoint(&self, state: Value) {
+        match &self.control.resumable {
+            Some(resumable) => resumable.save(self.control.id, state),
+            None => {
+                tracing::trace!(task = %self.control.id, "checkpoint of a closure task dropped")
+            }
+        }
+    }
+
+    /// The last checkpoint saved by this task's work, in this attempt or an earlier one
+    /// (across a restart, when the store is durable); `None` when there is none, or for a
+    /// task submitted with a closure. A resumed attempt starts from it.
+    pub fn last_checkpoint(&self) -> Option<Arc<Value>> {
+        self.control.resumable.as_ref()?.last()
+    }
+
+    /// Whether this attempt is being stopped to suspend the task (see
+    /// [`Taskward::suspend`](crate::Taskward::suspend)): the work should save its
+    /// checkpoint and return; the task is then suspended, not finished. The cancellation
+    /// token fires too, so work that watches only the token stops as well.
+    pub fn is_suspending(&self) -> bool {
+        self.control
+            .resumable
+            .as_ref()
+            .is_some_and(|r| r.is_suspending())
+    }
+
     /// Whether the task was cancelled or its attempt timed out.
     pub fn is_cancelled(&self) -> bool {
         self.token.is_cancelled()

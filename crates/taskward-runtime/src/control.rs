@@ -15,6 +15,7 @@ use taskward_core::{
 use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use crate::checkpoint::Resumable;
 use crate::meter::ResourceLimits;
 use crate::progress::{ProgressCell, ProgressFlush};
 use crate::report::ReportPort;
@@ -91,6 +92,8 @@ pub(crate) struct Control {
     pub(crate) restart: Restart,
     /// The CPU budget and memory limit, when the spec set either (`None` costs one word).
     pub(crate) limits: Option<Box<ResourceLimits>>,
+    /// A task of a registered kind: its checkpoint and suspension (`None` costs one word).
+    pub(crate) resumable: Option<Box<Resumable>>,
     pub(crate) span: tracing::Span,
     /// Input requests; only `request_input`, `input_requests` and `provide_input` touch it.
     inputs: Mutex<Option<Box<Inputs>>>,
@@ -116,6 +119,9 @@ pub(crate) struct ControlParts {
     pub(crate) cancel_policy: CancelPolicy,
     pub(crate) restart: Restart,
     pub(crate) limits: Option<Box<ResourceLimits>>,
+    pub(crate) resumable: Option<Box<Resumable>>,
+    /// The first attempt's number: 1, or the next one of a task resumed after a restart.
+    pub(crate) attempt: u32,
 }
 
 impl Control {
@@ -131,13 +137,14 @@ impl Control {
             outcome: OnceLock::new(),
             done: Notify::new(),
             held: Mutex::new(Held::default()),
-            attempt: AtomicU32::new(1),
+            attempt: AtomicU32::new(parts.attempt),
             work: parts.work,
             external_cancel: parts.external_cancel,
             timeout: parts.timeout,
             cancel_policy: parts.cancel_policy,
             restart: parts.restart,
             limits: parts.limits,
+            resumable: parts.resumable,
             span,
             inputs: Mutex::new(None),
         }

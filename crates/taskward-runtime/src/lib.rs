@@ -18,12 +18,14 @@
 //! [tokio]: https://docs.rs/tokio
 
 mod builder;
+mod checkpoint;
 mod config;
 mod context;
 mod control;
 mod event_router;
 mod handle;
 mod journal;
+mod kinds;
 mod memory_store;
 mod meter;
 mod progress;
@@ -42,6 +44,7 @@ pub use builder::Builder;
 pub use config::{Config, Intensity};
 pub use context::TaskContext;
 pub use handle::TaskHandle;
+pub use kinds::Kind;
 pub use memory_store::MemoryStore;
 pub use meter::{TrackingAllocator, memory_tracking_installed};
 pub use progress::ProgressMessage;

@@ -150,6 +150,8 @@ pub struct TaskSpec {
     pub(crate) limits: ResourceLimits,
     /// Whether the live-task limits count the task.
     pub(crate) counted: bool,
+    /// The input of a task of a registered kind (`Taskward::submit_kind`).
+    pub(crate) input: Option<Arc<serde_json::Value>>,
 }
 
 impl TaskSpec {
@@ -170,6 +172,7 @@ impl TaskSpec {
             close_policy: ClosePolicy::Keep,
             limits: ResourceLimits::default(),
             counted: true,
+            input: None,
         }
     }
 

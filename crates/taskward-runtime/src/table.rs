@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::control::Control;
 use crate::event_router::EventRouter;
 use crate::journal::Journal;
+use crate::kinds::Kinds;
 use crate::memory_store::hasher::IdHasher;
 use crate::progress::ProgressFlush;
 
@@ -41,6 +42,8 @@ pub(crate) struct Table {
     pub(crate) store: Arc<dyn TaskStore>,
     /// The journal to the durable store, when one is configured.
     pub(crate) journal: Option<Arc<Journal>>,
+    /// The registered kinds of work, by name.
+    pub(crate) kinds: Kinds,
     /// The sessions the durable store gave back at start, until a binding takes them.
     restored_sessions: std::sync::Mutex<Vec<SessionRecord>>,
     pub(crate) controls: RwLock<HashMap<TaskId, Arc<Control>, BuildHasherDefault<IdHasher>>>,
@@ -70,12 +73,14 @@ impl Table {
         config: Config,
         store: Arc<dyn TaskStore>,
         journal: Option<Arc<Journal>>,
+        kinds: Kinds,
     ) -> Self {
         let events = Arc::new(EventRouter::new(config.event_capacity));
         Self {
             config,
             store,
             journal,
+            kinds,
             restored_sessions: std::sync::Mutex::new(Vec::new()),
             controls: RwLock::new(HashMap::default()),
             progress: Arc::new(ProgressFlush::new()),

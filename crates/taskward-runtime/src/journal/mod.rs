@@ -9,10 +9,12 @@
 mod journaled;
 mod writer;
 
+use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
-use taskward_core::{Durability, DurableStore, Error, StoreError, StoreWrite};
+use serde_json::Value;
+use taskward_core::{Durability, DurableStore, Error, StoreError, StoreWrite, TaskId};
 use tokio::sync::watch;
 
 pub(crate) use journaled::Journaled;
@@ -22,6 +24,8 @@ pub(crate) use journaled::Journaled;
 struct Queue {
     /// Writes not yet taken by the writer, in order.
     pending: Vec<StoreWrite>,
+    /// The latest checkpoint of each task since the last take: coalesced, the last one wins.
+    checkpoints: HashMap<TaskId, Arc<Value>>,
     /// How many writes were ever queued.
     queued: u64,
     /// How many writes are durable (every write up to this count).
@@ -99,6 +103,21 @@ impl Journal {
         }
         queue.pending.push(write);
         queue.queued += 1;
+        if queue.writer_waiting {
+            queue.writer_waiting = false;
+            drop(queue);
+            self.inner.work.notify_one();
+        }
+    }
+
+    /// Queues a task's latest checkpoint, replacing one queued earlier and not yet taken: a
+    /// work that checkpoints in a hot loop costs one write per commit, not one per call.
+    pub(crate) fn checkpoint(&self, id: TaskId, value: Arc<Value>) {
+        let mut queue = self.inner.lock();
+        if queue.closed {
+            return;
+        }
+        queue.checkpoints.insert(id, value);
         if queue.writer_waiting {
             queue.writer_waiting = false;
             drop(queue);

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use taskward_core::DurableStore;
+use taskward_core::{DurableStore, StoreWrite};
 
 use super::Inner;
 
@@ -18,21 +18,25 @@ pub(super) fn run(inner: &Inner, mut store: Box<dyn DurableStore>) {
     loop {
         let (batch, upto, closed) = {
             let mut queue = inner.lock();
-            while queue.pending.is_empty() && !queue.closed {
+            while queue.pending.is_empty() && queue.checkpoints.is_empty() && !queue.closed {
                 queue.writer_waiting = true;
                 queue = inner
                     .work
                     .wait(queue)
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
             }
-            if queue.pending.is_empty() {
+            if queue.pending.is_empty() && queue.checkpoints.is_empty() {
                 return;
             }
-            (
-                std::mem::take(&mut queue.pending),
-                queue.queued,
-                queue.closed,
-            )
+            let mut batch = std::mem::take(&mut queue.pending);
+            // After the task writes: a store applies a checkpoint to the row as it stands.
+            batch.extend(
+                queue
+                    .checkpoints
+                    .drain()
+                    .map(|(id, value)| StoreWrite::Checkpoint(id, value)),
+            );
+            (batch, queue.queued, queue.closed)
         };
         commit(inner, store.as_mut(), &batch, closed);
         {
@@ -46,12 +50,7 @@ pub(super) fn run(inner: &Inner, mut store: Box<dyn DurableStore>) {
 
 /// Commits one batch, trying again with backoff until it succeeds: the writes stay queued in
 /// order, and submits wait for them (a full disk that frees up loses nothing).
-fn commit(
-    inner: &Inner,
-    store: &mut dyn DurableStore,
-    batch: &[taskward_core::StoreWrite],
-    closed: bool,
-) {
+fn commit(inner: &Inner, store: &mut dyn DurableStore, batch: &[StoreWrite], closed: bool) {
     let mut backoff = FIRST_BACKOFF;
     let mut tries = 0u32;
     loop {

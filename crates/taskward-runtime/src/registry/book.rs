@@ -40,7 +40,7 @@ pub(crate) struct Book {
     pub(crate) owners: HashMap<ActorId, HashSet<TaskId>>,
     pub(crate) children: HashMap<TaskId, Vec<TaskId>>,
     pub(crate) status_counts: [u64; 5],
-    pub(crate) phase_counts: [u64; 5],
+    pub(crate) phase_counts: [u64; 6],
     pub(crate) closed: bool,
     /// Runners seen stopped (and not replaced) by the last sweep.
     pub(crate) stopped_runners: HashSet<ActorId>,

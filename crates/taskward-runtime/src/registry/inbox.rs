@@ -38,6 +38,16 @@ pub(crate) enum Command {
         reason: Option<String>,
         answer: Answer<Result<std::sync::Arc<TaskRecord>, Error>>,
     },
+    Suspend {
+        scope: Scope,
+        id: TaskId,
+        answer: Answer<Result<std::sync::Arc<TaskRecord>, Error>>,
+    },
+    Resume {
+        scope: Scope,
+        id: TaskId,
+        answer: Answer<Result<std::sync::Arc<TaskRecord>, Error>>,
+    },
     CloseScope {
         scope: Scope,
         policy: ClosePolicy,

@@ -52,6 +52,8 @@ pub(crate) struct CreateRequest {
     pub(crate) spec: TaskSpec,
     pub(crate) work: Option<WorkFn>,
     pub(crate) external_cancel: Option<ExternalCancel>,
+    /// A task of a registered kind that was live when the process stopped, run again.
+    pub(crate) resumed: Option<Box<taskward_core::StoredTask>>,
 }
 
 impl std::fmt::Debug for CreateRequest {

@@ -156,7 +156,12 @@ mod tests {
         let config = Config::default();
         let runners = Arc::new(Runners::new(config.runner_partitions()));
         Shared::new(
-            Arc::new(Table::new(config, Arc::new(MemoryStore::new()), None)),
+            Arc::new(Table::new(
+                config,
+                Arc::new(MemoryStore::new()),
+                None,
+                crate::kinds::Kinds::default(),
+            )),
             runners,
         )
     }

@@ -110,6 +110,9 @@ pub(crate) enum RunnerMsg {
     },
     /// The task was cancelled (the registry has already fired its token).
     Cancel { id: TaskId },
+    /// Stop the task's attempt so that the task is suspended: its attempt token fires, and
+    /// after the grace period the work is aborted.
+    Suspend { id: TaskId },
     /// Abort every work still running now (the shutdown deadline passed); answers how many.
     AbortAll(RpcReplyPort<usize>),
     /// Answer once no work runs (shutdown waits for it).
@@ -163,6 +166,7 @@ impl Actor for Runner {
                 exceeded,
             } => state.exceeded(id, attempt, exceeded),
             RunnerMsg::Cancel { id } => state.cancel(id),
+            RunnerMsg::Suspend { id } => state.suspend(id),
             RunnerMsg::AbortAll(reply) => {
                 let _ = reply.send(state.abort_all());
             }
@@ -200,7 +204,8 @@ pub(crate) fn hand_over(
     let (tx, rx) = ractor::concurrency::oneshot();
     let start = RunnerMsg::Start {
         control: control.clone(),
-        attempt: 1,
+        // 1, or the next attempt of a task resumed after a restart.
+        attempt: control.attempt(),
         announce,
         reply: tx.into(),
     };

@@ -21,6 +21,8 @@ pub(super) enum StopCause {
     TimedOut,
     /// Over its CPU budget or memory limit.
     Exceeded(Exceeded),
+    /// Stopped to be suspended.
+    Suspended,
 }
 
 /// How the work's tokio task ended, as it tells its runner.
@@ -115,9 +117,10 @@ impl Slot {
             (Some(StopCause::Exceeded(exceeded)), _) => {
                 AttemptResult::Failed(exceeded.failure(false))
             }
-            (Some(StopCause::Cancelled), WorkEnd::Panicked(_) | WorkEnd::Returned(Err(_))) => {
-                AttemptResult::Cancelled
-            }
+            (
+                Some(StopCause::Cancelled | StopCause::Suspended),
+                WorkEnd::Panicked(_) | WorkEnd::Returned(Err(_)),
+            ) => AttemptResult::Cancelled,
             (_, WorkEnd::Returned(Ok(value))) => AttemptResult::Completed(value),
             (_, WorkEnd::TooLarge(max)) => AttemptResult::Failed(Failure::new(
                 FailureCause::ResultTooLarge,

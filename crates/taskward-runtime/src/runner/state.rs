@@ -118,13 +118,16 @@ impl RunnerState {
             .work
             .clone()
             .ok_or("an external task has no work to run")?;
-        // An attempt needs a token of its own only when its deadline (or a resource limit) can
-        // fire it without cancelling the task; otherwise the task's token is the attempt's.
-        let token = if control.timeout.is_some() || control.limits.is_some() {
-            control.token.child_token()
-        } else {
-            control.token.clone()
-        };
+        // An attempt needs a token of its own only when its deadline, a resource limit or a
+        // suspend can fire it without cancelling the task; otherwise the task's token is the
+        // attempt's.
+        let token =
+            if control.timeout.is_some() || control.limits.is_some() || control.resumable.is_some()
+            {
+                control.token.child_token()
+            } else {
+                control.token.clone()
+            };
         let parts = WorkParts {
             control: control.clone(),
             attempt,
@@ -271,6 +274,15 @@ impl RunnerState {
         }
     }
 
+    pub(super) fn suspend(&mut self, id: TaskId) {
+        if self.slots.contains_key(&id) {
+            self.stop(id, StopCause::Suspended);
+        } else if let Some(waiting) = self.waiting.remove(&id) {
+            self.timers.remove(&waiting.timer);
+            self.end_waiting(waiting);
+        }
+    }
+
     /// Ends an attempt that never started (its task ended during its backoff).
     fn end_waiting(&mut self, waiting: Waiting) {
         waiting.control.detach();
@@ -294,7 +306,7 @@ impl RunnerState {
         if let Some(timer) = slot.timer.take() {
             self.timers.remove(&timer);
         }
-        if cause != StopCause::Cancelled {
+        if !matches!(cause, StopCause::Cancelled | StopCause::Suspended) {
             // The runner's own decision (deadline, resource limit): the registry shows it.
             self.port.report(Report::Cancelling {
                 id,

@@ -6,6 +6,7 @@
 
 mod commands;
 mod inspect;
+mod kinds;
 mod reads;
 mod sessions;
 mod shutdown;
@@ -292,7 +293,9 @@ impl Taskward {
         work: Option<WorkFn>,
         external_cancel: Option<crate::control::ExternalCancel>,
     ) -> Result<TaskHandle, Error> {
-        let handle = self.record_and_start(spec, work, external_cancel).await?;
+        let handle = self
+            .record_and_start(spec, work, external_cancel, None)
+            .await?;
         // With a durable store, the record is durable before submit returns (the 2026-07-28
         // MCP extension requires it before `CreateTaskResult` is sent); submits that arrive
         // together share one commit.
@@ -302,16 +305,18 @@ impl Taskward {
         Ok(handle)
     }
 
-    async fn record_and_start(
+    pub(crate) async fn record_and_start(
         &self,
         spec: TaskSpec,
         work: Option<WorkFn>,
         external_cancel: Option<crate::control::ExternalCancel>,
+        resumed: Option<Box<taskward_core::StoredTask>>,
     ) -> Result<TaskHandle, Error> {
         let request = Box::new(CreateRequest {
             spec,
             work,
             external_cancel,
+            resumed,
         });
         let admission = self
             .call(|answer| Command::Create(request, answer))
@@ -324,7 +329,8 @@ impl Taskward {
                 started,
             } => (control, record, started),
         };
-        if record.external {
+        // External work runs elsewhere; a task restored suspended waits for resume.
+        if record.external || record.phase == Some(taskward_core::Phase::Suspended) {
             return Ok(TaskHandle::new(self.clone(), record, false));
         }
         let id = control.id;

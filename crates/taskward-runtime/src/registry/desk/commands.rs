@@ -28,14 +28,7 @@ impl Desk<'_> {
         by: CancelledBy,
         reason: Option<String>,
     ) -> Result<Arc<TaskRecord>, Error> {
-        let record = self.scoped(scope, id)?;
-        if record.is_terminal() {
-            return Err(Error::AlreadyTerminal {
-                id,
-                status: record.status,
-            });
-        }
-        let control = self.shared.control(&id).ok_or(Error::NotFound(id))?;
+        let (_, control) = self.live(scope, id)?;
         match self.cancel_control(&control, by, reason) {
             Some(record) => Ok(record),
             None => Err(Error::AlreadyTerminal {

@@ -2,14 +2,19 @@
 //! the hand-off to the task's runner.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use ractor::ActorStatus;
 use taskward_core::{Error, EventKind, Limit, Phase, Status, TaskId, TaskRecord};
 
 use super::Desk;
+use time::OffsetDateTime;
+
+use crate::checkpoint::Resumable;
 use crate::control::{Control, ControlParts};
 use crate::registry::{Admission, CreateRequest, Ownership};
 use crate::runner::hand_over;
+use crate::spec::TaskSpec;
 
 impl Desk<'_> {
     pub(super) fn create(&mut self, request: CreateRequest) -> Result<Admission, Error> {
@@ -17,76 +22,51 @@ impl Desk<'_> {
             spec,
             work,
             external_cancel,
+            resumed,
         } = request;
         if self.book.closed || self.shared.is_stopping() {
             return Err(Error::ShutDown);
         }
-        let config = &self.shared.config;
-        if let Some(key) = &spec.idempotency_key
-            && let Some(id) = self
-                .book
-                .idempotency
-                .get(&(spec.scope.clone(), key.clone()))
-            && let Some(existing) = self.shared.store.get(id)
-        {
-            return Ok(Admission::Existing(existing));
-        }
-        let counted = spec.counted;
-        if counted
-            && let Some(max) = config.max_live_tasks
-            && self.book.live_total >= max
-        {
-            return Err(Error::LimitExceeded {
-                limit: Limit::LiveTasks,
-                max: max as u64,
-            });
-        }
-        if counted
-            && let Some(max) = config.max_live_per_scope
-            && self.book.live_in(&spec.scope) >= max
-        {
-            return Err(Error::LimitExceeded {
-                limit: Limit::LiveTasksPerScope,
-                max: max as u64,
-            });
-        }
-        let ttl = match (spec.ttl.or(config.default_ttl), config.max_ttl) {
-            (Some(requested), Some(max)) if requested > max => {
-                if config.reject_ttl_above_max && spec.ttl.is_some() {
-                    return Err(Error::TtlAboveMaximum { requested, max });
-                }
-                Some(max)
-            }
-            (ttl, _) => ttl,
+        let (ttl, resumed) = match resumed {
+            // Admitted before the restart: no limit applies again.
+            Some(stored) => (stored.record.ttl, Some(*stored)),
+            None => match self.admission(&spec)? {
+                Admit::Existing(record) => return Ok(Admission::Existing(record)),
+                Admit::New { ttl } => (ttl, None),
+            },
         };
-        if let Some(parent) = spec.parent {
-            let live = self
-                .shared
-                .store
-                .get(&parent)
-                .is_some_and(|p| p.scope == spec.scope && !p.is_terminal());
-            if !live {
-                return Err(Error::InvalidParent(parent));
-            }
-        }
-
-        let id = TaskId::new();
-        let seq = self.book.seq();
+        let config = &self.shared.config;
+        let counted = spec.counted;
         let external = work.is_none();
-        let mut record = TaskRecord::new(id, spec.scope.clone(), spec.name.clone(), seq);
-        record.kind = spec.kind;
-        record.producer = spec.producer.clone();
-        record.parent = spec.parent;
-        record.idempotency_key = spec.idempotency_key.clone();
-        record.external = external;
-        record.ttl = ttl;
+        let is_resumed = resumed.is_some();
+        let (mut record, checkpoint) = match resumed {
+            Some(stored) => (resumed_record(stored.record), stored.checkpoint),
+            None => {
+                let id = TaskId::new();
+                let mut record =
+                    TaskRecord::new(id, spec.scope.clone(), spec.name.clone(), self.book.seq());
+                record.kind = spec.kind;
+                record.producer = spec.producer.clone();
+                record.parent = spec.parent;
+                record.idempotency_key = spec.idempotency_key.clone();
+                record.external = external;
+                record.ttl = ttl;
+                record.input = spec.input.clone();
+                (record, None)
+            }
+        };
+        let id = record.id;
         // A task handed to its runner in this step is recorded running: the runner
         // acknowledges the start before submit returns (see `hand_to_runner`).
+        // A task restored suspended stays so, with no runner, until it is resumed.
+        let suspended = record.phase == Some(Phase::Suspended);
         let runner = match &work {
-            Some(_) => self.shared.runners.partitions.for_task(&id),
-            None => None,
+            Some(_) if !suspended => self.shared.runners.partitions.for_task(&id),
+            _ => None,
         };
-        record.phase = Some(if external || runner.is_some() {
+        record.phase = Some(if suspended {
+            Phase::Suspended
+        } else if external || runner.is_some() {
             Phase::Running
         } else {
             Phase::Queued
@@ -101,8 +81,17 @@ impl Desk<'_> {
             cancel_policy: spec.cancel_policy.unwrap_or(config.default_cancel_policy),
             restart: spec.restart,
             limits: spec.limits.boxed(),
+            resumable: record
+                .input
+                .is_some()
+                .then(|| Box::new(Resumable::new(checkpoint, self.shared.journal.clone()))),
+            attempt: record.attempt,
         }));
-        let expires_at = ttl.map(|t| (tokio::time::Instant::now() + t).into_std());
+        let expires_at = if is_resumed {
+            expires_at(&record)
+        } else {
+            ttl.map(|t| (tokio::time::Instant::now() + t).into_std())
+        };
         self.shared.store.insert(record.clone(), expires_at)?;
         self.shared
             .controls
@@ -136,7 +125,7 @@ impl Desk<'_> {
                 EventKind::StatusChanged {
                     status: Status::Working,
                     phase: Some(Phase::Running),
-                    attempt: 1,
+                    attempt: record.attempt,
                 },
             );
         }
@@ -178,4 +167,91 @@ impl Desk<'_> {
             started,
         })
     }
+
+    /// The checks before a new task is admitted: idempotency, live limits, the TTL cap, the
+    /// parent.
+    fn admission(&self, spec: &TaskSpec) -> Result<Admit, Error> {
+        let config = &self.shared.config;
+        if let Some(key) = &spec.idempotency_key
+            && let Some(id) = self
+                .book
+                .idempotency
+                .get(&(spec.scope.clone(), key.clone()))
+            && let Some(existing) = self.shared.store.get(id)
+        {
+            return Ok(Admit::Existing(existing));
+        }
+        let counted = spec.counted;
+        if counted
+            && let Some(max) = config.max_live_tasks
+            && self.book.live_total >= max
+        {
+            return Err(Error::LimitExceeded {
+                limit: Limit::LiveTasks,
+                max: max as u64,
+            });
+        }
+        if counted
+            && let Some(max) = config.max_live_per_scope
+            && self.book.live_in(&spec.scope) >= max
+        {
+            return Err(Error::LimitExceeded {
+                limit: Limit::LiveTasksPerScope,
+                max: max as u64,
+            });
+        }
+        let ttl = match (spec.ttl.or(config.default_ttl), config.max_ttl) {
+            (Some(requested), Some(max)) if requested > max => {
+                if config.reject_ttl_above_max && spec.ttl.is_some() {
+                    return Err(Error::TtlAboveMaximum { requested, max });
+                }
+                Some(max)
+            }
+            (ttl, _) => ttl,
+        };
+        if let Some(parent) = spec.parent {
+            let live = self
+                .shared
+                .store
+                .get(&parent)
+                .is_some_and(|p| p.scope == spec.scope && !p.is_terminal());
+            if !live {
+                return Err(Error::InvalidParent(parent));
+            }
+        }
+
+        Ok(Admit::New { ttl })
+    }
+}
+
+/// What the admission checks decided.
+enum Admit {
+    /// The idempotency key names a task already created.
+    Existing(Arc<TaskRecord>),
+    /// A new task, with its effective TTL.
+    New { ttl: Option<Duration> },
+}
+
+/// The record of a task resumed after a restart: its next attempt, working again; or, for a
+/// task that was suspended, still suspended.
+fn resumed_record(mut record: TaskRecord) -> TaskRecord {
+    record.status = Status::Working;
+    record.outcome = None;
+    record.last_updated_at = OffsetDateTime::now_utc();
+    if record.phase != Some(Phase::Suspended) {
+        record.attempt += 1;
+        record.status_message = Some(format!(
+            "resumed after a restart (attempt {})",
+            record.attempt
+        ));
+    }
+    record
+}
+
+/// When a record's TTL elapses on the runtime's clock: counted from its creation on the wall
+/// clock, so that a task restored after a restart keeps the expiry it had.
+fn expires_at(record: &TaskRecord) -> Option<std::time::Instant> {
+    let at = record.expires_at()?;
+    let left = Duration::try_from(at - OffsetDateTime::now_utc()).unwrap_or_default();
+    Some((tokio::time::Instant::now() + left).into_std())
 }

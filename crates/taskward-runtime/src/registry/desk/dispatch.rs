@@ -42,6 +42,14 @@ impl Desk<'_> {
                 let cancelled = self.cancel(&scope, id, by, reason);
                 self.answer(answer, cancelled);
             }
+            Command::Suspend { scope, id, answer } => {
+                let suspended = self.suspend(&scope, id);
+                self.answer(answer, suspended);
+            }
+            Command::Resume { scope, id, answer } => {
+                let resumed = self.resume(&scope, id);
+                self.answer(answer, resumed);
+            }
             Command::CloseScope {
                 scope,
                 policy,

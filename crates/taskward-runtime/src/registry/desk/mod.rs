@@ -17,6 +17,7 @@ pub(super) mod restore;
 mod retain;
 mod scopes;
 mod status;
+mod suspend;
 mod sweep;
 mod transitions;
 mod unwritten;
@@ -29,6 +30,7 @@ use taskward_core::{Error, EventKind, Scope, StoreError, TaskEvent, TaskId, Task
 use time::OffsetDateTime;
 
 use super::{Book, RegistryMsg};
+use crate::control::Control;
 use crate::registry::Shared;
 use effects::Effect;
 
@@ -154,6 +156,20 @@ impl<'a> Desk<'a> {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .remove(id);
+    }
+
+    /// A live task in this scope, with its control; a terminal one is an error naming its
+    /// status.
+    fn live(&self, scope: &Scope, id: TaskId) -> Result<(Arc<TaskRecord>, Arc<Control>), Error> {
+        let record = self.scoped(scope, id)?;
+        if record.is_terminal() {
+            return Err(Error::AlreadyTerminal {
+                id,
+                status: record.status,
+            });
+        }
+        let control = self.shared.control(&id).ok_or(Error::NotFound(id))?;
+        Ok((record, control))
     }
 
     fn scoped(&self, scope: &Scope, id: TaskId) -> Result<Arc<TaskRecord>, Error> {

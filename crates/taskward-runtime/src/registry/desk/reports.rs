@@ -198,6 +198,16 @@ impl Desk<'_> {
             }
             return;
         };
+        if !matches!(result, AttemptResult::Completed(_))
+            && control
+                .resumable
+                .as_ref()
+                .is_some_and(|r| r.is_suspending())
+        {
+            // Stopped to be suspended: the task stays live, its control kept for resume.
+            self.suspended(&control);
+            return;
+        }
         match result {
             AttemptResult::Completed(value) => {
                 self.finish(&control, Outcome::completed(value));

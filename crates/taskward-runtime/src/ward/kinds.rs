@@ -1,0 +1,122 @@
+//! Tasks of registered kinds: submit by kind, and run again what a restart interrupted.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use taskward_core::{Error, Scope, StoredTask, TaskId, TaskRecord};
+
+use super::Taskward;
+use crate::handle::TaskHandle;
+use crate::registry::Command;
+use crate::spec::TaskSpec;
+
+impl Taskward {
+    /// Submits a task of a registered kind: the spec's name is the kind
+    /// ([`Builder::register`](crate::Builder::register)), and `input` is its JSON input,
+    /// recorded with the task so that its work can run again, from its last checkpoint, after
+    /// a restart or a [`suspend`](Taskward::suspend).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownKind`] when no kind is registered under the spec's name (nothing is
+    /// created); otherwise those of [`submit`](Taskward::submit).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`submit`](Taskward::submit).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use serde_json::{Value, json};
+    /// use taskward_core::{Outcome, TaskError};
+    /// use taskward_runtime::{TaskContext, TaskSpec, Taskward};
+    ///
+    /// async fn double(_ctx: TaskContext, input: Value) -> Result<Value, TaskError> {
+    ///     Ok(json!(input.as_u64().unwrap_or(0) * 2))
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), taskward_core::Error> {
+    /// let ward = Taskward::builder().register("double", double).spawn().await?;
+    /// let task = ward.submit_kind(TaskSpec::new("double"), json!(21)).await?;
+    /// assert_eq!(task.wait().await?, Outcome::completed(json!(42)));
+    /// assert_eq!(task.record().input.as_deref(), Some(&json!(21)));
+    /// ward.shutdown(Duration::from_secs(1)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn submit_kind(&self, mut spec: TaskSpec, input: Value) -> Result<TaskHandle, Error> {
+        let kind = self
+            .shared()
+            .kinds
+            .get(&spec.name)
+            .ok_or_else(|| Error::UnknownKind(spec.name.clone()))?;
+        let input = Arc::new(input);
+        let work = kind.work(input.clone());
+        spec.input = Some(input);
+        self.admit(spec, Some(work), None).await
+    }
+
+    /// Suspends a running task of a registered kind (OTP's `sys:suspend`): its attempt is
+    /// stopped ([`TaskContext::is_suspending`](crate::TaskContext::is_suspending) says so,
+    /// and its token fires), the work saves its checkpoint and returns, and the task stays
+    /// live (`working`) in phase [`Suspended`](taskward_core::Phase::Suspended), with no
+    /// attempt running, until [`resume`](Taskward::resume)d. A work that does not return
+    /// within the cancel grace period is aborted; its last checkpoint stands. With a durable
+    /// store, a suspended task stays suspended across a restart.
+    ///
+    /// Returns the record as it is when the request is taken (`suspending`), or suspended
+    /// already when no attempt was running.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown or foreign id; [`Error::AlreadyTerminal`];
+    /// [`Error::NotResumable`] for a task submitted with a closure; [`Error::WrongPhase`]
+    /// when it is suspended or being suspended already.
+    pub async fn suspend(&self, scope: &Scope, id: TaskId) -> Result<Arc<TaskRecord>, Error> {
+        self.call(|answer| Command::Suspend {
+            scope: scope.clone(),
+            id,
+            answer,
+        })
+        .await?
+    }
+
+    /// Resumes a suspended task (OTP's `sys:resume`): its next attempt runs, and reads the
+    /// checkpoint its work saved with
+    /// [`TaskContext::last_checkpoint`](crate::TaskContext::last_checkpoint).
+    ///
+    /// # Errors
+    ///
+    /// As [`suspend`](Taskward::suspend); [`Error::WrongPhase`] when the task is not
+    /// suspended.
+    pub async fn resume(&self, scope: &Scope, id: TaskId) -> Result<Arc<TaskRecord>, Error> {
+        // The task's partition may be (re)starting, as it is just after spawn: wait for it,
+        // so that the registry finds it in place.
+        let _ = self.shared().runners.partitions.wait_for(&id).await;
+        self.call(|answer| Command::Resume {
+            scope: scope.clone(),
+            id,
+            answer,
+        })
+        .await?
+    }
+
+    /// Runs again a task of a registered kind that was live when the process stopped, from
+    /// its last checkpoint: same id, next attempt. Called once per such task as the runtime
+    /// starts.
+    pub(crate) async fn resume_restored(&self, stored: StoredTask) -> Result<TaskHandle, Error> {
+        let record = &stored.record;
+        let kind = self
+            .shared()
+            .kinds
+            .get(&record.name)
+            .ok_or_else(|| Error::UnknownKind(record.name.clone()))?;
+        let input = record.input.clone().unwrap_or_default();
+        let work = kind.work(input.clone());
+        let mut spec = TaskSpec::new(record.name.clone()).scope(record.scope.clone());
+        spec.input = Some(input);
+        self.record_and_start(spec, Some(work), None, Some(Box::new(stored)))
+            .await
+    }
+}
