@@ -51,9 +51,14 @@
 //!
 //! # Schema and migrations
 //!
-//! Two tables: `tasks` (`id` primary key, `seq`, `scope`, `status`, `expires_at` in Unix
+//! Two tables: `tasks` (`row_id`, `id`, `seq`, `scope`, `status`, `expires_at` in Unix
 //! milliseconds of the wall clock or NULL, `record` as JSON, `checkpoint` as JSON or NULL,
-//! indexed by `seq` and by `expires_at`) and `sessions` (`id`, `record` as JSON, `expires_at`).
+//! indexed by `seq` and by `expires_at`) and `sessions` (`id` primary key, `record` as JSON,
+//! `expires_at`). Task rows are keyed by an increasing `row_id`, not by the random task id,
+//! so that a commit appends instead of touching pages all over an id index; the store keeps
+//! id → `row_id` in memory, rebuilt at load. It must therefore be the database's only writer
+//! while it is open (readers are fine).
+//!
 //! The schema version is SQLite's `PRAGMA user_version`; opening a database applies the
 //! missing migration steps in order, one transaction each, up to [`SCHEMA_VERSION`]. A
 //! database written by a newer taskward is refused with [`SchemaTooNew`] rather than misread.
@@ -77,6 +82,7 @@ mod error;
 mod load;
 mod open;
 mod options;
+mod rows;
 mod schema;
 mod store;
 

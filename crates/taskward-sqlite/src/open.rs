@@ -66,6 +66,9 @@ impl SqliteStore {
             .map_err(sql("set the busy timeout"))?;
         wal(&conn)?;
         synchronous(&conn, options.durability)?;
+        conn.pragma_update(None, "wal_autocheckpoint", options.wal_autocheckpoint)
+            .map_err(sql("set wal_autocheckpoint"))?;
+        cache(&conn, &options)?;
         schema::migrate(&mut conn)?;
         Ok(Self::from_parts(
             conn,
@@ -89,8 +92,15 @@ fn memory(options: &SqliteOptions) -> Result<SqliteStore, StoreError> {
     let mut conn = Connection::open_in_memory().map_err(sql("open an in-memory database"))?;
     conn.pragma_update(None, "synchronous", "OFF")
         .map_err(sql("set synchronous=OFF"))?;
+    cache(&conn, options)?;
     schema::migrate(&mut conn)?;
     Ok(SqliteStore::from_parts(conn, None, options.durability))
+}
+
+/// Sets the page cache's size (a negative `cache_size` is in KiB).
+fn cache(conn: &Connection, options: &SqliteOptions) -> Result<(), StoreError> {
+    conn.pragma_update(None, "cache_size", -i64::from(options.cache_kib))
+        .map_err(sql("set cache_size"))
 }
 
 /// Puts the database in WAL mode; SQLite answers with the mode in force, which is checked.

@@ -9,11 +9,12 @@ use taskward_core::StoreError;
 
 use crate::error::{SchemaTooNew, sql};
 
-/// Version 1: tasks (one row per task: its record and its last checkpoint, as JSON) and
-/// sessions.
+/// Version 1: tasks (one row per task: its record and its last checkpoint, as JSON, keyed by
+/// an increasing integer: see `rows.rs`) and sessions.
 const V1: &str = "
 CREATE TABLE tasks (
-    id         TEXT PRIMARY KEY NOT NULL,
+    row_id     INTEGER PRIMARY KEY,
+    id         TEXT NOT NULL,
     seq        INTEGER NOT NULL,
     scope      TEXT NOT NULL,
     status     TEXT NOT NULL,

@@ -6,19 +6,24 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 use taskward_core::{Durability, DurableStore, Loaded, StoreError, StoreWrite};
 
+use crate::rows::RowIndex;
 use crate::{LoadStats, commit, load};
 
 /// The task table and sessions in one SQLite database, as a [`DurableStore`].
 ///
 /// One connection, used by one thread at a time: the runtime's writer thread calls
 /// [`commit`](DurableStore::commit) with batches, and [`load`](DurableStore::load) is called
-/// once before the runtime starts. See the [crate docs](crate) for the schema, the policies
+/// once before the runtime starts. The store must be the database's only writer while it is
+/// open (it keeps where each task's row is in memory); readers, such as a live backup, are
+/// fine. See the [crate docs](crate) for the schema, the policies
 /// and backups.
 pub struct SqliteStore {
     conn: Connection,
     path: Option<PathBuf>,
     durability: Durability,
     last_load: LoadStats,
+    /// Task id → row, built by the first load (or the first commit, if it comes first).
+    rows: Option<RowIndex>,
 }
 
 impl SqliteStore {
@@ -32,6 +37,7 @@ impl SqliteStore {
             path,
             durability,
             last_load: LoadStats::default(),
+            rows: None,
         }
     }
 
@@ -65,12 +71,17 @@ impl DurableStore for SqliteStore {
     }
 
     fn load(&mut self) -> Result<Loaded, StoreError> {
-        let (loaded, stats) = load::load(&mut self.conn)?;
+        let (loaded, rows, stats) = load::load(&mut self.conn)?;
         self.last_load = stats;
+        self.rows = Some(rows);
         Ok(loaded)
     }
 
     fn commit(&mut self, batch: &[StoreWrite]) -> Result<(), StoreError> {
-        commit::commit(&mut self.conn, batch)
+        let rows = match &mut self.rows {
+            Some(rows) => rows,
+            None => self.rows.insert(RowIndex::build(&self.conn)?),
+        };
+        commit::commit(&mut self.conn, rows, batch)
     }
 }
