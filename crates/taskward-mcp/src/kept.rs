@@ -137,6 +137,9 @@ impl Server {
     /// session (a request in flight, a stream open) is in use at `now`. The idle-expiry timer
     /// calls it, so that the use that ends a request, and a long-open stream, reach the store.
     pub(crate) fn write_seen(&self, now: Instant) {
+        if self.ward().durability() == Durability::Memory {
+            return;
+        }
         for session in self.session_list() {
             let (last_used, busy) = session.last_use();
             self.seen(&session, if busy { now } else { last_used });
