@@ -210,6 +210,14 @@ async fn a_session_and_its_finished_task_are_found_after_a_restart() {
     let again = on_task(after.addr, &sid, "tasks/result", &task).await;
     assert_eq!(again, result, "the same result");
     assert_eq!(listed(after.addr, None, &sid).await, vec![task]);
+    // Its notifications reach the stream the client opens again.
+    let mut stream = http_client::open_stream(after.addr, &sid).await;
+    assert_eq!(stream.status, 200);
+    let next = create(after.addr, None, &sid, "echo", json!({"text": "again"})).await;
+    let note = stream.next_json().await;
+    assert_eq!(note["method"], "notifications/tasks/status", "{note}");
+    assert_eq!(note["params"]["taskId"], next.as_str());
+    drop(stream);
     after.stop().await;
 }
 
