@@ -144,7 +144,7 @@ impl ServerBuilder {
     ///
     /// Over a runtime with a durable store, it re-creates the HTTP sessions the store kept
     /// (see [`ServerOptions::session_idle_timeout`] and `docs/mcp.md`): the HTTP transport
-    /// ([`crate::transport::http::router`]) serves them again. It does so only when called
+    /// (`transport::http::router`) serves them again. It does so only when called
     /// on a tokio runtime.
     pub fn build(self) -> Server {
         let mut by_name = HashMap::new();
