@@ -24,7 +24,8 @@ pub(crate) fn spawn(inner: &Arc<Inner>, idle: Option<Duration>) -> Option<AbortO
     ))
 }
 
-/// Every `period`, closes the sessions idle for `idle`, as a client's DELETE would.
+/// Every `period`, closes the sessions idle for `idle`, as a client's DELETE would, and
+/// writes the use of the others to the durable store when due.
 async fn run(server: Weak<Inner>, idle: Duration, period: Duration) {
     let mut ticks = tokio::time::interval(period);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -39,5 +40,6 @@ async fn run(server: Weak<Inner>, idle: Duration, period: Duration) {
             tracing::debug!("an idle session is closed");
             server.close_if_idle(&id, now, idle).await;
         }
+        server.write_seen(now);
     }
 }

@@ -27,6 +27,8 @@
 //! Sessions are bounded ([`ServerOptions`]): at most `max_sessions` (default 10,000; over it
 //! `initialize` gets [`jsonrpc::SESSION_LIMIT_EXCEEDED`]), and one unused for
 //! `session_idle_timeout` (default 30 min) is closed as its client's DELETE would close it.
+//! Over a runtime with a durable store, HTTP sessions are kept in it and re-created when the
+//! server is built again after a restart (see `docs/mcp.md`, "Sessions across a restart").
 //!
 //! [`status::status_json`] renders a runtime's status for operators (`GET /status` on HTTP).
 //!
@@ -50,6 +52,7 @@ mod elicit;
 mod expiry;
 mod fast;
 mod forward;
+mod kept;
 mod modern;
 mod server;
 mod session;

@@ -51,13 +51,15 @@ pub struct ServerOptions {
     /// The most sessions open at once (initialized ones; default 10,000); `None` for no cap.
     /// Over it, `initialize` is refused with
     /// [`SESSION_LIMIT_EXCEEDED`](crate::jsonrpc::SESSION_LIMIT_EXCEEDED) (`503` on HTTP).
+    /// Sessions restored from a durable store count.
     pub max_sessions: Option<usize>,
     /// A session unused for this long is closed as if the client had ended it (its tasks get
     /// the close policy); default 30 minutes, `None` never. A session is used when a request
     /// names it; one with a request in flight or a stream open (an HTTP GET stream, a stdio
     /// connection) is never idle. Checked on a timer (started with the first session, on the
     /// tokio runtime it opens in), so a session goes between this and a quarter more (at most
-    /// a minute more) after its last use.
+    /// a minute more) after its last use. In a durable store, a session's expiry is its last
+    /// use plus this; the use is written at most once per tenth of it.
     pub session_idle_timeout: Option<Duration>,
 }
 
@@ -139,6 +141,11 @@ impl ServerBuilder {
     }
 
     /// Builds the server. A tool name given twice keeps the last.
+    ///
+    /// Over a runtime with a durable store, it re-creates the HTTP sessions the store kept
+    /// (see [`ServerOptions::session_idle_timeout`] and `docs/mcp.md`): the HTTP transport
+    /// (`transport::http::router`) serves them again. It does so only when called
+    /// on a tokio runtime.
     pub fn build(self) -> Server {
         let mut by_name = HashMap::new();
         let mut tools: Vec<Tool> = Vec::new();
@@ -151,7 +158,7 @@ impl ServerBuilder {
                 }
             }
         }
-        Server {
+        let server = Server {
             inner: Arc::new(Inner {
                 ward: self.ward,
                 tools,
@@ -161,8 +168,12 @@ impl ServerBuilder {
                 admitted: AtomicUsize::new(0),
                 expiry: OnceLock::new(),
                 anonymous_scope: Scope::session(MODERN_SCOPE),
+                restored: Mutex::new(Vec::new()),
             }),
-        }
+        };
+        let restored = server.restore_sessions();
+        *lock(&server.inner.restored) = restored;
+        server
     }
 }
 
@@ -207,6 +218,9 @@ pub(crate) struct Inner {
     expiry: OnceLock<Option<tokio_util::task::AbortOnDropHandle<()>>>,
     /// [`Server::modern_scope`] without a principal, made once.
     anonymous_scope: Scope,
+    /// The notification queues of the sessions restored at start, until the HTTP transport
+    /// takes them.
+    restored: Mutex<Vec<(String, mpsc::UnboundedReceiver<Value>)>>,
 }
 
 impl Server {
@@ -245,7 +259,13 @@ impl Server {
     ) -> (Arc<Session>, mpsc::UnboundedReceiver<Value>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let session = Arc::new(Session::new(id.clone(), principal, tx));
+        let session = Arc::new(Session::new(id, principal, tx));
+        self.install(&session);
+        (session, rx)
+    }
+
+    /// Makes a session open: starts its forwarders and the expiry timer, and records it.
+    pub(crate) fn install(&self, session: &Arc<Session>) {
         let options = &self.inner.options;
         for (scope, status_updates) in [
             (session.scope().clone(), true),
@@ -253,7 +273,7 @@ impl Server {
         ] {
             let handle = forward::spawn(
                 self.inner.ward.clone(),
-                Arc::downgrade(&session),
+                Arc::downgrade(session),
                 scope,
                 status_updates,
                 options.poll_interval_ms,
@@ -261,21 +281,39 @@ impl Server {
             );
             session.add_forwarder(AbortOnDropHandle::new(handle));
         }
-        self.sessions().insert(id, session.clone());
+        self.sessions()
+            .insert(session.id().to_owned(), session.clone());
         self.inner
             .expiry
             .get_or_init(|| expiry::spawn(&self.inner, options.session_idle_timeout));
-        (session, rx)
     }
 
     /// A session by id; looking it up counts as using it (see
     /// [`ServerOptions::session_idle_timeout`]).
     pub fn session(&self, id: &str) -> Option<Arc<Session>> {
-        let session = self.sessions().get(id).cloned();
+        let session = self.find_session(id);
         if let Some(session) = &session {
             session.touch();
+            self.seen(session, tokio::time::Instant::now());
         }
         session
+    }
+
+    /// A session by id, without using it.
+    pub(crate) fn find_session(&self, id: &str) -> Option<Arc<Session>> {
+        self.sessions().get(id).cloned()
+    }
+
+    /// Every open session.
+    pub(crate) fn session_list(&self) -> Vec<Arc<Session>> {
+        self.sessions().values().cloned().collect()
+    }
+
+    /// The notification queues of the sessions restored at start (taken once), for the
+    /// HTTP transport to serve them.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) fn take_restored(&self) -> Vec<(String, mpsc::UnboundedReceiver<Value>)> {
+        std::mem::take(&mut *lock(&self.inner.restored))
     }
 
     /// Counts a session in at `initialize`; over [`ServerOptions::max_sessions`], refuses
@@ -336,7 +374,10 @@ impl Server {
         }
     }
 
-    async fn end_session(&self, session: Arc<Session>) {
+    /// Ends a session taken out of the open ones: frees its place, forgets it in the
+    /// durable store, and closes its tasks' scopes.
+    pub(crate) async fn end_session(&self, session: Arc<Session>) {
+        self.forget(&session);
         if session.is_admitted() {
             self.inner.admitted.fetch_sub(1, Ordering::AcqRel);
         }
@@ -411,9 +452,10 @@ impl Server {
     }
 
     fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Session>>> {
-        self.inner
-            .sessions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        lock(&self.inner.sessions)
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }

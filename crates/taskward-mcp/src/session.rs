@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::jsonrpc::RequestId;
+use crate::kept::Kept;
 
 /// Where the messages tied to one request go before its answer: the session's outgoing queue
 /// on stdio, the request's own SSE stream on HTTP.
@@ -39,6 +40,9 @@ pub struct Session {
     busy: AtomicUsize,
     /// When the session was last used (a request named it, or it stopped being busy).
     last_used: Mutex<Instant>,
+    /// What the durable store holds of the session, while it is kept there (see
+    /// [`crate::kept`]).
+    kept: Mutex<Option<Kept>>,
 }
 
 /// Keeps a session busy (never idle) while held: a request in flight, an open stream.
@@ -99,7 +103,24 @@ impl Session {
             admitted: AtomicBool::new(false),
             busy: AtomicUsize::new(0),
             last_used: Mutex::new(Instant::now()),
+            kept: Mutex::new(None),
         }
+    }
+
+    /// When the session was last used, and whether it is busy (in use now).
+    pub(crate) fn last_use(&self) -> (Instant, bool) {
+        let at = *self.last_used.lock().unwrap_or_else(|e| e.into_inner());
+        (at, self.busy.load(Ordering::Acquire) > 0)
+    }
+
+    /// Sets when the session was last used (a restored session: before the restart).
+    pub(crate) fn set_last_used(&self, at: Instant) {
+        *self.last_used.lock().unwrap_or_else(|e| e.into_inner()) = at;
+    }
+
+    /// What the durable store holds of the session, under its lock.
+    pub(crate) fn kept(&self) -> std::sync::MutexGuard<'_, Option<Kept>> {
+        self.kept.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Marks the session used now.

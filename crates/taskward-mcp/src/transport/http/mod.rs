@@ -68,6 +68,11 @@
 //! or a request in flight keeps it busy); either way nothing of it stays behind, and its id
 //! then gets `404`.
 //!
+//! Over a runtime with a durable store, a session is kept there from its `initialize` until
+//! it ends, and the sessions the store gave back at start are served again by the first
+//! router made over the server: a client that comes back with its `Mcp-Session-Id` after a
+//! restart finds its session and its tasks (see [`Server::builder`](crate::Server::builder)).
+//!
 //! # Examples
 //!
 //! ```no_run
@@ -180,6 +185,10 @@ pub fn router(server: Server, options: HttpOptions) -> Router {
     let hosts = HostCheckLayer::new(AllowedHosts::new(&options.allowed_hosts));
     let authenticating = options.auth.is_some();
     let shared = Arc::new(Shared::new(server, options));
+    // The sessions restored from the durable store at start are HTTP sessions.
+    for (id, notifications) in shared.server.take_restored() {
+        shared.attach(&id, notifications);
+    }
     let mut mcp = post(post::handle).get(get::handle).delete(delete::handle);
     // Without the transport's own authentication the layers would pass every request
     // through (an embedder's principal is read by the handlers), so they are left out.

@@ -127,13 +127,15 @@ async fn initialize(
         let (session, notifications) = shared.server.open_session(principal.as_deref());
         let sid = session.id().to_owned();
         let answer = shared.server.handle(&session, message).await;
-        drop(session);
         match answer {
             Some(answer) if answer.get("result").is_some() => {
                 shared.attach(&sid, notifications);
+                // Kept in the durable store, if any, so that it outlives a restart.
+                shared.server.keep(&session);
                 (answer, Some(sid))
             }
             other => {
+                drop(session);
                 shared.server.close_session(&sid).await;
                 (other.unwrap_or(Value::Null), None)
             }

@@ -47,7 +47,8 @@ impl Shared {
         self.links.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Makes a session just opened by `initialize` reachable over HTTP.
+    /// Makes a session just opened by `initialize` (or restored at start) reachable over
+    /// HTTP.
     /// Until a GET stream opens, the session's notifications reach nobody: the session is
     /// told so, and builds none.
     ///
@@ -59,7 +60,7 @@ impl Shared {
         id: &str,
         mut notifications: mpsc::UnboundedReceiver<Value>,
     ) {
-        let session = self.server.session(id);
+        let session = self.server.find_session(id);
         let listener = session.as_ref().map(Arc::downgrade);
         if let Some(session) = &session {
             session.set_listened(false);
