@@ -272,3 +272,34 @@ async fn the_checkpoint_of_a_closure_task_is_dropped() {
     assert_eq!(task.wait().await.unwrap(), Outcome::completed(json!(true)));
     ward.shutdown(Duration::from_secs(1)).await.unwrap();
 }
+
+#[tokio::test]
+async fn work_submitted_with_an_input_resumes_as_its_registered_kind() {
+    let disk = Disk::new();
+    let (builder, _rx) = counter(Some(&disk));
+    let ward = builder.spawn().await.unwrap();
+    // The work runs here as a closure; after a restart, the kind's handler takes over.
+    let task = ward
+        .submit(
+            TaskSpec::new("count").input(json!({ "to": 4 })),
+            common::long,
+        )
+        .await
+        .unwrap();
+    let after_crash = disk.crash_copy();
+    let (builder, _rx2) = counter(Some(&after_crash));
+    let ward2 = builder.spawn().await.unwrap();
+    assert_eq!(
+        ward2.wait(&Scope::global(), task.id()).await.unwrap(),
+        Outcome::completed(json!({ "counted": 4, "from": 0, "attempt": 2 }))
+    );
+    match ward
+        .submit(TaskSpec::new("unregistered").input(json!({})), common::long)
+        .await
+    {
+        Err(Error::UnknownKind(kind)) => assert_eq!(kind.as_ref(), "unregistered"),
+        other => panic!("expected UnknownKind, got {other:?}"),
+    }
+    ward2.shutdown(Duration::from_secs(1)).await.unwrap();
+    ward.shutdown(Duration::from_secs(1)).await.unwrap();
+}

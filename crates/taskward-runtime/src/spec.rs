@@ -189,6 +189,21 @@ impl TaskSpec {
         self
     }
 
+    /// Records `input` with the task and makes it resumable as the registered kind named by
+    /// the spec's name ([`Builder::register`](crate::Builder::register)): the work given to
+    /// [`submit`](crate::Taskward::submit) runs now, and if the process restarts while the
+    /// task is live, the kind's handler runs its next attempt with `input`, from its last
+    /// checkpoint. [`Taskward::submit_kind`](crate::Taskward::submit_kind) is the usual way;
+    /// this is for a host whose work needs what only the submitting process has (an MCP
+    /// server forwarding the call's progress to its client, say).
+    ///
+    /// Submit fails with [`Error::UnknownKind`](taskward_core::Error::UnknownKind) when no
+    /// kind is registered under the name.
+    pub fn input(mut self, input: serde_json::Value) -> Self {
+        self.input = Some(Arc::new(input));
+        self
+    }
+
     /// The task's name.
     pub fn name(&self) -> &str {
         &self.name

@@ -45,16 +45,20 @@ impl Taskward {
     /// ward.shutdown(Duration::from_secs(1)).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn submit_kind(&self, mut spec: TaskSpec, input: Value) -> Result<TaskHandle, Error> {
+    pub async fn submit_kind(&self, spec: TaskSpec, input: Value) -> Result<TaskHandle, Error> {
         let kind = self
             .shared()
             .kinds
             .get(&spec.name)
             .ok_or_else(|| Error::UnknownKind(spec.name.clone()))?;
-        let input = Arc::new(input);
-        let work = kind.work(input.clone());
-        spec.input = Some(input);
+        let spec = spec.input(input);
+        let work = kind.work(spec.input.clone().unwrap_or_default());
         self.admit(spec, Some(work), None).await
+    }
+
+    /// Whether a kind of work is registered under `name`.
+    pub fn has_kind(&self, name: &str) -> bool {
+        self.shared().kinds.get(name).is_some()
     }
 
     /// Suspends a running task of a registered kind (OTP's `sys:suspend`): its attempt is

@@ -293,6 +293,9 @@ impl Taskward {
         work: Option<WorkFn>,
         external_cancel: Option<crate::control::ExternalCancel>,
     ) -> Result<TaskHandle, Error> {
+        if spec.input.is_some() && self.shared().kinds.get(&spec.name).is_none() {
+            return Err(Error::UnknownKind(spec.name.clone()));
+        }
         let handle = self
             .record_and_start(spec, work, external_cancel, None)
             .await?;
