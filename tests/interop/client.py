@@ -25,6 +25,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from datetime import timedelta
@@ -46,6 +47,12 @@ LOGS = ROOT / "target"
 # The server's settings for the run: a short poll interval keeps the test quick, and a
 # maximum TTL of 600 s lets the test see the cap.
 SERVER_ARGS = ["--poll-interval-ms", "200", "--max-ttl-secs", "600"]
+
+
+def server_args() -> list[str]:
+    """The server's options, with a data directory of its own: each server runs on the
+    default (SQLite) store, and none shares another's database."""
+    return [*SERVER_ARGS, "--data-dir", tempfile.mkdtemp(prefix="taskward-interop-")]
 MAX_TTL_MS = 600_000
 
 RELATED_TASK = "io.modelcontextprotocol/related-task"
@@ -457,7 +464,7 @@ async def over_http(report: Report) -> None:
     port = free_port()
     log = open(LOGS / "interop-http-server.log", "wb")
     proc = subprocess.Popen(
-        [str(BINARY), "serve", "--http", f"127.0.0.1:{port}", *SERVER_ARGS],
+        [str(BINARY), "serve", "--http", f"127.0.0.1:{port}", *server_args()],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
     )
     try:
@@ -521,7 +528,7 @@ async def over_http_with_auth(report: Report) -> None:
     tokens.write_text(f"# interop run\n{CLIENT_TOKEN} python\n{OPERATOR_TOKEN} ops operator\n")
     log = open(LOGS / "interop-http-auth-server.log", "wb")
     proc = subprocess.Popen(
-        [str(BINARY), "serve", "--http", f"127.0.0.1:{port}", "--auth-token-file", str(tokens), *SERVER_ARGS],
+        [str(BINARY), "serve", "--http", f"127.0.0.1:{port}", "--auth-token-file", str(tokens), *server_args()],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
     )
     url = f"http://127.0.0.1:{port}/mcp"
@@ -594,10 +601,10 @@ async def rmcp_against(report: Report, url: str) -> None:
 
 async def over_stdio(report: Report) -> None:
     log = open(LOGS / "interop-stdio-server.log", "w")
-    params = StdioServerParameters(command=str(BINARY), args=["serve", "--stdio", *SERVER_ARGS])
-
     @contextlib.asynccontextmanager
     async def connect(inbox: Inbox) -> AsyncIterator[tuple[ClientSession, Any]]:
+        # A server per connection, each with a data directory of its own.
+        params = StdioServerParameters(command=str(BINARY), args=["serve", "--stdio", *server_args()])
         async with stdio_client(params, errlog=log) as (read, write):
             async with ClientSession(
                 read, write, read_timeout_seconds=timedelta(seconds=CHECK_TIMEOUT),

@@ -16,6 +16,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -81,7 +82,10 @@ def main() -> int:
     port = free_port()
     log = open(ROOT / "target" / "interop-fastmcp-server.log", "w")
     server = subprocess.Popen(
-        [str(BINARY), "serve", "--http", f"127.0.0.1:{port}", "--poll-interval-ms", "100"],
+        [
+            str(BINARY), "serve", "--http", f"127.0.0.1:{port}", "--poll-interval-ms", "100",
+            "--data-dir", tempfile.mkdtemp(prefix="taskward-fastmcp-"),
+        ],
         stdout=log,
         stderr=log,
     )

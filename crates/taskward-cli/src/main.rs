@@ -25,6 +25,7 @@ mod logging;
 mod serve;
 mod serve_auth;
 mod serve_http;
+mod serve_store;
 mod signal;
 mod status;
 

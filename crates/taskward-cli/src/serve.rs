@@ -13,6 +13,7 @@ use crate::BoxError;
 use crate::demo;
 use crate::serve_auth as auth;
 use crate::serve_http::{self, HttpArgs};
+use crate::serve_store::StoreArgs;
 use crate::signal::until_stopped;
 
 /// How long shutdown waits for live tasks to stop before aborting them.
@@ -71,15 +72,23 @@ pub(crate) struct ServeArgs {
     /// Authentication of HTTP requests.
     #[command(flatten)]
     pub(crate) auth: auth::AuthArgs,
+    /// Where tasks and sessions are kept.
+    #[command(flatten)]
+    pub(crate) keep: StoreArgs,
 }
 
 /// A builder method that sets one bound.
 type SetCap = fn(Builder, usize) -> Builder;
 
 impl ServeArgs {
-    /// The runtime these options ask for.
-    fn runtime(&self) -> Builder {
+    /// The runtime these options ask for, with the demo tools registered as kinds of work
+    /// (so that their tasks resume after a restart) and the chosen store.
+    fn runtime(&self) -> Result<Builder, BoxError> {
         let mut builder = Taskward::builder();
+        for tool in demo::tools() {
+            builder = builder.register_kind(tool.kind());
+        }
+        builder = self.keep.apply(builder)?;
         if let Some(n) = self.max_live_tasks {
             builder = builder.max_live_tasks(n);
         }
@@ -108,7 +117,7 @@ impl ServeArgs {
         if let Some(secs) = self.max_ttl_secs {
             builder = builder.max_ttl(Duration::from_secs(secs));
         }
-        builder
+        Ok(builder)
     }
 }
 
@@ -142,7 +151,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), BoxError> {
         }
         Some((listener, options))
     };
-    let ward = args.runtime().spawn().await?;
+    let ward = args.runtime()?.spawn().await?;
     let server = Server::builder(ward.clone())
         .server_info("taskward", env!("CARGO_PKG_VERSION"))
         .poll_interval(Duration::from_millis(args.poll_interval_ms))
@@ -197,8 +206,13 @@ mod tests {
 
     #[tokio::test]
     async fn serve_limits_live_tasks_per_scope_by_default() {
-        let args = Cli::parse_from(["serve"]).serve;
-        let ward = args.runtime().spawn().await.expect("runtime starts");
+        let args = Cli::parse_from(["serve", "--store", "memory"]).serve;
+        let ward = args
+            .runtime()
+            .expect("options")
+            .spawn()
+            .await
+            .expect("runtime starts");
         let config = ward.config();
         assert_eq!(config.max_live_per_scope, Some(100));
         assert_eq!(config.max_ttl, Some(std::time::Duration::from_secs(3600)));
@@ -221,9 +235,11 @@ mod tests {
             })
         ));
         let other = TaskSpec::new("t").scope(Scope::session("other"));
-        let off = Cli::parse_from(["serve", "--max-live-per-scope", "0"]).serve;
+        let off =
+            Cli::parse_from(["serve", "--store", "memory", "--max-live-per-scope", "0"]).serve;
         assert_eq!(
             off.runtime()
+                .expect("options")
                 .spawn()
                 .await
                 .expect("starts")

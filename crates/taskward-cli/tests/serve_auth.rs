@@ -26,6 +26,8 @@ impl Drop for Served {
 fn start(args: &[&str]) -> Result<Served, Vec<String>> {
     let mut child = Command::new(BIN)
         .arg("serve")
+        // Several servers at once: none keeps its tasks on disk.
+        .args(["--store", "memory"])
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -61,21 +61,46 @@ pub(crate) fn work(
             // Registered before the handler runs, so its first progress is forwarded.
             session.set_progress_token(ctx.id(), token.clone());
         }
-        let fut = tool.call(ToolCall {
-            arguments: arguments.clone(),
-            ctx,
-        });
-        Box::pin(async move {
-            let result = fut.await?;
-            let value = serde_json::to_value(&result)?;
-            if fail_on_error && result.is_error {
-                // The whole result is the failure's data: its message is a summary, so that
-                // the text is stored once.
-                let text = summary(result.first_text().unwrap_or("the tool failed")).into_owned();
-                return Err(TaskError::new(text).with_data(value));
-            }
-            Ok(value)
-        })
+        run(&tool, arguments.clone(), ctx, fail_on_error)
+    }
+}
+
+/// Runs one call of a tool as a task's work: its `CallToolResult` as the task's value, or,
+/// with `fail_on_error` (the 2025-11-25 generation), a result marked `isError` as a failure.
+pub(crate) fn run(
+    tool: &Tool,
+    arguments: Map<String, Value>,
+    ctx: TaskContext,
+    fail_on_error: bool,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value, TaskError>> + Send>> {
+    let fut = tool.call(ToolCall { arguments, ctx });
+    Box::pin(async move {
+        let result = fut.await?;
+        let value = serde_json::to_value(&result)?;
+        if fail_on_error && result.is_error {
+            // The whole result is the failure's data: its message is a summary, so that
+            // the text is stored once.
+            let text = summary(result.first_text().unwrap_or("the tool failed")).into_owned();
+            return Err(TaskError::new(text).with_data(value));
+        }
+        Ok(value)
+    })
+}
+
+/// The spec of a task-augmented call, made resumable when the tool is registered as a kind
+/// of the runtime ([`Tool::kind`]): the call's arguments are recorded with the task, so that
+/// after a restart the tool runs again from its last checkpoint.
+pub(crate) fn resumable(
+    server: &Server,
+    spec: TaskSpec,
+    tool: &Tool,
+    arguments: &Map<String, Value>,
+    fail_on_error: bool,
+) -> TaskSpec {
+    if server.ward().has_kind(tool.name()) {
+        spec.input(crate::tool_kind::input(arguments, fail_on_error))
+    } else {
+        spec
     }
 }
 
@@ -176,6 +201,7 @@ pub(crate) async fn submit_task(
         spec = spec.timeout(timeout);
     }
     let arguments = params.arguments.unwrap_or_default();
+    let spec = resumable(server, spec, &tool, &arguments, true);
     server
         .ward()
         .submit(spec, work(tool, arguments, progress, true))

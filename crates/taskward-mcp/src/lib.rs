@@ -57,6 +57,7 @@ mod modern;
 mod server;
 mod session;
 mod tool;
+mod tool_kind;
 
 pub use server::{Server, ServerBuilder, ServerOptions};
 pub use session::Session;

@@ -59,6 +59,7 @@ impl SqliteStore {
                 )
             })?;
         }
+        let lock = lock(path)?;
         let mut conn = Connection::open(path).map_err(|e| {
             StoreError::with_source(format!("sqlite store: cannot open {}", path.display()), e)
         })?;
@@ -70,11 +71,7 @@ impl SqliteStore {
             .map_err(sql("set wal_autocheckpoint"))?;
         cache(&conn, &options)?;
         schema::migrate(&mut conn)?;
-        Ok(Self::from_parts(
-            conn,
-            Some(path.to_path_buf()),
-            options.durability,
-        ))
+        Ok(Self::from_parts(conn, Some(path.to_path_buf()), options.durability).with_lock(lock))
     }
 
     /// An in-memory store (policy [`Durability::Memory`]): the same schema and code paths as a
@@ -85,6 +82,41 @@ impl SqliteStore {
     /// SQLite cannot allocate the database.
     pub fn in_memory() -> Result<Self, StoreError> {
         memory(&SqliteOptions::new().durability(Durability::Memory))
+    }
+}
+
+/// Takes the lock file beside the database (`<file>.lock`), held while the store is open: a
+/// second process that opens the same database fails at once rather than corrupting the
+/// first one's view of it. Readers (a backup, the `sqlite3` shell) take no such lock.
+fn lock(path: &Path) -> Result<fs::File, StoreError> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let lock_path = std::path::PathBuf::from(name);
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| {
+            StoreError::with_source(
+                format!(
+                    "sqlite store: cannot open the lock file {}",
+                    lock_path.display()
+                ),
+                e,
+            )
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(StoreError::new(format!(
+            "sqlite store: {} is in use by another process (its lock file {} is held)",
+            path.display(),
+            lock_path.display()
+        ))),
+        Err(fs::TryLockError::Error(e)) => Err(StoreError::with_source(
+            format!("sqlite store: cannot lock {}", lock_path.display()),
+            e,
+        )),
     }
 }
 

@@ -24,6 +24,9 @@ pub struct SqliteStore {
     last_load: LoadStats,
     /// Task id → row, built by the first load (or the first commit, if it comes first).
     rows: Option<RowIndex>,
+    /// The lock file held while the store is open: the store must be the database's one
+    /// writer (its row map lives in memory).
+    lock: Option<std::fs::File>,
 }
 
 impl SqliteStore {
@@ -38,7 +41,13 @@ impl SqliteStore {
             durability,
             last_load: LoadStats::default(),
             rows: None,
+            lock: None,
         }
+    }
+
+    pub(crate) fn with_lock(mut self, lock: std::fs::File) -> Self {
+        self.lock = Some(lock);
+        self
     }
 
     /// The database file, or `None` for an in-memory store.

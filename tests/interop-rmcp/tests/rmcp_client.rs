@@ -130,7 +130,7 @@ impl Server {
         let log = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("rmcp-{label}-server.log"));
         let log_file = File::create(&log).expect("the server log can be created");
         let child = Command::new(binary)
-            .args(["serve", "--http", &addr.to_string()])
+            .args(["serve", "--http", &addr.to_string(), "--store", "memory"])
             .args(["--poll-interval-ms", &SERVER_POLL_MS.to_string()])
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())

@@ -36,7 +36,7 @@ impl Child {
             Some(binary) => binary.to_owned(),
             None => std::env::current_exe()?,
         })
-        .args(["serve", "--http", &addr.to_string()])
+        .args(["serve", "--http", &addr.to_string(), "--store", "memory"])
         .args(["--max-live-tasks", "10000000", "--default-ttl-secs", "5"])
         .args(["--max-live-per-scope", "0"])
         .stdin(Stdio::null())

@@ -75,6 +75,7 @@ pub(crate) async fn submit_task(
     if let Some(timeout) = tool.deadline() {
         spec = spec.timeout(timeout);
     }
+    let spec = crate::calls::resumable(server, spec, &tool, &arguments, false);
     server
         .ward()
         .submit(spec, work(tool, arguments, None, false))
