@@ -297,6 +297,76 @@ async fn await_completed(addr: std::net::SocketAddr, session: Option<&str>, get:
         .expect("completed in time");
 }
 
+/// `_meta` of a task served from a kind's result cache: the task whose result it carries.
+const CACHED: &str = "io.taskward/cached";
+
+#[tokio::test]
+async fn a_cached_task_shows_its_source_in_meta_on_every_path() {
+    let kind = taskward::Kind::new("lookup", |_ctx, input: Value| async move {
+        Ok(json!({"content": [{"type": "text", "text": input["q"]}]}))
+    })
+    .cache_results(Duration::from_secs(3600));
+    let ward = taskward::Taskward::builder()
+        .register_kind(kind)
+        .spawn()
+        .await
+        .unwrap();
+    let server = mcp_support::server_on(ward);
+    let addr = mcp_support::serve_http(server.clone(), HttpOptions::default()).await;
+    // The host submits twice in the client's scope; the second is served from the first.
+    let served = async |scope: taskward::Scope| {
+        let submit = || {
+            server.ward().submit_kind(
+                taskward::TaskSpec::new("lookup").scope(scope.clone()),
+                json!({"q": "x"}),
+            )
+        };
+        let first = submit().await.unwrap();
+        first.wait().await.unwrap();
+        let cached = submit().await.unwrap();
+        assert_eq!(cached.record().cached_from, Some(first.id()));
+        (first.id().to_string(), cached.id().to_string())
+    };
+
+    // 2025-11-25, in a session: tasks/get on both paths, and tasks/result.
+    let sid = mcp_support::http_session(addr).await;
+    let scope = server.session(&sid).expect("the session").scope().clone();
+    let (first, cached) = served(scope).await;
+    let get = mcp_support::request("tasks/get", json!({"taskId": cached}));
+    let (fast, general) = both_ways(addr, Some(&sid), &get).await;
+    assert_eq!(fast, general);
+    let task: Value = serde_json::from_str(&fast).unwrap();
+    assert_eq!(task["result"]["_meta"][CACHED]["from"], first, "{task}");
+    let result = mcp_support::request("tasks/result", json!({"taskId": cached}));
+    let result = post(addr, Some(&sid), &result).await.json();
+    let meta = &result["result"]["_meta"];
+    assert_eq!(meta[CACHED]["from"], first, "{result}");
+    assert_eq!(
+        meta["io.modelcontextprotocol/related-task"]["taskId"],
+        cached
+    );
+    // The source is not marked.
+    let source = mcp_support::request("tasks/get", json!({"taskId": first}));
+    let source = post(addr, Some(&sid), &source).await.json();
+    assert!(source["result"].get("_meta").is_none(), "{source}");
+
+    // 2026-07-28, stateless: the DetailedTask on both paths.
+    let (first, cached) = served(server.modern_scope(None)).await;
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}},
+    });
+    let get = mcp_support::request("tasks/get", json!({"taskId": cached, "_meta": meta}));
+    let (fast, general) = both_ways(addr, None, &get).await;
+    assert_eq!(fast, general);
+    let task: Value = serde_json::from_str(&fast).unwrap();
+    assert_eq!(task["result"]["_meta"][CACHED]["from"], first, "{task}");
+    assert_eq!(
+        task["result"]["result"]["content"][0]["text"], "x",
+        "{task}"
+    );
+}
+
 #[tokio::test]
 async fn tasks_get_answers_the_same_bytes_on_every_path() {
     let (addr, _server) = mcp_support::http_server(HttpOptions::default()).await;

@@ -158,6 +158,11 @@ pub struct TaskRecord {
     /// `None` for a task submitted with a closure, which cannot be.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<Arc<serde_json::Value>>,
+    /// For a task served from a kind's result cache (see `Kind::cache_results` in
+    /// taskward-runtime): the task whose result it carries. Such a task was created completed,
+    /// its work never ran; `None` for every other task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_from: Option<TaskId>,
     /// The creation order in this runtime, used by list cursors.
     pub seq: u64,
 }
@@ -211,6 +216,7 @@ impl TaskRecord {
             ttl: None,
             outcome: None,
             input: None,
+            cached_from: None,
             seq,
         }
     }

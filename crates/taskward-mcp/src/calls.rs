@@ -13,8 +13,8 @@ use crate::server::Server;
 use crate::session::{Session, Sink};
 use crate::tool::{Tool, ToolCall};
 use crate::wire::{
-    CallToolParams, CallToolResult, ListParams, TaskIdParams, TaskSupport, related_task_meta,
-    task_json,
+    CallToolParams, CallToolResult, ListParams, TaskIdParams, TaskSupport, cached_meta,
+    related_task_meta, task_json,
 };
 
 /// Maps a runtime error on a request to its JSON-RPC error.
@@ -231,7 +231,17 @@ pub(crate) async fn result(
     let outcome = elicit::await_outcome(server, session, id, sink)
         .await
         .map_err(rpc_error)?;
-    let meta = related_task_meta(&id.to_string());
+    let mut meta = related_task_meta(&id.to_string());
+    if let (Some(Value::Object(cached)), Value::Object(meta)) = (
+        server
+            .ward()
+            .get(session.scope(), id)
+            .ok()
+            .and_then(|r| cached_meta(&r)),
+        &mut meta,
+    ) {
+        meta.extend(cached);
+    }
     match answer_of(&outcome) {
         Ok(mut value) => {
             if let Value::Object(object) = &mut value {

@@ -35,6 +35,11 @@ pub const SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
 /// The `_meta` key tying a message to a task.
 pub const RELATED_TASK: &str = "io.modelcontextprotocol/related-task";
 
+/// The `_meta` key marking a task served from a registered kind's result cache
+/// (`Kind::cache_results` in taskward-runtime): its value is `{"from": "<task id>"}`, the task
+/// whose result it carries.
+pub const CACHED: &str = "io.taskward/cached";
+
 /// `execution.taskSupport` of a tool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -200,7 +205,8 @@ impl CallToolResult {
     }
 }
 
-/// The MCP `Task` object for a record, with the server's poll interval.
+/// The MCP `Task` object for a record, with the server's poll interval (and, for a task
+/// served from a result cache, its [`cached_meta`]).
 pub fn task_json(record: &TaskRecord, poll_interval_ms: u64) -> Value {
     let mut task = Map::new();
     task.insert("taskId".into(), json!(record.id.to_string()));
@@ -220,7 +226,17 @@ pub fn task_json(record: &TaskRecord, poll_interval_ms: u64) -> Value {
         }),
     );
     task.insert("pollInterval".into(), json!(poll_interval_ms));
+    if let Some(meta) = cached_meta(record) {
+        task.insert("_meta".into(), meta);
+    }
     Value::Object(task)
+}
+
+/// The `_meta` of a task served from a result cache ([`CACHED`]), when it is one.
+pub fn cached_meta(record: &TaskRecord) -> Option<Value> {
+    record
+        .cached_from
+        .map(|from| json!({ CACHED: { "from": from.to_string() } }))
 }
 
 /// `_meta` tying a result or notification to a task.

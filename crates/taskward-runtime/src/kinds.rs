@@ -78,6 +78,44 @@ impl Kind {
 
     /// Caches the kind's results for `ttl`: within it, a submit of this kind with the same
     /// input returns at once a completed task carrying the cached result, marked cached.
+    ///
+    /// The cache is the task table: a completed task of this kind is an entry, for its scope
+    /// and its input (compared as JSON, object keys in any order), for `ttl` from its
+    /// completion, as long as it stays in the table (its TTL, the retention caps). A submit
+    /// ([`Taskward::submit_kind`](crate::Taskward::submit_kind), or a submit with
+    /// [`TaskSpec::input`](crate::TaskSpec::input)) that finds an entry in its own scope
+    /// creates a new task, completed at once with the entry's result: its work does not run,
+    /// no live limit applies to it, its events are `created` then `completed`, and its record's
+    /// [`cached_from`](taskward_core::TaskRecord::cached_from) names the task whose result it
+    /// carries. A cached task is never an entry itself, so an entry's time is not extended by
+    /// its hits; failed and cancelled tasks are never entries. An idempotency key that names
+    /// an existing task still wins. With a durable store, the entries come back after a
+    /// restart, for what is left of `ttl` on the wall clock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use serde_json::{Value, json};
+    /// use taskward_core::{Outcome, TaskError};
+    /// use taskward_runtime::{Kind, TaskContext, TaskSpec, Taskward};
+    ///
+    /// async fn lookup(_ctx: TaskContext, input: Value) -> Result<Value, TaskError> {
+    ///     Ok(json!({ "found": input["q"] }))
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), taskward_core::Error> {
+    /// let kind = Kind::new("lookup", lookup).cache_results(Duration::from_secs(300));
+    /// let ward = Taskward::builder().register_kind(kind).spawn().await?;
+    /// let first = ward.submit_kind(TaskSpec::new("lookup"), json!({ "q": "rust" })).await?;
+    /// first.wait().await?;
+    /// // Within five minutes, the same input is served from the first task's result.
+    /// let again = ward.submit_kind(TaskSpec::new("lookup"), json!({ "q": "rust" })).await?;
+    /// assert_eq!(again.record().cached_from, Some(first.id()));
+    /// assert_eq!(again.wait().await?, Outcome::completed(json!({ "found": "rust" })));
+    /// ward.shutdown(Duration::from_secs(1)).await?;
+    /// # Ok(()) }
+    /// ```
     pub fn cache_results(mut self, ttl: Duration) -> Self {
         self.cache_for = Some(ttl);
         self
@@ -104,11 +142,24 @@ impl Kind {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Kinds {
     by_name: HashMap<Arc<str>, Kind>,
+    /// Whether any kind caches its results.
+    caching: bool,
 }
 
 impl Kinds {
     pub(crate) fn insert(&mut self, kind: Kind) {
         self.by_name.insert(kind.name.clone(), kind);
+        self.caching = self.by_name.values().any(|k| k.cache_for.is_some());
+    }
+
+    /// Whether any kind caches its results.
+    pub(crate) fn caching(&self) -> bool {
+        self.caching
+    }
+
+    /// How long the kind named `name` caches its results, if it does.
+    pub(crate) fn cache_for(&self, name: &str) -> Option<Duration> {
+        self.get(name)?.cache_for
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<&Kind> {

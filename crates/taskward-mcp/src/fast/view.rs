@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::jsonrpc::RequestId;
+use crate::wire::cached_meta;
 
 /// `{"id", "jsonrpc": "2.0", "result"}`.
 #[derive(Serialize)]
@@ -46,6 +47,8 @@ impl Serialize for Stamp {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct Task<'a> {
+    #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
+    meta: Option<Value>,
     created_at: Stamp,
     last_updated_at: Stamp,
     poll_interval: u64,
@@ -59,6 +62,7 @@ pub(super) struct Task<'a> {
 impl<'a> Task<'a> {
     pub(super) fn new(record: &'a TaskRecord, poll_interval_ms: u64) -> Self {
         Self {
+            meta: cached_meta(record),
             created_at: Stamp(record.created_at),
             last_updated_at: Stamp(record.last_updated_at),
             poll_interval: poll_interval_ms,
@@ -81,6 +85,8 @@ pub(super) struct Created<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct ModernTask<'a> {
+    #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
+    meta: Option<Value>,
     created_at: Stamp,
     last_updated_at: Stamp,
     poll_interval_ms: u64,
@@ -102,6 +108,7 @@ impl<'a> ModernTask<'a> {
         result: Option<&'a Value>,
     ) -> Self {
         Self {
+            meta: cached_meta(record),
             created_at: Stamp(record.created_at),
             last_updated_at: Stamp(record.last_updated_at),
             poll_interval_ms,

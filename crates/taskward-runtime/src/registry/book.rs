@@ -6,7 +6,7 @@ use std::sync::Arc;
 use ractor::ActorId;
 use taskward_core::{ClosePolicy, Outcome, Phase, Progress, Scope, Status, TaskId, TaskRecord};
 
-use crate::registry::Retention;
+use crate::registry::{ResultCache, Retention};
 use crate::spec::Owner;
 
 /// An owner link of one task.
@@ -48,6 +48,8 @@ pub(crate) struct Book {
     pub(crate) unwritten: HashMap<TaskId, Unwritten>,
     /// The retained finished tasks, oldest first, for the retention caps.
     pub(crate) retained: Retention,
+    /// The completed tasks whose results a cacheable kind serves again.
+    pub(crate) results: ResultCache,
 }
 
 impl Book {
@@ -117,6 +119,7 @@ impl Book {
         self.unown(&record.id);
         self.children.remove(&record.id);
         self.retained.forget(&record.id);
+        self.results.forget(&record.id);
     }
 
     pub(crate) fn unown(&mut self, id: &TaskId) {

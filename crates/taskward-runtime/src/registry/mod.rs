@@ -11,6 +11,7 @@
 mod book;
 mod desk;
 mod inbox;
+mod result_cache;
 mod retention;
 mod shared;
 mod status;
@@ -24,6 +25,7 @@ use taskward_core::TaskRecord;
 pub(crate) use book::{Book, Ownership};
 pub(crate) use desk::restore::Restored;
 pub(crate) use inbox::{Answer, Closed, Command, Entry, Inbox};
+pub(crate) use result_cache::{CacheKey, ResultCache};
 pub(crate) use retention::{Caps, Retention};
 pub(crate) use shared::Shared;
 pub use status::{Limits, RegistryStatus};
@@ -77,6 +79,8 @@ pub(crate) enum Admission {
     },
     /// The idempotency key matched this task.
     Existing(Arc<TaskRecord>),
+    /// Served from the result cache: a new task, completed already (no control, no runner).
+    Cached(Arc<TaskRecord>),
 }
 
 /// What the registry actor is told. Commands and reports come through the [`Inbox`].

@@ -326,6 +326,7 @@ impl Taskward {
             .await??;
         let (control, record, started) = match admission {
             Admission::Existing(record) => return Ok(TaskHandle::new(self.clone(), record, true)),
+            Admission::Cached(record) => return Ok(TaskHandle::new(self.clone(), record, false)),
             Admission::New {
                 control,
                 record,

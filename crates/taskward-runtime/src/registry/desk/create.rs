@@ -32,6 +32,9 @@ impl Desk<'_> {
             Some(stored) => (stored.record.ttl, Some(*stored)),
             None => match self.admission(&spec)? {
                 Admit::Existing(record) => return Ok(Admission::Existing(record)),
+                Admit::Cached { ttl, source } => {
+                    return Ok(Admission::Cached(self.serve_cached(spec, ttl, &source)?));
+                }
                 Admit::New { ttl } => (ttl, None),
             },
         };
@@ -42,16 +45,8 @@ impl Desk<'_> {
         let (mut record, checkpoint) = match resumed {
             Some(stored) => (resumed_record(stored.record), stored.checkpoint),
             None => {
-                let id = TaskId::new();
-                let mut record =
-                    TaskRecord::new(id, spec.scope.clone(), spec.name.clone(), self.book.seq());
-                record.kind = spec.kind;
-                record.producer = spec.producer.clone();
-                record.parent = spec.parent;
-                record.idempotency_key = spec.idempotency_key.clone();
+                let mut record = self.fresh_record(&spec, ttl);
                 record.external = external;
-                record.ttl = ttl;
-                record.input = spec.input.clone();
                 (record, None)
             }
         };
@@ -104,19 +99,7 @@ impl Desk<'_> {
         } else {
             self.book.uncounted.insert(id);
         }
-        if let Some(key) = spec.idempotency_key {
-            self.book.idempotency.insert((spec.scope.clone(), key), id);
-        }
-        if let Some(parent) = spec.parent {
-            self.book.children.entry(parent).or_default().push(id);
-        }
-        self.publish(
-            id,
-            &spec.scope,
-            EventKind::Created {
-                name: spec.name.to_string(),
-            },
-        );
+        self.book_created(&spec, id);
         if !external && runner.is_some() {
             // Recorded running: the change from queued that a start report would have made.
             self.publish(
@@ -168,10 +151,47 @@ impl Desk<'_> {
         })
     }
 
-    /// The checks before a new task is admitted: idempotency, live limits, the TTL cap, the
-    /// parent.
-    fn admission(&self, spec: &TaskSpec) -> Result<Admit, Error> {
-        let config = &self.shared.config;
+    /// A fresh record of a new task of `spec`, with its effective TTL.
+    pub(super) fn fresh_record(&mut self, spec: &TaskSpec, ttl: Option<Duration>) -> TaskRecord {
+        let mut record = TaskRecord::new(
+            TaskId::new(),
+            spec.scope.clone(),
+            spec.name.clone(),
+            self.book.seq(),
+        );
+        record.kind = spec.kind;
+        record.producer = spec.producer.clone();
+        record.parent = spec.parent;
+        record.idempotency_key = spec.idempotency_key.clone();
+        record.ttl = ttl;
+        record.input = spec.input.clone();
+        record
+    }
+
+    /// A new task entered the table: its idempotency key and its parent link are booked, and
+    /// its creation is evented.
+    pub(super) fn book_created(&mut self, spec: &TaskSpec, id: TaskId) {
+        if let Some(key) = &spec.idempotency_key {
+            self.book
+                .idempotency
+                .insert((spec.scope.clone(), key.clone()), id);
+        }
+        if let Some(parent) = spec.parent {
+            self.book.children.entry(parent).or_default().push(id);
+        }
+        self.publish(
+            id,
+            &spec.scope,
+            EventKind::Created {
+                name: spec.name.to_string(),
+            },
+        );
+    }
+
+    /// The checks before a new task is admitted: idempotency, the result cache, live limits,
+    /// the TTL cap, the parent. A task served from the cache is never live: no live limit
+    /// applies to it.
+    fn admission(&mut self, spec: &TaskSpec) -> Result<Admit, Error> {
         if let Some(key) = &spec.idempotency_key
             && let Some(id) = self
                 .book
@@ -181,6 +201,11 @@ impl Desk<'_> {
         {
             return Ok(Admit::Existing(existing));
         }
+        if let Some(source) = self.cached(spec) {
+            let ttl = self.ttl_and_parent(spec)?;
+            return Ok(Admit::Cached { ttl, source });
+        }
+        let config = &self.shared.config;
         let counted = spec.counted;
         if counted
             && let Some(max) = config.max_live_tasks
@@ -200,6 +225,13 @@ impl Desk<'_> {
                 max: max as u64,
             });
         }
+        let ttl = self.ttl_and_parent(spec)?;
+        Ok(Admit::New { ttl })
+    }
+
+    /// The effective TTL of a new task (the TTL cap applied), once its parent is checked.
+    fn ttl_and_parent(&self, spec: &TaskSpec) -> Result<Option<Duration>, Error> {
+        let config = &self.shared.config;
         let ttl = match (spec.ttl.or(config.default_ttl), config.max_ttl) {
             (Some(requested), Some(max)) if requested > max => {
                 if config.reject_ttl_above_max && spec.ttl.is_some() {
@@ -219,8 +251,7 @@ impl Desk<'_> {
                 return Err(Error::InvalidParent(parent));
             }
         }
-
-        Ok(Admit::New { ttl })
+        Ok(ttl)
     }
 }
 
@@ -230,6 +261,11 @@ enum Admit {
     Existing(Arc<TaskRecord>),
     /// A new task, with its effective TTL.
     New { ttl: Option<Duration> },
+    /// A new task served from the result cache: completed at once with `source`'s result.
+    Cached {
+        ttl: Option<Duration>,
+        source: Arc<TaskRecord>,
+    },
 }
 
 /// The record of a task resumed after a restart: its next attempt, working again; or, for a

@@ -2,7 +2,9 @@
 //! before the registry takes its first message.
 //!
 //! - a task whose TTL elapsed (on the wall clock) while the process was down is removed;
-//! - a finished task is served as it was, result included, until its TTL;
+//! - a finished task is served as it was, result included, until its TTL; a completed task
+//!   of a kind that caches its results is a cache entry again for what is left of the
+//!   kind's duration (counted from its completion on the wall clock);
 //! - a task that was live when the process stopped is handed back to be resumed when its kind
 //!   is registered and resumable, and otherwise fails with cause `interrupted`.
 
@@ -15,6 +17,7 @@ use taskward_core::{
 use time::OffsetDateTime;
 
 use super::Desk;
+use super::cache::wall_age;
 use super::retain::outcome_bytes;
 use super::transitions::write_terminal;
 use crate::journal::Journal;
@@ -96,6 +99,7 @@ impl Desk<'_> {
                     .retained
                     .keep(record.id, &record.scope, outcome_bytes(outcome));
             }
+            self.note_cacheable(&record, wall_age(&record, now_wall));
             restored.kept += 1;
         }
         restored

@@ -84,6 +84,7 @@ impl Desk<'_> {
     pub(super) fn ended(&mut self, id: TaskId, scope: &Scope, outcome: &Outcome) {
         self.book.leave_live(&id, scope);
         self.publish(id, scope, EventKind::from(outcome));
+        self.note_result(id, outcome);
         self.retain(id, scope, outcome);
     }
 
@@ -234,7 +235,7 @@ impl Desk<'_> {
     }
 }
 
-fn notice(id: TaskId, outcome: &Outcome) -> TaskNotice {
+pub(super) fn notice(id: TaskId, outcome: &Outcome) -> TaskNotice {
     match outcome {
         Outcome::Completed { value } => TaskNotice::Completed {
             id,
