@@ -67,6 +67,11 @@
 //!   [`Event::Lagged`] instead of a silent gap.
 //! - **Supervision**: [`Builder::spawn_linked`] puts the runtime under a host's supervisor;
 //!   [`Taskward::status`] and [`Taskward::runner_status`] answer while work runs.
+//! - **Durability**: [`Builder::durable`] keeps the table in a [`DurableStore`] (feature
+//!   `sqlite`: `taskward::sqlite::SqliteStore`) across restarts: finished tasks are served as
+//!   before, tasks of a registered kind ([`Builder::register`], [`Taskward::submit_kind`]) resume
+//!   from their last [`TaskContext::checkpoint`], and [`Taskward::suspend`] and
+//!   [`Taskward::resume`] stop and restart them. See `docs/durability.md`.
 //! - **Owners and scopes**: [`Owner`] actors are told outcomes; [`ClosePolicy`] applies when an
 //!   owner dies or [`Taskward::close_scope`] is called.
 //!
@@ -77,6 +82,7 @@
 //! | `taskward-core` | the protocol-neutral model: ids, status machine, records, outcomes, events, errors, the store trait | re-exported at the root |
 //! | `taskward-runtime` | the actors, [`TaskContext`], the in-memory store | re-exported at the root |
 //! | `taskward-mcp` | the MCP tasks binding: wire types, dispatch, stdio and Streamable HTTP | `taskward::mcp`, feature `mcp` (default) |
+//! | `taskward-sqlite` | the embedded durable store: SQLite (bundled), WAL, group commit, migrations | `taskward::sqlite`, feature `sqlite` |
 //!
 //! The `taskward` binary (`taskward serve`, `taskward status`) is the `taskward-cli` package.
 //!
@@ -99,6 +105,10 @@ pub use taskward_runtime::{
 /// The MCP tasks binding (feature `mcp`, on by default): serve tools as tasks to MCP clients.
 #[cfg(feature = "mcp")]
 pub use taskward_mcp as mcp;
+
+/// The embedded durable store (feature `sqlite`): keep the task table in a SQLite file.
+#[cfg(feature = "sqlite")]
+pub use taskward_sqlite as sqlite;
 
 /// The crates behind the facade, for what it does not re-export.
 pub mod crates {

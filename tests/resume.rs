@@ -303,3 +303,39 @@ async fn work_submitted_with_an_input_resumes_as_its_registered_kind() {
     ward2.shutdown(Duration::from_secs(1)).await.unwrap();
     ward.shutdown(Duration::from_secs(1)).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_shutdown_over_a_durable_store_leaves_resumable_tasks_to_the_next_start() {
+    let disk = Disk::new();
+    let (builder, mut rx) = counter(Some(&disk));
+    let ward = builder.spawn().await.unwrap();
+    let resumable = ward
+        .submit_kind(TaskSpec::new("count"), json!({ "to": 100 }))
+        .await
+        .unwrap();
+    let closure = ward
+        .submit(TaskSpec::new("closure"), common::long)
+        .await
+        .unwrap();
+    step(&mut rx, 3).await;
+    let report = ward.shutdown(Duration::from_secs(1)).await.unwrap();
+    assert_eq!(report.parked, 1);
+    assert_eq!(
+        disk.record(resumable.id()).unwrap().status,
+        Status::Working,
+        "kept live in the store"
+    );
+    assert_eq!(disk.record(closure.id()).unwrap().status, Status::Cancelled);
+
+    let (builder, _rx2) = counter(Some(&disk));
+    let ward2 = builder.spawn().await.unwrap();
+    match ward2.wait(&Scope::global(), resumable.id()).await.unwrap() {
+        Outcome::Completed { value } => {
+            assert_eq!(value["counted"], json!(100));
+            assert_eq!(value["attempt"], json!(2));
+            assert!(value["from"].as_u64().unwrap() >= 3, "{value}");
+        }
+        other => panic!("expected completed, got {other:?}"),
+    }
+    ward2.shutdown(Duration::from_secs(1)).await.unwrap();
+}

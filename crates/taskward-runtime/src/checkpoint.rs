@@ -16,6 +16,9 @@ pub(crate) struct Resumable {
     journal: Option<Arc<Journal>>,
     /// Set by suspend: the attempt that ends next leaves the task suspended, not finished.
     suspending: AtomicBool,
+    /// Set by shutdown over a durable store: the attempt that ends next leaves the task as
+    /// the store has it (live), to be resumed at the next start.
+    parked: AtomicBool,
 }
 
 impl Resumable {
@@ -24,6 +27,7 @@ impl Resumable {
             checkpoint: Mutex::new(checkpoint),
             journal,
             suspending: AtomicBool::new(false),
+            parked: AtomicBool::new(false),
         }
     }
 
@@ -53,5 +57,13 @@ impl Resumable {
 
     pub(crate) fn is_suspending(&self) -> bool {
         self.suspending.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn park(&self) {
+        self.parked.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn is_parked(&self) -> bool {
+        self.parked.load(Ordering::Acquire)
     }
 }

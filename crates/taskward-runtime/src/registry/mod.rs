@@ -104,6 +104,8 @@ pub(crate) struct ShutdownRunners {
     pub(crate) cancelled: usize,
     /// Those still finishing after they had already ended (within a cancel's grace period).
     pub(crate) finishing: usize,
+    /// Those of registered kinds stopped and left to resume at the next start (durable store).
+    pub(crate) parked: usize,
 }
 
 /// Works the registry's desk from the caller's thread when no desk is at work: drains the

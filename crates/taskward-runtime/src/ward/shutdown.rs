@@ -26,16 +26,23 @@ pub struct ShutdownReport {
     /// Works still finishing a task that had already ended when shutdown began (one
     /// cancelled earlier, within its grace period). Shutdown waits for them as for the others.
     pub finishing: usize,
-    /// Of `runners` and `finishing`, those still running at the deadline: their work was
-    /// aborted.
+    /// Of `runners`, `finishing` and `parked`, those still running at the deadline: their
+    /// work was aborted.
     pub aborted: usize,
+    /// Works of live tasks of registered kinds that shutdown stopped without ending the task,
+    /// because a durable store keeps it for the next start, which resumes it from its last
+    /// checkpoint (0 without a durable store).
+    pub parked: usize,
 }
 
 impl Taskward {
     /// Shuts the runtime down within `deadline`: stops admitting, cancels every live task
     /// (cancelled by shutdown), waits for the work to stop, aborts at the deadline all the
     /// work that has not, flushes the store and stops the supervision tree. Every task ends
-    /// terminal, and every [`Subscription`](crate::Subscription) ends once the events buffered
+    /// terminal, but one: with a durable store, a live task of a registered kind is stopped
+    /// (as a suspend stops it) and kept live in the store, and the next start resumes it from
+    /// its last checkpoint (a suspended one stays suspended); so a deploy does not end work
+    /// that can go on. Every [`Subscription`](crate::Subscription) ends once the events buffered
     /// for it are read.
     ///
     /// It returns shortly after the deadline at the latest, whatever the number of tasks: the
@@ -51,6 +58,7 @@ impl Taskward {
         let ShutdownRunners {
             cancelled,
             finishing,
+            parked,
         } = if shared.is_stopping() {
             ShutdownRunners::default()
         } else {
@@ -60,6 +68,7 @@ impl Taskward {
             runners: cancelled,
             finishing,
             aborted: 0,
+            parked,
         };
         // Every runner is asked at once; each answers when its last work has stopped.
         let partitions = &shared.runners.partitions;

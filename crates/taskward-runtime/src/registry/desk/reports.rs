@@ -199,6 +199,13 @@ impl Desk<'_> {
             return;
         };
         if !matches!(result, AttemptResult::Completed(_))
+            && control.resumable.as_ref().is_some_and(|r| r.is_parked())
+        {
+            // Stopped by shutdown over a durable store: resumed at the next start.
+            self.parked(&control);
+            return;
+        }
+        if !matches!(result, AttemptResult::Completed(_))
             && control
                 .resumable
                 .as_ref()

@@ -46,6 +46,27 @@ impl Desk<'_> {
         }
     }
 
+    /// Stops a live task of a registered kind at shutdown over a durable store: its work is
+    /// stopped as for a suspend, and when its attempt ends nothing is written, so the store
+    /// keeps the task live and the next start resumes it.
+    pub(in crate::registry) fn park(&mut self, control: &Arc<Control>) {
+        let Some(resumable) = &control.resumable else {
+            return;
+        };
+        resumable.park();
+        if let Some(runner) = control.holder() {
+            let _ = runner.send_message(RunnerMsg::Suspend { id: control.id });
+        }
+    }
+
+    /// The attempt of a parked task ended: the task stays as the store has it.
+    pub(super) fn parked(&mut self, control: &Arc<Control>) {
+        control.detach();
+        control
+            .span
+            .in_scope(|| tracing::debug!("task left to resume at the next start"));
+    }
+
     /// The attempt of a task being suspended ended: the task stays live, suspended.
     pub(super) fn suspended(&mut self, control: &Arc<Control>) -> Option<Arc<TaskRecord>> {
         if let Some(resumable) = &control.resumable {

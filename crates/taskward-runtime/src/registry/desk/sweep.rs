@@ -133,8 +133,18 @@ impl Desk<'_> {
         self.book.closed = true;
         let controls = self.shared.controls_snapshot();
         let mut runners = ShutdownRunners::default();
+        let durable = self.shared.journal.is_some();
         for control in controls {
             let live = !control.is_terminal();
+            if live && durable && control.resumable.is_some() {
+                // Kept for the next start, which resumes it from its checkpoint: its work
+                // stops, and the store keeps it live.
+                self.park(&control);
+                if control.runner().is_some() {
+                    runners.parked += 1;
+                }
+                continue;
+            }
             if live {
                 self.cancel_control(
                     &control,
