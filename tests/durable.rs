@@ -246,3 +246,27 @@ async fn sessions_are_kept_across_a_restart_until_forgotten() {
     assert!(ward.take_restored_sessions().is_empty(), "taken once");
     ward.shutdown(Duration::from_secs(1)).await.unwrap();
 }
+
+#[tokio::test]
+async fn shutdown_closes_the_store_so_that_the_next_runtime_opens_it_at_once() {
+    let dir =
+        std::env::temp_dir().join(format!("taskward-durable-test-{}", taskward::TaskId::new()));
+    let db = dir.join("taskward.db");
+    let open = || taskward_sqlite::SqliteStore::open(&db, taskward::Durability::Process).unwrap();
+    let ward = Taskward::builder().durable(open()).spawn().await.unwrap();
+    let task = ward
+        .submit(TaskSpec::new("done"), instant(json!("kept")))
+        .await
+        .unwrap();
+    task.wait().await.unwrap();
+    ward.shutdown(Duration::from_secs(1)).await.unwrap();
+    // `ward` is still in scope: the store must be free all the same.
+    let again = Taskward::builder().durable(open()).spawn().await.unwrap();
+    assert_eq!(
+        again.wait(&Scope::global(), task.id()).await.unwrap(),
+        Outcome::completed(json!("kept"))
+    );
+    again.shutdown(Duration::from_secs(1)).await.unwrap();
+    drop(ward);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

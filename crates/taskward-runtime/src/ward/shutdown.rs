@@ -42,7 +42,8 @@ impl Taskward {
     /// terminal, but one: with a durable store, a live task of a registered kind is stopped
     /// (as a suspend stops it) and kept live in the store, and the next start resumes it from
     /// its last checkpoint (a suspended one stays suspended); so a deploy does not end work
-    /// that can go on. Every [`Subscription`](crate::Subscription) ends once the events buffered
+    /// that can go on. The durable store is closed last (everything written is committed),
+    /// so another runtime can open it as soon as this returns. Every [`Subscription`](crate::Subscription) ends once the events buffered
     /// for it are read.
     ///
     /// It returns shortly after the deadline at the latest, whatever the number of tasks: the
@@ -105,6 +106,11 @@ impl Taskward {
             .take();
         if let Some(join) = join {
             let _ = join.await;
+        }
+        // The tree has stopped: commit what is left and close the durable store, so that
+        // the next runtime (in this process or another) can open it at once.
+        if let Some(journal) = shared.journal.clone() {
+            let _ = tokio::task::spawn_blocking(move || journal.close()).await;
         }
         Ok(report)
     }
