@@ -137,6 +137,8 @@ pub async fn sessions_round_trip<S: Storage>(rig: &Rig<S>) {
     kept.expires_at = Some(kept.created_at + time::Duration::hours(1));
     ward.persist_session(Arc::new(kept.clone()));
     ward.persist_session(Arc::new(SessionRecord::new("closed", None)));
+    barrier(&ward).await;
+    // Closed in a later commit than the one that stored it.
     ward.forget_session("closed");
     shutdown(&ward).await;
 
