@@ -7,7 +7,10 @@
 //!   very rows the runtime left in its file, inserted by a plain rusqlite loop into a fresh
 //!   database, one transaction per batch of the runtime's mean batch (writes per commit,
 //!   `durable_writes_per_commit`). `durable_submit_to_terminal.in_memory` is the same
-//!   workload without a durable store.
+//!   workload without a durable store, and `.journal_only` the same on a store that keeps
+//!   nothing (the journal's own cost, without a database). `durable_cpu_per_task` (and its
+//!   `.journal_only`) is the CPU time of every thread per task, beside the in-memory run's:
+//!   steadier than the throughput when the machine is loaded.
 //! - `durable_power_submit_p50`/`_p99`: µs per submit, `clients` submitters, under the `power`
 //!   policy (each commit is one fsync of the WAL), beside the same workload in memory; and
 //!   `durable_power_commits_waited_p99`: how many commits completed while a submit waited,
@@ -22,7 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
-use taskward::{Durability, DurableStore, Scope, StoreWrite, Taskward};
+use taskward::{Durability, DurableStore, Loaded, Scope, StoreError, StoreWrite, Taskward};
 use taskward_sqlite::SqliteStore;
 use tempfile::TempDir;
 
@@ -31,8 +34,30 @@ use crate::figures::Ctx;
 use crate::report::Report;
 use crate::sqlite_floor::{self, Row};
 use crate::target::Target;
-use crate::timing::percentile;
+use crate::timing::{cpu_time, percentile};
 use crate::workloads::{self, spec, trivial};
+
+/// A durable store that keeps nothing: the journal's own cost, without a database.
+#[derive(Debug)]
+struct Discard;
+
+impl DurableStore for Discard {
+    fn durability(&self) -> Durability {
+        Durability::Process
+    }
+
+    fn load(&mut self) -> Result<Loaded, StoreError> {
+        Ok(Loaded::default())
+    }
+
+    fn commit(&mut self, _batch: &[StoreWrite]) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+fn us_per_task(cpu: Duration, tasks: usize) -> f64 {
+    cpu.as_secs_f64() * 1e6 / tasks as f64
+}
 
 fn temp_dir() -> TempDir {
     tempfile::Builder::new()
@@ -58,6 +83,7 @@ pub(crate) fn throughput(ctx: &Ctx<'_>, report: &mut Report) {
     let path = dir.path().join("throughput.db");
     let store = SqliteStore::open(&path, Durability::Process).expect("open");
     let (store, counters) = Counted::new(store);
+    let cpu = cpu_time();
     let rate = ctx.drive(async move {
         let ward = durable_ward(store).await;
         let scope = Scope::session("bench");
@@ -67,8 +93,22 @@ pub(crate) fn throughput(ctx: &Ctx<'_>, report: &mut Report) {
             .expect("shutdown");
         (per * clients) as f64 / elapsed.as_secs_f64()
     });
+    let cpu_durable = us_per_task(cpu_time() - cpu, per * clients);
     let batch = counters.writes() as f64 / counters.commits().max(1) as f64;
+    let cpu = cpu_time();
     let memory = ctx.drive(crate::ward::throughput(per * clients, clients));
+    let cpu_memory = us_per_task(cpu_time() - cpu, per * clients);
+    let cpu = cpu_time();
+    let journal_only = ctx.drive(async move {
+        let ward = durable_ward(Discard).await;
+        let scope = Scope::session("bench");
+        let elapsed = workloads::submit_to_terminal(&ward, &scope, clients, per).await;
+        ward.shutdown(Duration::from_secs(5))
+            .await
+            .expect("shutdown");
+        (per * clients) as f64 / elapsed.as_secs_f64()
+    });
+    let cpu_journal = us_per_task(cpu_time() - cpu, per * clients);
     let rows = read_rows(&path);
     assert_eq!(rows.len(), per * clients, "every task is in the file");
     let floor = raw_floor(&dir.path().join("floor.db"), &rows, batch.round() as usize);
@@ -85,6 +125,28 @@ pub(crate) fn throughput(ctx: &Ctx<'_>, report: &mut Report) {
         memory,
         None,
         "tasks/s",
+        Target::None,
+    );
+    report.add(
+        "durable_submit_to_terminal.journal_only",
+        journal_only,
+        None,
+        "tasks/s",
+        Target::None,
+    );
+    // CPU time (every thread) per task: steadier than the throughput on a loaded machine.
+    report.add(
+        "durable_cpu_per_task",
+        cpu_durable,
+        Some(cpu_memory),
+        "us",
+        Target::None,
+    );
+    report.add(
+        "durable_cpu_per_task.journal_only",
+        cpu_journal,
+        Some(cpu_memory),
+        "us",
         Target::None,
     );
     report.add(
