@@ -20,7 +20,9 @@
 //!   the store's `load` (`reload.load`) and the rest (`reload.restore`: restore into the
 //!   table, start of the actors); `reload.open` is `SqliteStore::open` before it.
 
+use std::future::Future;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -75,6 +77,17 @@ async fn durable_ward(store: impl DurableStore) -> Taskward {
         .expect("the runtime starts")
 }
 
+/// Tasks/s: `clients` submitters of `per` trivial tasks each, on a runtime over `store`.
+async fn durable_rate(store: impl DurableStore, per: usize, clients: usize) -> f64 {
+    let ward = durable_ward(store).await;
+    let scope = Scope::session("bench");
+    let elapsed = workloads::submit_to_terminal(&ward, &scope, clients, per).await;
+    ward.shutdown(Duration::from_secs(5))
+        .await
+        .expect("shutdown");
+    (per * clients) as f64 / elapsed.as_secs_f64()
+}
+
 /// `durable_submit_to_terminal`, its in-memory twin and its raw SQLite floor.
 pub(crate) fn throughput(ctx: &Ctx<'_>, report: &mut Report) {
     let (n, clients) = (ctx.sizes.durable, ctx.sizes.clients);
@@ -83,34 +96,19 @@ pub(crate) fn throughput(ctx: &Ctx<'_>, report: &mut Report) {
     let path = dir.path().join("throughput.db");
     let store = SqliteStore::open(&path, Durability::Process).expect("open");
     let (store, counters) = Counted::new(store);
-    let cpu = cpu_time();
-    let rate = ctx.drive(async move {
-        let ward = durable_ward(store).await;
-        let scope = Scope::session("bench");
-        let elapsed = workloads::submit_to_terminal(&ward, &scope, clients, per).await;
-        ward.shutdown(Duration::from_secs(5))
-            .await
-            .expect("shutdown");
-        (per * clients) as f64 / elapsed.as_secs_f64()
-    });
-    let cpu_durable = us_per_task(cpu_time() - cpu, per * clients);
+    let tasks = per * clients;
+    // Each run: tasks/s, and the CPU time of every thread per task (µs).
+    let timed = |run: Pin<Box<dyn Future<Output = f64> + Send>>| {
+        let cpu = cpu_time();
+        let rate = ctx.drive(run);
+        (rate, us_per_task(cpu_time() - cpu, tasks))
+    };
+    let (rate, cpu_durable) = timed(Box::pin(durable_rate(store, per, clients)));
     let batch = counters.writes() as f64 / counters.commits().max(1) as f64;
-    let cpu = cpu_time();
-    let memory = ctx.drive(crate::ward::throughput(per * clients, clients));
-    let cpu_memory = us_per_task(cpu_time() - cpu, per * clients);
-    let cpu = cpu_time();
-    let journal_only = ctx.drive(async move {
-        let ward = durable_ward(Discard).await;
-        let scope = Scope::session("bench");
-        let elapsed = workloads::submit_to_terminal(&ward, &scope, clients, per).await;
-        ward.shutdown(Duration::from_secs(5))
-            .await
-            .expect("shutdown");
-        (per * clients) as f64 / elapsed.as_secs_f64()
-    });
-    let cpu_journal = us_per_task(cpu_time() - cpu, per * clients);
+    let (memory, cpu_memory) = timed(Box::pin(crate::ward::throughput(tasks, clients)));
+    let (journal_only, cpu_journal) = timed(Box::pin(durable_rate(Discard, per, clients)));
     let rows = read_rows(&path);
-    assert_eq!(rows.len(), per * clients, "every task is in the file");
+    assert_eq!(rows.len(), tasks, "every task is in the file");
     let floor = raw_floor(&dir.path().join("floor.db"), &rows, batch.round() as usize);
     let target = Target::AtLeast(50_000.0);
     report.add(
