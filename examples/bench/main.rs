@@ -13,10 +13,11 @@
 //! taskward/floor (`<name>.ratio`, unit `x`). Each run's values go to standard error as they
 //! are measured, and a summary with the targets at the end.
 //!
-//! A full run takes about 40 s on two cores (the default 3, about 2 minutes); `--quick` runs
-//! every workload once on smaller sizes in about 2 s (CI runs it). `--only <text>` runs the
-//! figures whose name contains the text. Memory is measured in child processes (this binary,
-//! re-run with `--memory-child`), so that one workload's freed memory cannot hide another's.
+//! A full run takes about 50 s on two cores (the default 3, about 2.5 minutes); `--quick` runs
+//! every workload once on smaller sizes in about 3 s, the durable ones in under 1 s (CI runs
+//! it). `--only <text>` runs the figures whose name contains the text. Memory is measured in
+//! child processes (this binary, re-run with `--memory-child`), so that one workload's freed
+//! memory cannot hide another's.
 //!
 //! The resource limits' figures (`limits`, on the workload of `limited`) compare taskward with
 //! a limit on every task against taskward without it; the memory limit's run in a child, the
