@@ -16,7 +16,7 @@ use crate::report::Report;
 use crate::target::Target;
 use crate::timing::time_gets;
 use crate::workloads::runtime;
-use crate::{Sizes, floor, growth, limits, memory, ward};
+use crate::{Sizes, durable, floor, growth, limits, memory, ward};
 
 /// What a figure's function gets: the runtime to drive workloads on, the sizes, the filter.
 #[derive(Debug)]
@@ -117,6 +117,20 @@ pub(crate) const FIGURES: &[Figure] = &[
     Figure {
         names: &["memory_limit_cost", "tracking_allocator_cost"],
         measure: Measure::Run(limits::memory_limit_cost),
+    },
+    // The durable store (issue 11): SQLite on a file in a temp dir, beside the same workload
+    // in memory and a raw SQLite floor (see `durable`).
+    Figure {
+        names: &["durable_submit_to_terminal", "durable_writes_per_commit"],
+        measure: Measure::Run(durable::throughput),
+    },
+    Figure {
+        names: &["durable_power"],
+        measure: Measure::Run(durable::power_latency),
+    },
+    Figure {
+        names: &["reload"],
+        measure: Measure::Run(durable::reload),
     },
 ];
 

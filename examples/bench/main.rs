@@ -13,10 +13,11 @@
 //! taskward/floor (`<name>.ratio`, unit `x`). Each run's values go to standard error as they
 //! are measured, and a summary with the targets at the end.
 //!
-//! A full run takes about 40 s on two cores (the default 3, about 2 minutes); `--quick` runs
-//! every workload once on smaller sizes in about 2 s (CI runs it). `--only <text>` runs the
-//! figures whose name contains the text. Memory is measured in child processes (this binary,
-//! re-run with `--memory-child`), so that one workload's freed memory cannot hide another's.
+//! A full run takes about 50 s on two cores (the default 3, about 2.5 minutes); `--quick` runs
+//! every workload once on smaller sizes in about 3 s, the durable ones in under 1 s (CI runs
+//! it). `--only <text>` runs the figures whose name contains the text. Memory is measured in
+//! child processes (this binary, re-run with `--memory-child`), so that one workload's freed
+//! memory cannot hide another's.
 //!
 //! The resource limits' figures (`limits`, on the workload of `limited`) compare taskward with
 //! a limit on every task against taskward without it; the memory limit's run in a child, the
@@ -26,6 +27,11 @@
 //! With `--features mimalloc` this binary (not the `bench_tracked` child) runs on mimalloc
 //! instead of the system allocator, both taskward and the floor (docs/performance.md,
 //! "Allocator").
+//!
+//! The durable store's figures (issue 11: `durable_*`, `reload@*`) run the runtime on a
+//! `SqliteStore` in a temp dir, beside the same workload in memory and a raw SQLite floor
+//! (`durable`, with `counted`, a store wrapper that counts commits, and `sqlite_floor`, the
+//! floor shared with the SQLite store's criterion bench).
 //!
 //! The modules: `figures` lists the figures (`FIGURES`) and measures the main ones, `growth`
 //! the flat and filtered-page ones, `limits` the limits' cost, `target` their goals, `ward` and `floor` are the two sides
@@ -42,6 +48,8 @@
 //! cargo run --release --example bench --features mimalloc
 //! ```
 
+mod counted;
+mod durable;
 mod figures;
 mod floor;
 mod growth;
@@ -49,6 +57,8 @@ mod limited;
 mod limits;
 mod memory;
 mod report;
+#[path = "../../crates/taskward-sqlite/benches/shared/floor.rs"]
+mod sqlite_floor;
 mod target;
 mod timing;
 mod ward;
@@ -88,6 +98,12 @@ struct Sizes {
     /// Tasks retained for the "flat" figures: the small and the large table (and terminal
     /// tasks retained for the filtered list figures).
     flat: (usize, usize),
+    /// Tasks in the durable submit-to-terminal run (SQLite, `process`).
+    durable: usize,
+    /// Submits timed under the `power` policy.
+    durable_samples: usize,
+    /// Finished tasks in the file a runtime reloads at start.
+    reload: usize,
 }
 
 const FULL: Sizes = Sizes {
@@ -100,6 +116,9 @@ const FULL: Sizes = Sizes {
     memory: 100_000,
     progress: 20_000_000,
     flat: (1_000, 1_000_000),
+    durable: 100_000,
+    durable_samples: 5_000,
+    reload: 100_000,
 };
 
 const QUICK: Sizes = Sizes {
@@ -112,6 +131,9 @@ const QUICK: Sizes = Sizes {
     memory: 10_000,
     progress: 2_000_000,
     flat: (1_000, 20_000),
+    durable: 5_000,
+    durable_samples: 500,
+    reload: 10_000,
 };
 
 /// The command line, parsed.

@@ -8,6 +8,8 @@ use std::fmt;
 pub(crate) enum Target {
     /// At most this much (times, bytes).
     AtMost(f64),
+    /// At least this much (throughputs judged alone).
+    AtLeast(f64),
     /// At least this much and at least this share of the floor's (throughputs): the median
     /// figure and the median of the runs' ratios.
     AtLeastAndOfFloor(f64, f64),
@@ -23,6 +25,7 @@ impl Target {
     pub(crate) fn met(self, taskward: f64, floor: Option<f64>, ratio: Option<f64>) -> Option<bool> {
         match self {
             Target::AtMost(max) => Some(taskward <= max),
+            Target::AtLeast(min) => Some(taskward >= min),
             Target::AtLeastAndOfFloor(min, share) => {
                 Some(taskward >= min && ratio.is_some_and(|r| r >= share))
             }
@@ -36,6 +39,7 @@ impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Target::AtMost(max) => write!(f, "<= {}", crate::report::fmt(*max)),
+            Target::AtLeast(min) => write!(f, ">= {}", crate::report::fmt(*min)),
             Target::AtLeastAndOfFloor(min, share) => {
                 write!(f, ">= {}, {share}x floor", crate::report::fmt(*min))
             }

@@ -11,36 +11,19 @@
 //! Figures are rows (tasks) per second. Run with
 //! `cargo bench -p taskward-sqlite --bench sqlite` (add `-- --quick` for a short run).
 
+#[path = "shared/floor.rs"]
+mod sqlite_floor;
+
 use std::sync::Arc;
-use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput};
-use rusqlite::Connection;
 use serde_json::json;
-use taskward_core::{
-    Durability, DurableStore, Outcome, Phase, Progress, Scope, Status, StoreWrite, TaskId,
-    TaskRecord,
-};
+use taskward_core::{Durability, DurableStore, Phase, Status, StoreWrite, TaskRecord};
 use taskward_sqlite::SqliteStore;
 
-const BATCH: u64 = 1_000;
+use sqlite_floor::{Row, finished, insert};
 
-/// A task as the runtime writes it when it completes: scope, TTL, input, progress, result.
-fn finished(seq: u64) -> TaskRecord {
-    let mut record = TaskRecord::new(
-        TaskId::new(),
-        Scope::session("bench-session").with_principal("bench"),
-        "count_primes".into(),
-        seq,
-    );
-    record.ttl = Some(Duration::from_secs(3600));
-    record.input = Some(Arc::new(json!({ "below": 100_000 })));
-    record.progress = Some(Progress::new(100, Some(100), None));
-    record.status = Status::Completed;
-    record.phase = None;
-    record.outcome = Some(Outcome::completed(json!({ "primes": 9592 })));
-    record
-}
+const BATCH: u64 = 1_000;
 
 fn puts(first_seq: u64) -> Vec<StoreWrite> {
     (first_seq..first_seq + BATCH)
@@ -68,26 +51,26 @@ fn lifecycles(first_seq: u64) -> Vec<StoreWrite> {
 }
 
 /// The floor's rows: the columns of `tasks`, the record already JSON.
-type Row = (String, i64, String, &'static str, Option<i64>, String);
-
 fn rows(first_seq: u64) -> Vec<Row> {
     (first_seq..first_seq + BATCH)
-        .map(|seq| {
-            let r = finished(seq);
-            let expires = r
-                .expires_at()
-                .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64);
-            let json = serde_json::to_string(&r).expect("a record serializes");
-            (
-                r.id.to_string(),
-                seq as i64,
-                r.scope.to_string(),
-                r.status.as_str(),
-                expires,
-                json,
-            )
-        })
+        .map(|seq| row(&finished(seq)))
         .collect()
+}
+
+/// The row of a record, serialized as the store would.
+fn row(record: &TaskRecord) -> Row {
+    let expires = record
+        .expires_at()
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64);
+    let json = serde_json::to_string(record).expect("a record serializes");
+    (
+        record.id.to_string(),
+        record.seq as i64,
+        record.scope.to_string(),
+        record.status.as_str().to_owned(),
+        expires,
+        json,
+    )
 }
 
 /// Makes a batch from its first seq.
@@ -119,14 +102,7 @@ fn commit(c: &mut Criterion) {
     }
 
     // The floor: the store's schema and pragmas, a plain insert loop.
-    let path = dir.path().join("floor.db");
-    drop(SqliteStore::open(&path, Durability::Process).expect("open"));
-    let mut raw = Connection::open(&path).expect("open");
-    // The store's defaults (SqliteOptions::new()); WAL mode is kept in the file.
-    raw.execute_batch(
-        "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 4000;",
-    )
-    .expect("pragma");
+    let mut raw = sqlite_floor::connection(&dir.path().join("floor.db"), Durability::Process);
     let mut seq = 0;
     group.bench_function("floor_process", |b| {
         b.iter_batched(
@@ -134,22 +110,7 @@ fn commit(c: &mut Criterion) {
                 seq += BATCH;
                 rows(seq)
             },
-            |rows| {
-                let tx = raw.transaction().expect("begin");
-                {
-                    let mut stmt = tx
-                        .prepare_cached(
-                            "INSERT INTO tasks (id, seq, scope, status, expires_at, record) \
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                        )
-                        .expect("prepare");
-                    for row in &rows {
-                        stmt.execute(rusqlite::params![row.0, row.1, row.2, row.3, row.4, row.5])
-                            .expect("insert");
-                    }
-                }
-                tx.commit().expect("commit");
-            },
+            |rows| insert(&mut raw, &rows),
             BatchSize::PerIteration,
         )
     });

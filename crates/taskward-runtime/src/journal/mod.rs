@@ -9,13 +9,13 @@
 mod journaled;
 mod writer;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
 use serde_json::Value;
 use taskward_core::{Durability, DurableStore, Error, StoreError, StoreWrite, TaskId};
-use tokio::sync::watch;
+use tokio::sync::oneshot;
 
 pub(crate) use journaled::Journaled;
 
@@ -30,6 +30,11 @@ struct Queue {
     queued: u64,
     /// How many writes are durable (every write up to this count).
     committed: u64,
+    /// The submits waiting for their writes to be durable: the count each waits for and its
+    /// wake-up, in the order of the counts. A commit wakes only those it makes durable.
+    waiters: VecDeque<(u64, oneshot::Sender<()>)>,
+    /// Threads blocked in [`Journal::flush`].
+    flushers: usize,
     /// The writer sleeps waiting for writes.
     writer_waiting: bool,
     /// No more writes: the writer commits what is queued and stops.
@@ -43,8 +48,6 @@ struct Inner {
     work: Condvar,
     /// Wakes threads blocked in [`Journal::flush`].
     done: Condvar,
-    /// The committed count, for async waiters.
-    committed: watch::Sender<u64>,
 }
 
 impl Inner {
@@ -69,7 +72,6 @@ impl Journal {
             queue: Mutex::new(Queue::default()),
             work: Condvar::new(),
             done: Condvar::new(),
-            committed: watch::Sender::new(0),
         });
         let thread_inner = inner.clone();
         let writer = std::thread::Builder::new()
@@ -131,12 +133,19 @@ impl Journal {
     ///
     /// Cancel safe: it only waits; the writes are committed whether or not anyone waits.
     pub(crate) async fn synced(&self) -> Result<(), Error> {
-        let target = self.inner.lock().queued;
-        let mut committed = self.inner.committed.subscribe();
-        committed
-            .wait_for(|c| *c >= target)
+        let durable = {
+            let mut queue = self.inner.lock();
+            if queue.committed >= queue.queued {
+                return Ok(());
+            }
+            let (tx, rx) = oneshot::channel();
+            // Counts only grow, and are pushed under the lock: the queue stays in order.
+            let target = queue.queued;
+            queue.waiters.push_back((target, tx));
+            rx
+        };
+        durable
             .await
-            .map(|_| ())
             .map_err(|_| Error::Store(StoreError::new("the journal writer stopped")))
     }
 
@@ -144,6 +153,7 @@ impl Journal {
     pub(crate) fn flush(&self) {
         let mut queue = self.inner.lock();
         let target = queue.queued;
+        queue.flushers += 1;
         while queue.committed < target && !self.writer_gone() {
             queue = self
                 .inner
@@ -152,6 +162,7 @@ impl Journal {
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
+        queue.flushers -= 1;
     }
 
     fn writer_gone(&self) -> bool {

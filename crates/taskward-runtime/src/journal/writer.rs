@@ -26,6 +26,8 @@ pub(super) fn run(inner: &Inner, mut store: Box<dyn DurableStore>) {
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
             }
             if queue.pending.is_empty() && queue.checkpoints.is_empty() {
+                // Nothing is left to commit: a submit still waiting is told the writer stopped.
+                queue.waiters.clear();
                 return;
             }
             let mut batch = std::mem::take(&mut queue.pending);
@@ -39,12 +41,20 @@ pub(super) fn run(inner: &Inner, mut store: Box<dyn DurableStore>) {
             (batch, queue.queued, queue.closed)
         };
         commit(inner, store.as_mut(), &batch, closed);
-        {
+        let (durable, flushers) = {
             let mut queue = inner.lock();
             queue.committed = upto;
+            let durable = queue.waiters.partition_point(|(target, _)| *target <= upto);
+            let durable: Vec<_> = queue.waiters.drain(..durable).collect();
+            (durable, queue.flushers)
+        };
+        // Wakes only the submits this commit made durable, and flush only when one waits.
+        for (_, waiter) in durable {
+            let _ = waiter.send(());
         }
-        inner.done.notify_all();
-        inner.committed.send_replace(upto);
+        if flushers > 0 {
+            inner.done.notify_all();
+        }
     }
 }
 

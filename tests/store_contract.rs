@@ -1,0 +1,105 @@
+//! One contract for every durable store (issue 11): the checks of `tests/contract/` run
+//! against the in-memory runtime (no durable store: the checks that need a restart are
+//! ignored, with the reason), the test disk of `tests/common/disk.rs`, and `SqliteStore` on a
+//! file (`process` policy) and in memory.
+//!
+//! Each storage is a `Storage` (`open`: a store on the same data, as a new process would open
+//! it) and one `store_contract!` line, which makes one test per check in a module named after
+//! the storage (`cargo test -p taskward --test store_contract sqlite_file::`). The Postgres
+//! store of the scale-out issue joins with its own `Storage` and one more line, e.g.
+//! `store_contract!(postgres, PgStorage::fresh(&url));` (see `tests/contract/mod.rs`).
+
+mod common;
+#[macro_use]
+mod contract;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use common::disk::Disk;
+use contract::Storage;
+use taskward::{Durability, DurableStore, Loaded, StoreError, StoreWrite};
+use taskward_sqlite::SqliteStore;
+use tempfile::TempDir;
+
+/// The in-memory runtime: no durable store.
+struct Memory;
+
+impl Storage for Memory {
+    fn open(&self) -> Option<Box<dyn DurableStore>> {
+        None
+    }
+}
+
+impl Storage for Disk {
+    fn open(&self) -> Option<Box<dyn DurableStore>> {
+        Some(Box::new(self.clone()))
+    }
+}
+
+/// `SqliteStore` on a file in a temp dir (removed with the storage), `process` policy: each
+/// open is a new connection to the file.
+struct SqliteFile {
+    _dir: TempDir,
+    path: PathBuf,
+}
+
+impl SqliteFile {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("taskward.db");
+        Self { _dir: dir, path }
+    }
+}
+
+impl Storage for SqliteFile {
+    fn open(&self) -> Option<Box<dyn DurableStore>> {
+        let store = SqliteStore::open(&self.path, Durability::Process).expect("open");
+        Some(Box::new(store))
+    }
+}
+
+/// `SqliteStore` in memory: one database, which every "process" opens (it outlives them, as
+/// a file would).
+struct SqliteMemory(Arc<Mutex<SqliteStore>>);
+
+impl SqliteMemory {
+    fn new() -> Self {
+        Self(Arc::new(Mutex::new(
+            SqliteStore::in_memory().expect("in memory"),
+        )))
+    }
+}
+
+/// A handle on the shared in-memory database.
+#[derive(Debug)]
+struct SharedSqlite(Arc<Mutex<SqliteStore>>);
+
+impl DurableStore for SharedSqlite {
+    fn durability(&self) -> Durability {
+        self.0.lock().unwrap().durability()
+    }
+
+    fn load(&mut self) -> Result<Loaded, StoreError> {
+        self.0.lock().unwrap().load()
+    }
+
+    fn commit(&mut self, batch: &[StoreWrite]) -> Result<(), StoreError> {
+        self.0.lock().unwrap().commit(batch)
+    }
+}
+
+impl Storage for SqliteMemory {
+    fn open(&self) -> Option<Box<dyn DurableStore>> {
+        Some(Box::new(SharedSqlite(self.0.clone())))
+    }
+}
+
+store_contract!(
+    memory,
+    Memory,
+    without_restart = "the in-memory runtime has no durable store to restart from"
+);
+store_contract!(disk, Disk::new());
+store_contract!(sqlite_file, SqliteFile::new());
+store_contract!(sqlite_memory, SqliteMemory::new());
