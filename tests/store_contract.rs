@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use common::disk::Disk;
 use contract::Storage;
 use taskward::{Durability, DurableStore, Loaded, StoreError, StoreWrite};
-use taskward_sqlite::SqliteStore;
+use taskward_sqlite::{SqliteOptions, SqliteStore};
 use tempfile::TempDir;
 
 /// The in-memory runtime: no durable store.
@@ -54,7 +54,12 @@ impl SqliteFile {
 
 impl Storage for SqliteFile {
     fn open(&self) -> Option<Box<dyn DurableStore>> {
-        let store = SqliteStore::open(&self.path, Durability::Process).expect("open");
+        // Without the lock file: a "crash" here opens the file again while the old store,
+        // fenced off by the contract, is still open in this process.
+        let options = SqliteOptions::new()
+            .durability(Durability::Process)
+            .exclusive(false);
+        let store = SqliteStore::open_with(&self.path, options).expect("open");
         Some(Box::new(store))
     }
 }

@@ -59,7 +59,11 @@ impl SqliteStore {
                 )
             })?;
         }
-        let lock = lock(path)?;
+        let lock = if options.exclusive {
+            Some(lock(path)?)
+        } else {
+            None
+        };
         let mut conn = Connection::open(path).map_err(|e| {
             StoreError::with_source(format!("sqlite store: cannot open {}", path.display()), e)
         })?;
@@ -71,7 +75,11 @@ impl SqliteStore {
             .map_err(sql("set wal_autocheckpoint"))?;
         cache(&conn, &options)?;
         schema::migrate(&mut conn)?;
-        Ok(Self::from_parts(conn, Some(path.to_path_buf()), options.durability).with_lock(lock))
+        let store = Self::from_parts(conn, Some(path.to_path_buf()), options.durability);
+        Ok(match lock {
+            Some(lock) => store.with_lock(lock),
+            None => store,
+        })
     }
 
     /// An in-memory store (policy [`Durability::Memory`]): the same schema and code paths as a

@@ -39,6 +39,12 @@ pub struct SqliteOptions {
     /// written by many commits is copied once per checkpoint, so fewer, larger checkpoints
     /// cost less per commit. Durability does not depend on it.
     pub wal_autocheckpoint: u32,
+    /// Whether the store holds the lock file beside the database while it is open, so that a
+    /// second store on the same file fails to open (default `true`). The store must be the
+    /// database's one writer; turn the lock off only where something else guarantees that (a
+    /// test that simulates a crash by opening the file again in the same process, with the
+    /// old store's writes fenced off).
+    pub exclusive: bool,
 }
 
 impl SqliteOptions {
@@ -50,6 +56,7 @@ impl SqliteOptions {
             busy_timeout: Duration::from_secs(5),
             cache_kib: 16 * 1024,
             wal_autocheckpoint: 4_000,
+            exclusive: true,
         }
     }
 
@@ -75,6 +82,14 @@ impl SqliteOptions {
     /// off: then the WAL grows until something else checkpoints it).
     pub fn wal_autocheckpoint(mut self, pages: u32) -> Self {
         self.wal_autocheckpoint = pages;
+        self
+    }
+}
+
+impl SqliteOptions {
+    /// Sets whether the store holds the lock file (see [`exclusive`](Self::exclusive)).
+    pub fn exclusive(mut self, exclusive: bool) -> Self {
+        self.exclusive = exclusive;
         self
     }
 }
