@@ -221,6 +221,23 @@ async fn a_session_and_its_finished_task_are_found_after_a_restart() {
     after.stop().await;
 }
 
+/// `initialize` answers once the session is durable: a process killed right after the
+/// answer (the disk copied at that instant, its commit still under way) leaves the session
+/// for the next one. Found by `crates/taskward-cli/tests/crash_restart.rs`.
+#[tokio::test]
+async fn an_answered_initialize_survives_a_crash_right_after() {
+    // Each commit takes long enough for the answer to come back before it ends.
+    let disk = Disk::slow(Duration::from_millis(300));
+    let before = start(&disk).await;
+    let sid = session(before.addr, None).await;
+    let crashed = disk.crash_copy();
+
+    let after = start(&crashed).await;
+    assert_eq!(listed(after.addr, None, &sid).await, Vec::<String>::new());
+    after.stop().await;
+    before.stop().await;
+}
+
 #[tokio::test]
 async fn a_task_working_when_the_process_died_reads_failed_in_its_session() {
     let disk = Disk::new();
