@@ -1,12 +1,15 @@
 //! The crash test: `taskward serve` with the SQLite store, killed with SIGKILL at random
 //! points under load from several clients, and restarted on the same data directory, many
 //! times. After each restart every acknowledged task and session is there, every result a
-//! client saw is unchanged, every acknowledged cancel holds, and every task left live was
-//! resumed and finishes with the right result (none fails `interrupted`).
+//! client was given (by `tasks/result`) is unchanged, every acknowledged cancel holds, and
+//! every task left live was resumed and finishes with the right result (none fails
+//! `interrupted`). Half the kills land at a random time, half right after a client received
+//! an acknowledgement of a random kind (the moment a promise was just made).
 //!
-//! `TASKWARD_CRASH_CYCLES=N` sets the number of kills (default 5), `TASKWARD_CRASH_SEED=S`
-//! replays a run (the seed is printed), `TASKWARD_CRASH_DURABILITY=power` serves with
-//! `--durability power` (default `process`); `-- --nocapture` shows the counts.
+//! `TASKWARD_CRASH_CYCLES=N` sets the number of kills (default 5); `TASKWARD_CRASH_SEED=S`
+//! replays a run's choices (the seed is printed; thread timing still varies);
+//! `TASKWARD_CRASH_DURABILITY=power` serves with `--durability power` (default `process`);
+//! `-- --nocapture` shows the counts.
 
 mod crash_support;
 
@@ -45,7 +48,7 @@ fn sigkill_under_load_loses_no_acknowledged_task() {
     });
     println!(
         "crash test: {cycles} cycles, {CLIENTS} clients, --durability {durability}, seed {seed} \
-         (TASKWARD_CRASH_SEED={seed} replays it)"
+         (TASKWARD_CRASH_SEED={seed} replays its choices)"
     );
     let mut rng = Rng::new(seed);
     let dir = std::env::temp_dir().join(format!("taskward-crash-{}-{seed}", std::process::id()));
