@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::ledger::Ledger;
+use super::ledger::{Entry, Ledger};
 use super::load::status_of;
 use super::mcp::{self, Fail};
 
@@ -99,58 +99,23 @@ pub(crate) fn after_restart(addr: SocketAddr, ledger: &mut Ledger, wait: bool) -
         }
     }
     let mut live = Vec::new();
+    let mut broke = Vec::new();
     for (i, e) in ledger.entries.iter().enumerate() {
         c.acked += 1;
-        let what = format!("task {} ({:?}, cycle {})", e.id, e.work, e.cycle);
-        let task = match mcp::request(addr, &e.session, "tasks/get", json!({"taskId": e.id})) {
-            Ok(task) => task,
-            Err(fail) => {
-                c.lost += 1;
-                bad.push(format!(
-                    "{what}: acknowledged, not found after the restart: {fail}"
-                ));
-                continue;
-            }
-        };
-        c.found += 1;
-        let status = status_of(&task);
-        let message = task["statusMessage"].as_str().unwrap_or_default();
-        if status == "failed" && message.contains("interrupted") {
-            c.interrupted += 1;
-            bad.push(format!("{what}: failed interrupted: {message}"));
+        // Reported once.
+        if e.broken {
+            continue;
         }
-        if e.cancel_acked {
-            c.cancels += 1;
-            if status == "cancelled" {
-                c.cancels_held += 1;
-            } else {
-                bad.push(format!(
-                    "{what}: its cancel was acknowledged; now {status}: {message}"
-                ));
-            }
-        }
-        if let Some((seen, answer)) = &e.seen {
-            c.seen += 1;
-            let now = mcp::task_result(addr, &e.session, &e.id, None);
-            match now {
-                Ok(now) if status == seen && &now == answer => c.seen_same += 1,
-                now => bad.push(format!(
-                    "{what}: seen {seen} with {answer}; now {status} with {now:?} ({message})"
-                )),
-            }
-        } else if terminal(status) {
-            live.push(i);
-        } else {
-            c.live += 1;
-            if message.contains("resumed after a restart") || status == "input_required" {
-                c.resumed += 1;
-            } else {
-                bad.push(format!(
-                    "{what}: {status} after the restart, not resumed: {task}"
-                ));
-            }
+        let before = bad.len();
+        if entry(addr, e, &mut c, &mut bad) {
             live.push(i);
         }
+        if bad.len() > before {
+            broke.push(i);
+        }
+    }
+    for i in broke {
+        ledger.entries[i].broken = true;
     }
     if wait {
         finish(addr, ledger, &live, &mut c, &mut bad);
@@ -228,4 +193,60 @@ fn finish(
             FINISH_LIMIT.as_secs()
         ));
     }
+}
+
+/// Checks one acknowledged task after a restart; true when it is to be finished (live, or
+/// ended unseen).
+fn entry(addr: SocketAddr, e: &Entry, c: &mut Counts, bad: &mut Vec<String>) -> bool {
+    let what = format!("task {} ({:?}, cycle {})", e.id, e.work, e.cycle);
+    let task = match mcp::request(addr, &e.session, "tasks/get", json!({"taskId": e.id})) {
+        Ok(task) => task,
+        Err(fail) => {
+            c.lost += 1;
+            bad.push(format!(
+                "{what}: acknowledged, not found after the restart: {fail}"
+            ));
+            return false;
+        }
+    };
+    c.found += 1;
+    let status = status_of(&task);
+    let message = task["statusMessage"].as_str().unwrap_or_default();
+    if status == "failed" && message.contains("interrupted") {
+        c.interrupted += 1;
+        bad.push(format!("{what}: failed interrupted: {message}"));
+    }
+    if e.cancel_acked {
+        c.cancels += 1;
+        if status == "cancelled" {
+            c.cancels_held += 1;
+        } else {
+            bad.push(format!(
+                "{what}: its cancel was acknowledged; now {status}: {message}"
+            ));
+        }
+    }
+    if let Some((seen, answer)) = &e.seen {
+        c.seen += 1;
+        let now = mcp::task_result(addr, &e.session, &e.id, None);
+        match now {
+            Ok(now) if status == seen && &now == answer => c.seen_same += 1,
+            now => bad.push(format!(
+                "{what}: seen {seen} with {answer}; now {status} with {now:?} ({message})"
+            )),
+        }
+    } else if terminal(status) {
+        return true;
+    } else {
+        c.live += 1;
+        if message.contains("resumed after a restart") || status == "input_required" {
+            c.resumed += 1;
+        } else {
+            bad.push(format!(
+                "{what}: {status} after the restart, not resumed: {task}"
+            ));
+        }
+        return true;
+    }
+    false
 }

@@ -105,6 +105,8 @@ pub(crate) struct Entry {
     pub(crate) cancel_sent: bool,
     /// The server answered a cancel with the task cancelled.
     pub(crate) cancel_acked: bool,
+    /// A broken promise about it was reported: not checked again.
+    pub(crate) broken: bool,
 }
 
 /// Every task and session the clients were told of, and what went wrong.

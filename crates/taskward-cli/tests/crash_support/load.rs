@@ -173,6 +173,7 @@ impl Client {
             seen: None,
             cancel_sent: false,
             cancel_acked: false,
+            broken: false,
         });
         count(&self.shared.counts.created);
         let _ = self.shared.acked.send(Acked::Created);
