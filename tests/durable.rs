@@ -98,6 +98,58 @@ async fn finished_tasks_are_served_after_a_restart_exactly_as_before() {
     ward.shutdown(Duration::from_secs(1)).await.unwrap();
 }
 
+/// A wait that saw the task end returns once its end is durable: a process killed right
+/// after (the disk copied at that instant, the commit of the end still under way) leaves the
+/// task ended for the next one (a promise `crates/taskward-cli/tests/crash_restart.rs` checks).
+#[tokio::test]
+async fn an_awaited_outcome_survives_a_crash_right_after() {
+    // Each commit takes long enough for the end to be seen before it is written.
+    let disk = Disk::slow(Duration::from_millis(300));
+    let ward = ward_on(&disk).await;
+    let go = Arc::new(tokio::sync::Notify::new());
+    let work = {
+        let go = go.clone();
+        move |_ctx: taskward::TaskContext| {
+            let go = go.clone();
+            async move {
+                go.notified().await;
+                Ok::<_, taskward::TaskError>(json!("done"))
+            }
+        }
+    };
+    let task = ward.submit(TaskSpec::new("job"), work).await.unwrap();
+    // It ends after its creation is durable, so its end is in a commit of its own.
+    go.notify_one();
+    let outcome = task.wait().await.unwrap();
+    assert!(matches!(outcome, Outcome::Completed { .. }), "{outcome:?}");
+    let after_crash = disk.crash_copy();
+
+    let ward2 = ward_on(&after_crash).await;
+    let record = ward2.get(&Scope::global(), task.id()).unwrap();
+    assert_eq!(record.status, Status::Completed, "{record:?}");
+    ward2.shutdown(Duration::from_secs(1)).await.unwrap();
+    ward.shutdown(Duration::from_secs(1)).await.unwrap();
+}
+
+/// A cancel returns once the cancelled record is durable: a process killed right after
+/// leaves the task cancelled for the next one (a promise checked by
+/// `crates/taskward-cli/tests/crash_restart.rs`).
+#[tokio::test]
+async fn an_acknowledged_cancel_survives_a_crash_right_after() {
+    let disk = Disk::slow(Duration::from_millis(300));
+    let ward = ward_on(&disk).await;
+    let task = ward.submit(TaskSpec::new("long"), long).await.unwrap();
+    let cancelled = task.cancel(None).await.unwrap();
+    assert_eq!(cancelled.status, Status::Cancelled);
+    let after_crash = disk.crash_copy();
+
+    let ward2 = ward_on(&after_crash).await;
+    let record = ward2.get(&Scope::global(), task.id()).unwrap();
+    assert_eq!(record.status, Status::Cancelled, "{record:?}");
+    ward2.shutdown(Duration::from_secs(1)).await.unwrap();
+    ward.shutdown(Duration::from_secs(1)).await.unwrap();
+}
+
 #[tokio::test]
 async fn a_task_working_when_the_process_died_fails_with_cause_interrupted() {
     let disk = Disk::new();

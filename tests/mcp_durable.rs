@@ -45,7 +45,10 @@ async fn start_with(disk: &Disk, options: HttpOptions) -> Process {
         .spawn()
         .await
         .expect("runtime starts");
-    let server = mcp_support::server_on(ward.clone());
+    let server = Server::builder(ward.clone())
+        .tools(mcp_support::tools::basic())
+        .tools([mcp_support::tools::ask_name()])
+        .build();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("binds");
@@ -221,6 +224,69 @@ async fn a_session_and_its_finished_task_are_found_after_a_restart() {
     after.stop().await;
 }
 
+/// `initialize` answers once the session is durable: a process killed right after the
+/// answer (the disk copied at that instant, its commit still under way) leaves the session
+/// for the next one. Found by `crates/taskward-cli/tests/crash_restart.rs`.
+#[tokio::test]
+async fn an_answered_initialize_survives_a_crash_right_after() {
+    // Each commit takes long enough for the answer to come back before it ends.
+    let disk = Disk::slow(Duration::from_millis(300));
+    let before = start(&disk).await;
+    let sid = session(before.addr, None).await;
+    let crashed = disk.crash_copy();
+
+    let after = start(&crashed).await;
+    assert_eq!(listed(after.addr, None, &sid).await, Vec::<String>::new());
+    after.stop().await;
+    before.stop().await;
+}
+
+/// `tasks/result` of a task that has just ended answers once its end is durable: a process
+/// killed right after leaves it ended for the next one. Found by
+/// `crates/taskward-cli/tests/crash_restart.rs` (an `ask_name` task seen completed came back
+/// `input_required`).
+#[tokio::test]
+async fn a_result_answered_survives_a_crash_right_after() {
+    let disk = Disk::slow(Duration::from_millis(300));
+    let before = start(&disk).await;
+    let sid = session(before.addr, None).await;
+    let task = create(before.addr, None, &sid, "ask_name", json!({})).await;
+    // The question, on the stream of a first tasks/result; answered.
+    let first = request("tasks/result", json!({"taskId": task}));
+    let body = serde_json::to_vec(&first).unwrap();
+    let mut stream = http_client::post_stream(
+        before.addr,
+        &[
+            ("Content-Type", "application/json"),
+            ("Accept", "application/json, text/event-stream"),
+            ("Mcp-Session-Id", &sid),
+        ],
+        &body,
+    )
+    .await;
+    let question = stream.next_json().await;
+    assert_eq!(question["method"], "elicitation/create", "{question}");
+    let answer = json!({"jsonrpc": "2.0", "id": question["id"], "result": {"action": "accept", "content": {"name": "Ada"}}});
+    assert_eq!(
+        post(before.addr, None, Some(&sid), &answer).await.status,
+        202
+    );
+    drop(stream);
+    // Ended (in memory: its end is still being written).
+    while on_task(before.addr, &sid, "tasks/get", &task).await["status"] != "completed" {
+        tokio::task::yield_now().await;
+    }
+    let result = on_task(before.addr, &sid, "tasks/result", &task).await;
+    assert_eq!(result["content"][0]["text"], "Hello, Ada!", "{result}");
+    let crashed = disk.crash_copy();
+
+    let after = start(&crashed).await;
+    let got = on_task(after.addr, &sid, "tasks/get", &task).await;
+    assert_eq!(got["status"], "completed", "{got}");
+    after.stop().await;
+    before.stop().await;
+}
+
 #[tokio::test]
 async fn a_task_working_when_the_process_died_reads_failed_in_its_session() {
     let disk = Disk::new();
@@ -371,10 +437,13 @@ impl InProcess {
         )
     }
 
-    /// Opens a session; returns its id.
+    /// Opens a session; returns its id. Answered once the session is durable: the clock
+    /// runs meanwhile, as in [`InProcess::barrier`].
     async fn initialize(&mut self) -> String {
         let initialize = mcp_support::initialize_request();
+        tokio::time::resume();
         let response = self.call("POST", None, Some(&initialize)).await;
+        tokio::time::pause();
         assert_eq!(response.status(), 200);
         response
             .headers()

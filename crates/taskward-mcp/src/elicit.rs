@@ -13,9 +13,12 @@ use crate::server::Server;
 use crate::session::{Session, Sink};
 use crate::wire::related_task_meta;
 
-/// Waits for a task's outcome. Each time the task is `input_required`, its outstanding
-/// requests not yet sent by this call are sent on `sink`, with ids the session keeps to
-/// match the client's responses ([`on_response`]).
+/// Waits for a task's outcome (returned once durable, as [`Taskward::wait`] returns it).
+/// Each time the task is `input_required`, its outstanding requests not yet sent by this
+/// call are sent on `sink`, with ids the session keeps to match the client's responses
+/// ([`on_response`]).
+///
+/// [`Taskward::wait`]: taskward_runtime::Taskward::wait
 pub(crate) async fn await_outcome(
     server: &Server,
     session: &Session,
@@ -34,8 +37,10 @@ pub(crate) async fn await_outcome(
     let mut delivered: HashSet<String> = HashSet::new();
     loop {
         let record = ward.get(scope, id)?;
-        if let Some(outcome) = &record.outcome {
-            return Ok(outcome.clone());
+        if record.outcome.is_some() {
+            // Through `wait`, which returns once the end is durable: a `get` shows it as it
+            // happens, before the store has it.
+            return ward.wait(scope, id).await;
         }
         if record.status == Status::InputRequired {
             for input in ward.input_requests(scope, id)? {

@@ -87,11 +87,16 @@ impl Server {
     }
 
     /// Writes a session that `initialize` just opened over HTTP to the durable store, and
-    /// keeps it there until it ends.
+    /// keeps it there until it ends. Returns once the write is durable, so that the answer
+    /// to `initialize` is never sent for a session a crash could lose.
+    ///
+    /// # Cancel safety
+    ///
+    /// The write is queued before the first await; cancelled, it is only not waited for.
     #[cfg_attr(not(feature = "http"), allow(dead_code))]
-    pub(crate) fn keep(&self, session: &Session) {
+    pub(crate) async fn keep(&self, session: &Session) -> Result<(), taskward_core::Error> {
         if self.ward().durability() == Durability::Memory {
-            return;
+            return Ok(());
         }
         let now = Instant::now();
         let kept = Kept {
@@ -101,7 +106,7 @@ impl Server {
         {
             let mut slot = session.kept();
             let Some(record) = record(session, &kept, now, self.idle_timeout()) else {
-                return;
+                return Ok(());
             };
             self.ward().persist_session(Arc::new(record));
             *slot = Some(kept);
@@ -113,6 +118,7 @@ impl Server {
         if !open {
             self.forget(session);
         }
+        self.ward().synced().await
     }
 
     /// Writes that a kept session was used at `used`, when the write interval has passed

@@ -35,9 +35,10 @@ impl TaskStore for Journaled {
     }
 
     fn replace(&self, record: Arc<TaskRecord>) -> Result<(), StoreError> {
-        self.table.replace(record.clone())?;
-        self.journal.push(StoreWrite::Put(record));
-        Ok(())
+        // Queued before it is visible: whoever reads the new record and then waits for the
+        // journal ([`Journal::synced`]) waits for this write too.
+        self.journal.push(StoreWrite::Put(record.clone()));
+        self.table.replace(record)
     }
 
     fn remove(&self, id: &TaskId) -> Result<Option<Arc<TaskRecord>>, StoreError> {

@@ -12,8 +12,9 @@ use crate::progress::ProgressMessage;
 use crate::registry::Command;
 
 impl Taskward {
-    /// Cancels a task: it is `cancelled` when this returns; then its work's token fires and,
-    /// after the grace period, the work is aborted. Children of the task are cancelled too.
+    /// Cancels a task: it is `cancelled` when this returns (durably, with a durable store);
+    /// then its work's token fires and, after the grace period, the work is aborted.
+    /// Children of the task are cancelled too.
     ///
     /// # Errors
     ///
@@ -25,14 +26,18 @@ impl Taskward {
         id: TaskId,
         reason: Option<String>,
     ) -> Result<Arc<TaskRecord>, Error> {
-        self.call(|answer| Command::Cancel {
-            scope: scope.clone(),
-            id,
-            by: CancelledBy::Client,
-            reason,
-            answer,
-        })
-        .await?
+        let record = self
+            .call(|answer| Command::Cancel {
+                scope: scope.clone(),
+                id,
+                by: CancelledBy::Client,
+                reason,
+                answer,
+            })
+            .await??;
+        // Acknowledged once durable: a restart finds it cancelled.
+        self.synced().await?;
+        Ok(record)
     }
 
     /// Applies a close policy to every live task of a scope (a session ended): keep them,

@@ -49,13 +49,22 @@ impl Taskward {
         records
     }
 
-    /// Waits for a task's outcome: wakes on completion, failure, cancel and expiry.
+    /// Waits for a task's outcome: wakes on completion, failure, cancel and expiry. With a
+    /// durable store it returns once the task's terminal record is durable, so that an
+    /// outcome a caller was given is the one a restart finds.
     ///
     /// # Cancel safety
     ///
     /// Cancel safe. The wake-up is armed before the outcome is checked, so an outcome set
     /// between the check and the wait is never missed.
     pub async fn wait(&self, scope: &Scope, id: TaskId) -> Result<Outcome, Error> {
+        let outcome = self.outcome(scope, id).await?;
+        self.synced().await?;
+        Ok(outcome)
+    }
+
+    /// The outcome, once there is one (in memory; maybe not yet durable).
+    async fn outcome(&self, scope: &Scope, id: TaskId) -> Result<Outcome, Error> {
         let record = self.get(scope, id)?;
         if let Some(outcome) = &record.outcome {
             return Ok(outcome.clone());

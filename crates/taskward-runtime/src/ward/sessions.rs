@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use taskward_core::{Durability, SessionRecord, StoreWrite};
+use taskward_core::{Durability, Error, SessionRecord, StoreWrite};
 
 use super::Taskward;
 
@@ -28,6 +28,25 @@ impl Taskward {
     pub fn persist_session(&self, session: Arc<SessionRecord>) {
         if let Some(journal) = &self.shared().journal {
             journal.push(StoreWrite::Session(session));
+        }
+    }
+
+    /// Waits until every write queued so far (a [`persist_session`](Self::persist_session)
+    /// among them) is durable under the store's policy. Returns at once without a durable
+    /// store. A protocol binding awaits it before it answers the request that opened a
+    /// session, so that a client told of the session finds it after a crash.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the store's writer has stopped.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it only waits; the writes are committed whether or not anyone waits.
+    pub async fn synced(&self) -> Result<(), Error> {
+        match &self.shared().journal {
+            Some(journal) => journal.synced().await,
+            None => Ok(()),
         }
     }
 

@@ -123,6 +123,7 @@ async fn initialize(
         Message::Request(request) => Some(request.id.clone()),
         _ => None,
     };
+    let request_id = id.clone();
     let opened = tokio::spawn(async move {
         let (session, notifications) = shared.server.open_session(principal.as_deref());
         let sid = session.id().to_owned();
@@ -130,9 +131,18 @@ async fn initialize(
         match answer {
             Some(answer) if answer.get("result").is_some() => {
                 shared.attach(&sid, notifications);
-                // Kept in the durable store, if any, so that it outlives a restart.
-                shared.server.keep(&session);
-                (answer, Some(sid))
+                // Kept in the durable store, if any, so that it outlives a restart: answered
+                // once it is durable.
+                match shared.server.keep(&session).await {
+                    Ok(()) => (answer, Some(sid)),
+                    Err(e) => {
+                        drop(session);
+                        shared.server.close_session(&sid).await;
+                        let error =
+                            ErrorObject::internal(format!("the session could not be kept: {e}"));
+                        (jsonrpc::failure(request_id.as_ref(), &error), None)
+                    }
+                }
             }
             other => {
                 drop(session);
