@@ -127,21 +127,40 @@ impl Journal {
         }
     }
 
+    /// How many writes were queued so far: a mark to wait for with
+    /// [`synced_to`](Self::synced_to).
+    pub(crate) fn queued(&self) -> u64 {
+        self.inner.lock().queued
+    }
+
     /// Waits until every write queued so far is durable.
     ///
     /// # Cancel safety
     ///
     /// Cancel safe: it only waits; the writes are committed whether or not anyone waits.
     pub(crate) async fn synced(&self) -> Result<(), Error> {
+        let target = self.queued();
+        self.synced_to(target).await
+    }
+
+    /// Waits until the first `target` writes are durable: those queued before a mark taken
+    /// with [`queued`](Self::queued), and not the ones queued since (a submit waits for its
+    /// record, not for its task's later transitions).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`synced`](Self::synced).
+    pub(crate) async fn synced_to(&self, target: u64) -> Result<(), Error> {
         let durable = {
             let mut queue = self.inner.lock();
-            if queue.committed >= queue.queued {
+            if queue.committed >= target {
                 return Ok(());
             }
             let (tx, rx) = oneshot::channel();
-            // Counts only grow, and are pushed under the lock: the queue stays in order.
-            let target = queue.queued;
-            queue.waiters.push_back((target, tx));
+            // Kept in order of target, which the writer relies on: a mark taken earlier may
+            // be waited for later than a newer one (near the back, almost always).
+            let at = queue.waiters.partition_point(|(t, _)| *t <= target);
+            queue.waiters.insert(at, (target, tx));
             rx
         };
         durable

@@ -296,16 +296,8 @@ impl Taskward {
         if spec.input.is_some() && self.shared().kinds.get(&spec.name).is_none() {
             return Err(Error::UnknownKind(spec.name.clone()));
         }
-        let handle = self
-            .record_and_start(spec, work, external_cancel, None)
-            .await?;
-        // With a durable store, the record is durable before submit returns (the 2026-07-28
-        // MCP extension requires it before `CreateTaskResult` is sent); submits that arrive
-        // together share one commit.
-        if let Some(journal) = &self.shared().journal {
-            journal.synced().await?;
-        }
-        Ok(handle)
+        self.record_and_start(spec, work, external_cancel, None)
+            .await
     }
 
     pub(crate) async fn record_and_start(
@@ -314,6 +306,32 @@ impl Taskward {
         work: Option<WorkFn>,
         external_cancel: Option<crate::control::ExternalCancel>,
         resumed: Option<Box<taskward_core::StoredTask>>,
+    ) -> Result<TaskHandle, Error> {
+        // A resumed task's record is durable already: what the store gave back.
+        let fresh = resumed.is_none();
+        let mut recorded = None;
+        let handle = self
+            .record_then_start(spec, work, external_cancel, resumed, &mut recorded)
+            .await?;
+        // With a durable store, the record is durable before submit returns (the 2026-07-28
+        // MCP extension requires it before `CreateTaskResult` is sent): the commit that
+        // carries the writes queued up to the record's, not the task's later transitions.
+        // Submits that arrive together share one commit.
+        if let (true, Some(journal), Some(recorded)) = (fresh, &self.shared().journal, recorded) {
+            journal.synced_to(recorded).await?;
+        }
+        Ok(handle)
+    }
+
+    /// Records the task (noting in `recorded` the journal's mark just after its record) and
+    /// waits for its start.
+    async fn record_then_start(
+        &self,
+        spec: TaskSpec,
+        work: Option<WorkFn>,
+        external_cancel: Option<crate::control::ExternalCancel>,
+        resumed: Option<Box<taskward_core::StoredTask>>,
+        recorded: &mut Option<u64>,
     ) -> Result<TaskHandle, Error> {
         let request = Box::new(CreateRequest {
             spec,
@@ -324,6 +342,8 @@ impl Taskward {
         let admission = self
             .call(|answer| Command::Create(request, answer))
             .await??;
+        // The registry wrote the record (or found it) before it answered.
+        *recorded = self.shared().journal.as_ref().map(|j| j.queued());
         let (control, record, started) = match admission {
             Admission::Existing(record) => return Ok(TaskHandle::new(self.clone(), record, true)),
             Admission::Cached(record) => return Ok(TaskHandle::new(self.clone(), record, false)),
