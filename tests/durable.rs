@@ -322,3 +322,49 @@ async fn shutdown_closes_the_store_so_that_the_next_runtime_opens_it_at_once() {
     drop(ward);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_killed_registry_loses_no_write_of_the_journal() {
+    let disk = Disk::new();
+    let ward = ward_on(&disk).await;
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let released = std::sync::Mutex::new(Some(released));
+    let task = ward
+        .submit(TaskSpec::new("gated"), move |_ctx| {
+            let gate = released.lock().unwrap().take();
+            async move {
+                if let Some(gate) = gate {
+                    let _ = gate.await;
+                }
+                Ok(json!("after the restart"))
+            }
+        })
+        .await
+        .unwrap();
+    let old = ward.registry_cell().unwrap();
+    old.kill();
+    common::settle().await;
+    assert_ne!(
+        ward.registry_cell().unwrap().get_id(),
+        old.get_id(),
+        "restarted"
+    );
+    release.send(()).unwrap();
+    // Acknowledged by `wait` after the restart: it must be on disk, as a crash now finds it.
+    assert_eq!(
+        task.wait().await.unwrap(),
+        Outcome::completed(json!("after the restart"))
+    );
+    let after_crash = disk.crash_copy();
+    assert_eq!(
+        after_crash.record(task.id()).unwrap().status,
+        Status::Completed
+    );
+    let ward2 = ward_on(&after_crash).await;
+    assert_eq!(
+        ward2.wait(&Scope::global(), task.id()).await.unwrap(),
+        Outcome::completed(json!("after the restart"))
+    );
+    ward2.shutdown(Duration::from_secs(1)).await.unwrap();
+    ward.shutdown(Duration::from_secs(1)).await.unwrap();
+}

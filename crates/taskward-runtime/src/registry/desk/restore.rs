@@ -94,7 +94,9 @@ impl Desk<'_> {
                     .idempotency
                     .insert((record.scope.clone(), key.clone()), record.id);
             }
-            if let (Some(outcome), true) = (&record.outcome, self.retention_capped()) {
+            if self.retention_capped()
+                && let Some(outcome) = &record.outcome
+            {
                 self.book
                     .retained
                     .keep(record.id, &record.scope, outcome_bytes(outcome));
