@@ -13,7 +13,7 @@ use ractor::{ActorCell, ActorStatus};
 use serde_json::json;
 use taskward::{
     Error, Event, EventFilter, EventKind, FailureCause, Intensity, ListQuery, Outcome, Owner,
-    Phase, Scope, Status, TaskContext, TaskError, TaskNotice, TaskSpec, Taskward,
+    Phase, Scope, Status, TaskContext, TaskError, TaskId, TaskNotice, TaskSpec, Taskward,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -361,16 +361,17 @@ async fn calls_answer_unavailable_at_once_after_the_tree_gave_up() {
     assert_eq!(started.elapsed(), Duration::ZERO);
 }
 
-/// A command waiting in the registry's mailbox when the registry is killed (ractor drops
-/// queued messages) is delivered to its successor: the submit of an owned task, which always
-/// goes through the mailbox, succeeds once, instead of answering `Unavailable`.
+/// What waits for the registry when it is killed (ractor drops queued messages) reaches its
+/// successor: the submit of an owned task succeeds once, instead of answering `Unavailable`,
+/// and its owner's notice, handed to the registry while it was held, is delivered by the
+/// successor.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_queued_when_the_registry_is_killed_reaches_its_successor() {
-    use common::owner::{HostMsg, host, owned_by};
+    use common::owner::{HostMsg, host, next_notice, owned_by};
     use taskward::Owner;
 
     let ward = Taskward::builder().spawn().await.unwrap();
-    let (host, _notices) = host().await;
+    let (host, mut notices) = host().await;
     let (entered_tx, entered_rx) = std::sync::mpsc::channel::<()>();
     let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
     let release_rx = Mutex::new(release_rx);
@@ -417,6 +418,15 @@ async fn a_command_queued_when_the_registry_is_killed_reaches_its_successor() {
         held.wait().await.unwrap(),
         Outcome::completed(json!("done"))
     );
+    // Both owners' notices arrive; the queued task's only from the successor.
+    let mut told: Vec<TaskId> = vec![
+        next_notice(&mut notices).await.id(),
+        next_notice(&mut notices).await.id(),
+    ];
+    told.sort();
+    let mut ids = vec![held.id(), queued.id()];
+    ids.sort();
+    assert_eq!(told, ids);
     assert_eq!(ward.status().await.unwrap().registry_restarts, 1);
     ward.shutdown(Duration::from_secs(1)).await.unwrap();
 }

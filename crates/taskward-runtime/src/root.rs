@@ -150,21 +150,23 @@ impl Actor for Root {
         if is_registry {
             tracing::warn!(%why, "registry exited; restarting it with the table intact");
             state.shared.set_registry(None);
-            state.registry = start_registry(&state.shared, myself.get_cell()).await?;
+            // Counted before the successor starts, so that whatever it does (the effects it
+            // runs, the reports it applies) comes after the count.
             state
                 .shared
                 .counters
                 .registry_restarts
                 .fetch_add(1, Ordering::Relaxed);
+            state.registry = start_registry(&state.shared, myself.get_cell()).await?;
         } else {
             tracing::warn!(%why, "runner supervisor exited; restarting it");
             state.shared.runners.set_runner_sup(None);
-            state.runner_sup = start_runner_sup(&state.shared, myself.get_cell()).await?;
             state
                 .shared
                 .counters
                 .runner_sup_restarts
                 .fetch_add(1, Ordering::Relaxed);
+            state.runner_sup = start_runner_sup(&state.shared, myself.get_cell()).await?;
         }
         Ok(())
     }

@@ -58,10 +58,12 @@ impl Shared {
         ReportPort::new(move |report| shared.report(report))
     }
 
-    /// Queues a report for the registry; nudges it when the inbox was empty (one nudge covers
-    /// everything queued until the registry drains).
+    /// Queues a report for the registry and, like a [`command`](Self::command), works the
+    /// desk when no desk is at work; otherwise nudges the registry when the inbox was empty
+    /// (one nudge covers everything queued until the registry drains).
     pub(crate) fn report(&self, report: Report) {
-        if self.inbox.report(report) {
+        let was_empty = self.inbox.report(report);
+        if !super::combine(self) && was_empty {
             self.nudge_registry();
         }
     }

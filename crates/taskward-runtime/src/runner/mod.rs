@@ -9,11 +9,16 @@
 //! runner's mailbox stays free for starts, deadlines, cancels, grace expiries and status
 //! queries while the works run. Messages to a runner name the task.
 //!
+//! A runner's mailbox and state are its [`Post`], worked by whoever finds the runner idle
+//! (the submitter starting a work, the work reporting its end) and otherwise by the runner
+//! actor when nudged: one mechanism, without a wake-up of the runner on the hot paths.
+//!
 //! The runner supervisor ([`supervisor`]) starts the partitions, and restarts one that dies;
 //! only the tasks of a dead partition fail (cause `runner_lost`, or retried under their
 //! policy).
 
 mod partitions;
+mod post;
 mod slot;
 mod state;
 mod status;
@@ -27,6 +32,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use taskward_core::TaskId;
 
 pub(crate) use partitions::Partitions;
+pub(crate) use post::Post;
 pub(crate) use slot::{WorkEnd, json_len};
 pub use status::RunnerStatus;
 
@@ -34,7 +40,6 @@ use crate::control::Control;
 use crate::meter::Exceeded;
 use crate::report::ReportPort;
 use crate::table::Table;
-use state::RunnerState;
 use supervisor::RunnerSupMsg;
 
 /// A runner actor: the runner of one partition.
@@ -124,66 +129,43 @@ pub(crate) enum RunnerMsg {
     },
 }
 
+/// What the runner actor itself is told: work the post (messages were queued while its
+/// state was busy).
+#[derive(Debug)]
+pub(crate) struct Nudge;
+
 impl Actor for Runner {
-    type Msg = RunnerMsg;
-    type State = RunnerState;
-    type Arguments = RunnerArgs;
+    type Msg = Nudge;
+    type State = Arc<Post>;
+    type Arguments = Arc<Post>;
 
     async fn pre_start(
         &self,
-        myself: ActorRef<RunnerMsg>,
-        args: RunnerArgs,
-    ) -> Result<RunnerState, ActorProcessingErr> {
-        Ok(RunnerState::new(args, myself))
+        myself: ActorRef<Nudge>,
+        post: Arc<Post>,
+    ) -> Result<Arc<Post>, ActorProcessingErr> {
+        post.bind(myself);
+        Ok(post)
     }
 
     async fn handle(
         &self,
-        myself: ActorRef<RunnerMsg>,
-        message: RunnerMsg,
-        state: &mut RunnerState,
+        _myself: ActorRef<Nudge>,
+        _message: Nudge,
+        post: &mut Arc<Post>,
     ) -> Result<(), ActorProcessingErr> {
-        match message {
-            RunnerMsg::Start {
-                control,
-                attempt,
-                announce,
-                reply,
-            } => {
-                let started = state.start(&myself, control, attempt, announce);
-                let _ = reply.send(started);
-            }
-            RunnerMsg::Retry {
-                control,
-                attempt,
-                delay,
-            } => state.wait(control, attempt, delay),
-            RunnerMsg::WorkDone { id, attempt, end } => state.work_done(id, attempt, end),
-            RunnerMsg::Timer { id, attempt, seq } => state.timer(&myself, id, attempt, seq),
-            RunnerMsg::Exceeded {
-                id,
-                attempt,
-                exceeded,
-            } => state.exceeded(id, attempt, exceeded),
-            RunnerMsg::Cancel { id } => state.cancel(id),
-            RunnerMsg::Suspend { id } => state.suspend(id),
-            RunnerMsg::AbortAll(reply) => {
-                let _ = reply.send(state.abort_all());
-            }
-            RunnerMsg::Idle(reply) => state.when_idle(reply),
-            RunnerMsg::Status { id, reply } => {
-                let _ = reply.send(state.status(&id));
-            }
-        }
-        Ok(())
+        // A handler that panics fails the runner (the supervisor sees why).
+        post.work().map_err(ActorProcessingErr::from)
     }
 
     async fn post_stop(
         &self,
-        _myself: ActorRef<RunnerMsg>,
-        state: &mut RunnerState,
+        _myself: ActorRef<Nudge>,
+        post: &mut Arc<Post>,
     ) -> Result<(), ActorProcessingErr> {
-        state.stop_all();
+        // Its works stop with it, aborted as the state drops; the supervisor fails their
+        // tasks.
+        post.close();
         Ok(())
     }
 }
@@ -191,16 +173,22 @@ impl Actor for Runner {
 /// Where a start's acknowledgement (init_ack) arrives: `Ok` once the work is spawned.
 pub(crate) type StartAck = ractor::concurrency::OneshotReceiver<Result<(), String>>;
 
-/// Hands a task's first attempt to `runner`, which holds it from now on (so a cancel or the
-/// runner's death reaches it even before the work starts). `announce`: the runner reports
-/// `Started` (the task was recorded queued). Returns where the acknowledgement arrives;
-/// `None` when the runner is gone (the task is let go again).
+/// Hands a task's first attempt to the runner `post`, which holds it from now on (so a cancel
+/// or the runner's death reaches it even before the work starts). `announce`: the runner
+/// reports `Started` (the task was recorded queued). The start is only queued: the caller
+/// then [`kick`](Post::kick)s the post (the registry's desk does it once it has released its
+/// book, so that the work's factory never runs under it). Returns where the acknowledgement
+/// arrives; `None` when the runner is gone (the task is let go again).
 pub(crate) fn hand_over(
-    runner: &ActorRef<RunnerMsg>,
+    post: &Arc<Post>,
     control: &Arc<Control>,
     announce: bool,
 ) -> Option<StartAck> {
-    control.attach(runner.get_cell(), false);
+    let cell = post.cell()?;
+    if post.is_stopped() {
+        return None;
+    }
+    control.attach(cell, false);
     let (tx, rx) = ractor::concurrency::oneshot();
     let start = RunnerMsg::Start {
         control: control.clone(),
@@ -209,7 +197,7 @@ pub(crate) fn hand_over(
         announce,
         reply: tx.into(),
     };
-    if runner.cast(start).is_err() {
+    if post.queue(start).is_none() {
         control.detach();
         return None;
     }

@@ -1,14 +1,14 @@
 //! The partition router: which runner holds a task, and how many tasks each one runs.
 
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use ractor::{ActorId, ActorRef, ActorStatus, RpcReplyPort};
+use ractor::{ActorId, RpcReplyPort};
 use taskward_core::TaskId;
 use tokio::sync::watch;
 
-use super::RunnerMsg;
+use super::{Post, RunnerMsg};
 
 /// How long a caller waits for a partition that is being restarted.
 const RESTART_WAIT: Duration = Duration::from_secs(5);
@@ -16,7 +16,7 @@ const RESTART_WAIT: Duration = Duration::from_secs(5);
 /// One partition's place in the router.
 #[derive(Debug)]
 struct Place {
-    runner: Option<ActorRef<RunnerMsg>>,
+    runner: Option<Arc<Post>>,
     /// Tasks whose work it runs now (kept by the runner itself).
     running: AtomicUsize,
 }
@@ -64,25 +64,32 @@ impl Partitions {
         self.places[index].read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The runner of partition `index`, if one is running.
-    pub(crate) fn runner(&self, index: usize) -> Option<ActorRef<RunnerMsg>> {
+    /// The runner (its post) of partition `index`, if one is running.
+    pub(crate) fn runner(&self, index: usize) -> Option<Arc<Post>> {
         self.place(index).runner.clone()
     }
 
     /// The live runner that holds (or will hold) a task; `None` while its partition's runner
     /// is stopped and not replaced yet.
-    pub(crate) fn for_task(&self, id: &TaskId) -> Option<ActorRef<RunnerMsg>> {
+    pub(crate) fn for_task(&self, id: &TaskId) -> Option<Arc<Post>> {
         self.runner(self.index_of(id))
-            .filter(|runner| runner.get_status() != ActorStatus::Stopped)
+            .filter(|runner| !runner.is_stopped())
+    }
+
+    /// The runner `holder` (a task's holder, by its actor's id) if it is the one now in
+    /// place for the task's partition: a holder that was replaced is gone with its works.
+    pub(crate) fn holding(&self, id: &TaskId, holder: ActorId) -> Option<Arc<Post>> {
+        self.runner(self.index_of(id))
+            .filter(|runner| runner.actor_id() == Some(holder))
     }
 
     /// Every runner now in place.
-    pub(crate) fn runners(&self) -> Vec<ActorRef<RunnerMsg>> {
+    pub(crate) fn runners(&self) -> Vec<Arc<Post>> {
         (0..self.len()).filter_map(|i| self.runner(i)).collect()
     }
 
     /// Puts (or clears) the runner of partition `index`.
-    pub(crate) fn set(&self, index: usize, runner: Option<ActorRef<RunnerMsg>>) {
+    pub(crate) fn set(&self, index: usize, runner: Option<Arc<Post>>) {
         {
             let mut place = self.places[index]
                 .write()
@@ -99,7 +106,7 @@ impl Partitions {
             self.place(i)
                 .runner
                 .as_ref()
-                .is_some_and(|r| r.get_id() == id)
+                .is_some_and(|r| r.actor_id() == Some(id))
         })
     }
 
@@ -109,7 +116,7 @@ impl Partitions {
             .filter_map(|i| {
                 let place = self.place(i);
                 let runner = place.runner.as_ref()?;
-                (runner.get_status() == ActorStatus::Stopped).then(|| runner.get_id())
+                runner.is_stopped().then(|| runner.actor_id()).flatten()
             })
             .collect()
     }
@@ -127,7 +134,7 @@ impl Partitions {
     }
 
     /// The runner of a task's partition, waiting for one being restarted.
-    pub(crate) async fn wait_for(&self, id: &TaskId) -> Option<ActorRef<RunnerMsg>> {
+    pub(crate) async fn wait_for(&self, id: &TaskId) -> Option<Arc<Post>> {
         let mut generation = self.generation.subscribe();
         let deadline = tokio::time::Instant::now() + RESTART_WAIT;
         loop {
@@ -152,7 +159,7 @@ impl Partitions {
     ) -> Vec<T> {
         let calls = self.runners().into_iter().map(|runner| {
             let (tx, rx) = ractor::concurrency::oneshot();
-            let sent = runner.send_message(ask(tx.into())).is_ok();
+            let sent = runner.send(ask(tx.into()));
             async move {
                 if !sent {
                     return None;

@@ -3,16 +3,17 @@
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use ractor::{ActorRef, RpcReplyPort};
+use ractor::RpcReplyPort;
 use taskward_core::{Failure, FailureCause, TaskId};
 use tokio::time::Instant;
 use tokio_util::task::AbortOnDropHandle;
 use tracing::Instrument;
 
+use super::post::Post;
 use super::slot::{Slot, StopCause, Waiting, WorkEnd, json_len};
 use super::timers::{TimerKey, Timers};
 use super::{RunnerArgs, RunnerMsg, RunnerStatus, Runners};
@@ -26,6 +27,8 @@ pub(crate) struct RunnerState {
     runners: Arc<Runners>,
     port: ReportPort,
     index: usize,
+    /// Its own post: works and meters tell it of their ends through it.
+    post: Weak<Post>,
     slots: HashMap<TaskId, Slot>,
     waiting: HashMap<TaskId, Waiting>,
     timers: Timers,
@@ -43,59 +46,84 @@ impl std::fmt::Debug for RunnerState {
 }
 
 impl RunnerState {
-    pub(super) fn new(args: RunnerArgs, myself: ActorRef<RunnerMsg>) -> Self {
+    pub(super) fn new(args: RunnerArgs, post: Weak<Post>) -> Self {
         Self {
             table: args.table,
             runners: args.runners,
             port: args.port,
             index: args.index,
+            timers: Timers::start(post.clone()),
+            post,
             slots: HashMap::new(),
             waiting: HashMap::new(),
-            timers: Timers::start(myself),
             idle: Vec::new(),
         }
     }
 
+    /// Handles one message of its post.
+    pub(super) fn handle(&mut self, message: RunnerMsg) {
+        match message {
+            RunnerMsg::Start {
+                control,
+                attempt,
+                announce,
+                reply,
+            } => {
+                let started = self.start(control, attempt, announce);
+                let _ = reply.send(started);
+            }
+            RunnerMsg::Retry {
+                control,
+                attempt,
+                delay,
+            } => self.wait(control, attempt, delay),
+            RunnerMsg::WorkDone { id, attempt, end } => self.work_done(id, attempt, end),
+            RunnerMsg::Timer { id, attempt, seq } => self.timer(id, attempt, seq),
+            RunnerMsg::Exceeded {
+                id,
+                attempt,
+                exceeded,
+            } => self.exceeded(id, attempt, exceeded),
+            RunnerMsg::Cancel { id } => self.cancel(id),
+            RunnerMsg::Suspend { id } => self.suspend(id),
+            RunnerMsg::AbortAll(reply) => {
+                let _ = reply.send(self.abort_all());
+            }
+            RunnerMsg::Idle(reply) => self.when_idle(reply),
+            RunnerMsg::Status { id, reply } => {
+                let _ = reply.send(self.status(&id));
+            }
+        }
+    }
+
     /// An attempt's meter found it over a limit: it is stopped like at a deadline.
-    pub(super) fn exceeded(&mut self, id: TaskId, attempt: u32, exceeded: Exceeded) {
+    fn exceeded(&mut self, id: TaskId, attempt: u32, exceeded: Exceeded) {
         if self.slots.get(&id).is_some_and(|s| s.attempt == attempt) {
             self.stop(id, StopCause::Exceeded(exceeded));
         }
     }
 
     /// Aborts every work still running; returns how many it aborted.
-    pub(super) fn abort_all(&mut self) -> usize {
+    fn abort_all(&mut self) -> usize {
         let ids: Vec<TaskId> = self.slots.keys().copied().collect();
         ids.into_iter().filter(|id| self.abort(*id)).count()
     }
 
     /// Answers `reply` once no work runs here (at once if none does).
-    pub(super) fn when_idle(&mut self, reply: RpcReplyPort<()>) {
+    fn when_idle(&mut self, reply: RpcReplyPort<()>) {
         self.idle.push(reply);
         self.changed();
     }
 
     /// The status of a task whose work runs here.
-    pub(super) fn status(&self, id: &TaskId) -> Option<RunnerStatus> {
+    fn status(&self, id: &TaskId) -> Option<RunnerStatus> {
         self.slots.get(id).map(Slot::status)
-    }
-
-    /// The runner stops (not killed): its works stop with it, aborted as their slots drop;
-    /// the supervisor fails their tasks.
-    pub(super) fn stop_all(&mut self) {
-        self.slots.clear();
     }
 
     /// Spawns an attempt's work; `Err` names why it could not start. A start that fails is
     /// reported here (so the task ends even if its submitter is gone) and the task let go.
-    pub(super) fn start(
-        &mut self,
-        myself: &ActorRef<RunnerMsg>,
-        control: Arc<Control>,
-        attempt: u32,
-        announce: bool,
-    ) -> Result<(), String> {
-        let started = self.try_start(myself, control.clone(), attempt, announce);
+    fn start(&mut self, control: Arc<Control>, attempt: u32, announce: bool) -> Result<(), String> {
+        let started = self.try_start(control.clone(), attempt, announce);
         if let Err(why) = &started {
             control.detach();
             self.port.report(Report::RunnerExited {
@@ -109,7 +137,6 @@ impl RunnerState {
 
     fn try_start(
         &mut self,
-        myself: &ActorRef<RunnerMsg>,
         control: Arc<Control>,
         attempt: u32,
         announce: bool,
@@ -118,6 +145,8 @@ impl RunnerState {
             .work
             .clone()
             .ok_or("an external task has no work to run")?;
+        let post = self.post.upgrade().ok_or("the runner is stopping")?;
+        let cell = post.cell().ok_or("the runner is stopping")?;
         // An attempt needs a token of its own only when its deadline, a resource limit or a
         // suspend can fire it without cancelling the task; otherwise the task's token is the
         // attempt's.
@@ -145,9 +174,9 @@ impl RunnerState {
         let (future, meter) = match control.limits.as_deref() {
             None => (future, None),
             Some(limits) => {
-                let me = myself.clone();
+                let me = post.clone();
                 let (future, meter) = meter::wrap(future, limits, move |exceeded| {
-                    let _ = me.cast(RunnerMsg::Exceeded {
+                    me.send(RunnerMsg::Exceeded {
                         id,
                         attempt,
                         exceeded,
@@ -157,7 +186,7 @@ impl RunnerState {
                 (future, Some(meter))
             }
         };
-        let me = myself.clone();
+        let me = post;
         let max = self.table.config.max_result_bytes;
         let handle = tokio::spawn(
             async move {
@@ -168,14 +197,14 @@ impl RunnerState {
                     Ok(returned) => WorkEnd::Returned(returned),
                     Err(panic) => WorkEnd::Panicked(panic_message(panic)),
                 };
-                let _ = me.cast(RunnerMsg::WorkDone { id, attempt, end });
+                me.send(RunnerMsg::WorkDone { id, attempt, end });
             }
             .instrument(control.span.clone()),
         );
         let started = Instant::now();
         let deadline = control.timeout.map(|t| started + t);
         let timer = deadline.map(|at| self.timers.insert(id, attempt, at));
-        let cancelled = control.attach(myself.get_cell(), true);
+        let cancelled = control.attach(cell, true);
         let slot = Slot {
             control,
             attempt,
@@ -201,7 +230,7 @@ impl RunnerState {
     }
 
     /// Holds a retry until its backoff has passed.
-    pub(super) fn wait(&mut self, control: Arc<Control>, attempt: u32, delay: Duration) {
+    fn wait(&mut self, control: Arc<Control>, attempt: u32, delay: Duration) {
         let id = control.id;
         let timer = self.timers.insert(id, attempt, Instant::now() + delay);
         if let Some(old) = self.waiting.insert(
@@ -218,13 +247,7 @@ impl RunnerState {
 
     /// A timer fired; one that is not the attempt's armed timer any more is stale (it fired
     /// while being replaced) and ignored.
-    pub(super) fn timer(
-        &mut self,
-        myself: &ActorRef<RunnerMsg>,
-        id: TaskId,
-        attempt: u32,
-        seq: u64,
-    ) {
+    fn timer(&mut self, id: TaskId, attempt: u32, seq: u64) {
         let armed = |key: Option<TimerKey>| key.is_some_and(|(_, s)| s == seq);
         if let Some(slot) = self.slots.get_mut(&id).filter(|s| s.attempt == attempt) {
             if !armed(slot.timer) {
@@ -261,10 +284,10 @@ impl RunnerState {
         }
         let control = waiting.control;
         // A failed start is reported by `start`.
-        let _ = self.start(myself, control, attempt, true);
+        let _ = self.start(control, attempt, true);
     }
 
-    pub(super) fn cancel(&mut self, id: TaskId) {
+    fn cancel(&mut self, id: TaskId) {
         if self.slots.contains_key(&id) {
             self.stop(id, StopCause::Cancelled);
         } else if let Some(waiting) = self.waiting.remove(&id) {
@@ -274,7 +297,7 @@ impl RunnerState {
         }
     }
 
-    pub(super) fn suspend(&mut self, id: TaskId) {
+    fn suspend(&mut self, id: TaskId) {
         if self.slots.contains_key(&id) {
             self.stop(id, StopCause::Suspended);
         } else if let Some(waiting) = self.waiting.remove(&id) {
@@ -344,7 +367,7 @@ impl RunnerState {
         true
     }
 
-    pub(super) fn work_done(&mut self, id: TaskId, attempt: u32, end: WorkEnd) {
+    fn work_done(&mut self, id: TaskId, attempt: u32, end: WorkEnd) {
         let Some(slot) = self.slots.get(&id).filter(|s| s.attempt == attempt) else {
             // Aborted meanwhile: its attempt already ended.
             return;

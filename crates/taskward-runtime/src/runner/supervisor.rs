@@ -16,7 +16,8 @@ use ractor::{
 };
 use taskward_core::{Failure, FailureCause};
 
-use super::{Runner, RunnerArgs, Runners};
+use super::state::RunnerState;
+use super::{Post, Runner, RunnerArgs, Runners};
 use crate::report::{Report, ReportPort};
 use crate::restart_window::RestartWindow;
 use crate::table::Table;
@@ -53,19 +54,18 @@ async fn start_partition(
     supervisor: ActorCell,
     index: usize,
 ) -> Result<(), ractor::SpawnErr> {
-    let (runner, _) = Actor::spawn_linked(
-        None,
-        Runner,
-        RunnerArgs {
-            table: ctx.table.clone(),
-            runners: ctx.runners.clone(),
-            port: ctx.port.clone(),
-            index,
-        },
-        supervisor,
-    )
-    .await?;
-    ctx.runners.partitions.set(index, Some(runner));
+    let args = RunnerArgs {
+        table: ctx.table.clone(),
+        runners: ctx.runners.clone(),
+        port: ctx.port.clone(),
+        index,
+    };
+    let post = Post::new(|me| RunnerState::new(args, me));
+    if let Err(e) = Actor::spawn_linked(None, Runner, post.clone(), supervisor).await {
+        post.close();
+        return Err(e);
+    }
+    ctx.runners.partitions.set(index, Some(post));
     Ok(())
 }
 
@@ -115,15 +115,18 @@ impl Actor for RunnerSup {
         // the kills to land, so that no task is failed while its work could still run.
         let orphans = ctx.runners.partitions.runners();
         for orphan in &orphans {
-            if orphan.get_status() != ActorStatus::Stopped {
-                orphan.kill();
-                let _ = orphan.get_cell().wait(Some(Duration::from_secs(1))).await;
+            if let Some(cell) = orphan.cell()
+                && cell.get_status() != ActorStatus::Stopped
+            {
+                cell.kill();
+                let _ = cell.wait(Some(Duration::from_secs(1))).await;
             }
+            orphan.close();
         }
         for index in 0..ctx.runners.partitions.len() {
             start_partition(ctx, myself.get_cell(), index).await?;
         }
-        let dead: Vec<ActorId> = orphans.iter().map(|r| r.get_id()).collect();
+        let dead: Vec<ActorId> = orphans.iter().filter_map(|r| r.actor_id()).collect();
         fail_held(
             ctx,
             &dead,
@@ -145,12 +148,14 @@ impl Actor for RunnerSup {
                 let Some(index) = ctx.runners.partitions.index_of_runner(dead) else {
                     return Ok(());
                 };
-                let stopped = ctx
-                    .runners
-                    .partitions
-                    .runner(index)
-                    .is_some_and(|r| r.get_status() == ActorStatus::Stopped);
-                if stopped && !ctx.table.is_stopping() {
+                let Some(runner) = ctx.runners.partitions.runner(index) else {
+                    return Ok(());
+                };
+                if !runner.is_stopped() {
+                    return Ok(());
+                }
+                runner.close();
+                if !ctx.table.is_stopping() {
                     tracing::warn!(partition = index, "a runner died unseen; replacing it");
                     start_partition(ctx, myself.get_cell(), index).await?;
                 }
@@ -180,6 +185,10 @@ impl Actor for RunnerSup {
             return Ok(());
         };
         let dead = [cell.get_id()];
+        // Its works stop with it (a killed runner never ran its `post_stop`).
+        if let Some(post) = ctx.runners.partitions.runner(index) {
+            post.close();
+        }
         if ctx.table.is_stopping() {
             ctx.runners.partitions.set(index, None);
             fail_held(&ctx, &dead, FailureCause::RunnerLost, &why);

@@ -1,15 +1,15 @@
 //! A runner's timers: one ordered timer queue per partition, not a sleeping future per task.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
-use ractor::ActorRef;
 use taskward_core::TaskId;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::RunnerMsg;
+use super::post::Post;
 
 /// An armed timer: when it fires, and a number no other timer of the partition has.
 pub(crate) type TimerKey = (Instant, u64);
@@ -41,11 +41,11 @@ pub(crate) struct Timers {
 }
 
 impl Timers {
-    /// Starts the companion that tells `runner` of each expiry.
-    pub(crate) fn start(runner: ActorRef<RunnerMsg>) -> Self {
+    /// Starts the companion that tells the runner of `post` of each expiry.
+    pub(crate) fn start(post: Weak<Post>) -> Self {
         let queue = Arc::new(Mutex::new(Queue::default()));
         let earlier = Arc::new(Notify::new());
-        let ticker = tokio::spawn(tick(runner, queue.clone(), earlier.clone()));
+        let ticker = tokio::spawn(tick(post, queue.clone(), earlier.clone()));
         Self {
             queue,
             earlier,
@@ -87,7 +87,7 @@ impl Drop for Timers {
 
 /// The companion: fires every timer that is due, then sleeps until the next one (or until an
 /// earlier one is armed).
-async fn tick(runner: ActorRef<RunnerMsg>, queue: Arc<Mutex<Queue>>, earlier: Arc<Notify>) {
+async fn tick(post: Weak<Post>, queue: Arc<Mutex<Queue>>, earlier: Arc<Notify>) {
     loop {
         let (due, next) = {
             let mut queue = queue.lock().unwrap_or_else(|e| e.into_inner());
@@ -102,9 +102,14 @@ async fn tick(runner: ActorRef<RunnerMsg>, queue: Arc<Mutex<Queue>>, earlier: Ar
             }
             (due, queue.entries.first_key_value().map(|(k, _)| k.0))
         };
-        for (id, attempt, seq) in due {
-            if runner.cast(RunnerMsg::Timer { id, attempt, seq }).is_err() {
+        if !due.is_empty() {
+            let Some(post) = post.upgrade() else {
                 return;
+            };
+            for (id, attempt, seq) in due {
+                if !post.send(RunnerMsg::Timer { id, attempt, seq }) {
+                    return;
+                }
             }
         }
         match next {

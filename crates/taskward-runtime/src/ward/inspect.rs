@@ -34,12 +34,16 @@ impl Taskward {
         // Scoped: a foreign id is not found.
         self.get(scope, id)?;
         let runner = self.shared().control(&id).and_then(|c| c.runner());
-        if let Some(runner) = runner.map(ractor::ActorRef::<RunnerMsg>::from)
-            && let Ok(ractor::rpc::CallResult::Success(Some(status))) = runner
-                .call(|reply| RunnerMsg::Status { id, reply }, Some(RESTART_WAIT))
-                .await
-        {
-            return Ok(status);
+        let post = runner.and_then(|r| self.shared().runners.partitions.holding(&id, r.get_id()));
+        if let Some(post) = post {
+            let (tx, rx) = ractor::concurrency::oneshot();
+            if post.send(RunnerMsg::Status {
+                id,
+                reply: tx.into(),
+            }) && let Ok(Ok(Some(status))) = tokio::time::timeout(RESTART_WAIT, rx).await
+            {
+                return Ok(status);
+            }
         }
         // No runner, or it stopped meanwhile: the record says why.
         let record = self.get(scope, id)?;
@@ -127,7 +131,7 @@ impl Taskward {
             .partitions
             .runners()
             .iter()
-            .map(|r| r.get_cell())
+            .filter_map(|r| r.cell())
             .collect()
     }
 

@@ -88,6 +88,7 @@ async fn start_late(
         .await
         .ok_or("the runner of the task's partition is restarting")?;
     let ack = hand_over(&runner, &control, true).ok_or("the runner stopped before the start")?;
+    runner.kick();
     acknowledged(ack).await
 }
 

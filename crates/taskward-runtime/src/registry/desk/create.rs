@@ -8,6 +8,7 @@ use ractor::ActorStatus;
 use taskward_core::{Error, EventKind, Limit, Phase, Status, TaskId, TaskRecord};
 
 use super::Desk;
+use super::effects::Effect;
 use time::OffsetDateTime;
 
 use crate::checkpoint::Resumable;
@@ -143,7 +144,12 @@ impl Desk<'_> {
                 self.owner_exited(owner_id);
             }
         }
-        let started = runner.and_then(|runner| hand_over(&runner, &control, false));
+        let started = runner.and_then(|runner| {
+            let ack = hand_over(&runner, &control, false)?;
+            // The runner starts the work once the book is released.
+            self.effects.push(Effect::Kick(runner));
+            Some(ack)
+        });
         Ok(Admission::New {
             control,
             record,

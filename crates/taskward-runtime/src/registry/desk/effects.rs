@@ -16,6 +16,7 @@ use taskward_core::{Cancellation, TaskId};
 use crate::control::Control;
 use crate::registry::Shared;
 pub(super) use crate::report::panic_message;
+use crate::runner::Post;
 use crate::spec::TaskNotice;
 
 #[cfg(doc)]
@@ -38,6 +39,9 @@ pub(crate) enum Effect {
     Wake(Arc<Control>),
     /// Send a command's answer, after the callbacks its command owed.
     Answer(Box<dyn FnOnce() + Send>),
+    /// Have a runner handle what the desk queued for it (a start): not under the book, since
+    /// a start calls the work's factory.
+    Kick(Arc<Post>),
 }
 
 impl std::fmt::Debug for Effect {
@@ -58,7 +62,7 @@ impl Effect {
         match self {
             Effect::Notify { notice, .. } => Some(notice.id()),
             Effect::ExternalCancel { control, .. } | Effect::Wake(control) => Some(control.id),
-            Effect::Answer(_) => None,
+            Effect::Answer(_) | Effect::Kick(_) => None,
         }
     }
 }
@@ -72,6 +76,7 @@ pub(super) fn run(shared: &Shared, effects: Vec<Effect>) {
             Effect::ExternalCancel { .. } => "an external task's on_cancel",
             Effect::Wake(_) => "a wake-up",
             Effect::Answer(_) => "an answer",
+            Effect::Kick(_) => "a runner's start",
         };
         let ran = std::panic::catch_unwind(AssertUnwindSafe(|| match effect {
             Effect::Notify { notify, notice } => notify(notice),
@@ -85,6 +90,7 @@ pub(super) fn run(shared: &Shared, effects: Vec<Effect>) {
             }
             Effect::Wake(control) => control.done.notify_waiters(),
             Effect::Answer(send) => send(),
+            Effect::Kick(post) => post.kick(),
         }));
         if let Err(panic) = ran {
             shared

@@ -173,6 +173,15 @@ impl<'a> Desk<'a> {
         Ok((record, control))
     }
 
+    /// The runner that holds a task now, if it is still the one in place.
+    fn holding(&self, control: &Control) -> Option<Arc<crate::runner::Post>> {
+        let holder = control.holder()?;
+        self.shared
+            .runners
+            .partitions
+            .holding(&control.id, holder.get_id())
+    }
+
     fn scoped(&self, scope: &Scope, id: TaskId) -> Result<Arc<TaskRecord>, Error> {
         self.shared
             .store

@@ -29,8 +29,14 @@ impl Desk<'_> {
         }
         resumable.set_suspending(true);
         match control.holder() {
-            Some(runner) => {
-                if runner.send_message(RunnerMsg::Suspend { id }).is_err() {
+            Some(holder) => {
+                let sent = self
+                    .shared
+                    .runners
+                    .partitions
+                    .holding(&id, holder.get_id())
+                    .is_some_and(|runner| runner.send(RunnerMsg::Suspend { id }));
+                if !sent {
                     // The runner is gone: its exit is reported and handled as any other.
                     resumable.set_suspending(false);
                     return Err(Error::NoLiveRunner(id));
@@ -54,8 +60,8 @@ impl Desk<'_> {
             return;
         };
         resumable.park();
-        if let Some(runner) = control.holder() {
-            let _ = runner.send_message(RunnerMsg::Suspend { id: control.id });
+        if let Some(runner) = self.holding(control) {
+            runner.send(RunnerMsg::Suspend { id: control.id });
         }
     }
 
@@ -111,13 +117,14 @@ impl Desk<'_> {
             .ok_or(Error::NoLiveRunner(id))?;
         let next = control.attempt() + 1;
         control.set_attempt(next);
-        control.attach(runner.get_cell(), false);
-        let sent = runner.cast(RunnerMsg::Retry {
+        let cell = runner.cell().ok_or(Error::NoLiveRunner(id))?;
+        control.attach(cell, false);
+        let sent = runner.send(RunnerMsg::Retry {
             control: control.clone(),
             attempt: next,
             delay: Duration::ZERO,
         });
-        if sent.is_err() {
+        if !sent {
             control.detach();
             control.set_attempt(next - 1);
             return Err(Error::NoLiveRunner(id));

@@ -13,7 +13,6 @@ use super::effects::Effect;
 use crate::control::Control;
 use crate::runner::RunnerMsg;
 use crate::spec::TaskNotice;
-use ractor::ActorRef;
 
 impl Desk<'_> {
     /// The terminal transition: the first one wins; later ones are counted and dropped.
@@ -90,8 +89,8 @@ impl Desk<'_> {
 
     fn signal_cancel(&mut self, control: &Arc<Control>, cancellation: &Cancellation) {
         control.token.cancel();
-        if let Some(runner) = control.holder() {
-            let _ = ActorRef::<RunnerMsg>::from(runner).cast(RunnerMsg::Cancel { id: control.id });
+        if let Some(runner) = self.holding(control) {
+            runner.send(RunnerMsg::Cancel { id: control.id });
         }
         if control.external_cancel.is_some() {
             self.effects.push(Effect::ExternalCancel {
@@ -160,15 +159,15 @@ impl Desk<'_> {
             return false;
         };
         control.set_attempt(next);
-        control.attach(runner.get_cell(), false);
-        if runner
-            .cast(RunnerMsg::Retry {
-                control: control.clone(),
-                attempt: next,
-                delay,
-            })
-            .is_err()
-        {
+        let Some(cell) = runner.cell() else {
+            return false;
+        };
+        control.attach(cell, false);
+        if !runner.send(RunnerMsg::Retry {
+            control: control.clone(),
+            attempt: next,
+            delay,
+        }) {
             control.detach();
             control.set_attempt(attempt);
             return false;
