@@ -96,7 +96,7 @@ impl TaskContext {
     /// ([`Builder::progress_interval`](crate::Builder::progress_interval), 10 ms by default)
     /// and whenever it handles a report or a command. So a hot loop costs a few atomic
     /// operations per call, and a work that never awaits cannot delay the registry. Progress
-    /// reported after the task ended is ignored.
+    /// reported once the task is cancelled (its token has fired) or has ended is ignored.
     ///
     /// Each field is latest-wins, with these rules (see [`Progress`](taskward_core::Progress)):
     ///
@@ -124,6 +124,11 @@ impl TaskContext {
         total: Option<u64>,
         message: impl Into<ProgressMessage<'a>>,
     ) {
+        // After a cancel: the token fires before the registry records it, and what the work
+        // reports from then on is not the cancelled task's progress.
+        if self.control.token.is_cancelled() {
+            return;
+        }
         if self.control.progress.set(done, total, message.into()) {
             self.progress.list(self.control.id);
         }

@@ -8,6 +8,7 @@ use std::ops::Deref;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use ractor::ActorRef;
+use taskward_core::{Scope, TaskId};
 
 use super::desk::effects::Effect;
 use super::{Book, Closed, Command, Inbox, RegistryMsg};
@@ -76,11 +77,44 @@ impl Shared {
     /// Otherwise whoever holds the book will take the command, or, if the inbox was empty,
     /// the registry is nudged.
     pub(crate) fn command(&self, command: Command) -> Result<(), Closed> {
-        let was_empty = self.inbox.command(command)?;
+        let was_empty = self.queue_command(command)?;
+        self.settle(was_empty);
+        Ok(())
+    }
+
+    /// Queues a command without working the desk; returns whether the inbox was empty, for
+    /// the [`settle`](Self::settle) the caller owes once it has done what it does meanwhile.
+    pub(crate) fn queue_command(&self, command: Command) -> Result<bool, Closed> {
+        self.inbox.command(command)
+    }
+
+    /// Has what was queued applied: works the desk if it is free, else nudges the registry
+    /// if the inbox was empty when the caller queued (otherwise a desk at work, or a nudge
+    /// already sent, takes it).
+    pub(crate) fn settle(&self, was_empty: bool) {
         if !super::combine(self) && was_empty {
             self.nudge_registry();
         }
-        Ok(())
+    }
+
+    /// Fires the token of a task about to be cancelled, ahead of its cancel command (queued
+    /// already, so that the registry applies the cancel before any report of the work's
+    /// end): its work hears the cancel while the registry records it. Only a live task of
+    /// `scope`; a foreign or ended one is left alone (the command answers why). Returns
+    /// whether it fired the token.
+    pub(crate) fn signal_cancel(&self, scope: &Scope, id: &TaskId) -> bool {
+        let live = self
+            .store
+            .get(id)
+            .is_some_and(|r| r.scope == *scope && !r.is_terminal());
+        let Some(control) = live.then(|| self.control(id)).flatten() else {
+            return false;
+        };
+        if control.token.is_cancelled() {
+            return false;
+        }
+        control.token.cancel();
+        true
     }
 
     /// The book, if no desk holds it now.

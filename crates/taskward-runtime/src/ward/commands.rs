@@ -26,15 +26,25 @@ impl Taskward {
         id: TaskId,
         reason: Option<String>,
     ) -> Result<Arc<TaskRecord>, Error> {
-        let record = self
-            .call(|answer| Command::Cancel {
+        let shared = self.shared();
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let was_empty = shared
+            .queue_command(Command::Cancel {
                 scope: scope.clone(),
                 id,
                 by: CancelledBy::Client,
                 reason,
                 answer,
             })
-            .await??;
+            .map_err(|closed| closed.error())?;
+        // Signal first, then record: the work hears the cancel at once (it runs while this
+        // caller yields), and the registry, which takes the command before any report of the
+        // work's end, records the cancel either way.
+        if shared.signal_cancel(scope, &id) {
+            tokio::task::yield_now().await;
+        }
+        shared.settle(was_empty);
+        let record = self.answer(answered).await??;
         // Acknowledged once durable: a restart finds it cancelled.
         self.synced().await?;
         Ok(record)

@@ -171,15 +171,21 @@ impl Taskward {
         &self,
         build: impl FnOnce(Answer<T>) -> Command,
     ) -> Result<T, Error> {
-        let shared = self.shared();
         let (tx, rx) = tokio::sync::oneshot::channel();
-        if let Err(closed) = shared.command(build(tx)) {
+        if let Err(closed) = self.shared().command(build(tx)) {
             return Err(closed.error());
         }
-        rx.await.map_err(|_| match shared.inbox.closed() {
-            Some(closed) => closed.error(),
-            None => Error::Unavailable("the registry failed while applying the command".into()),
-        })
+        self.answer(rx).await
+    }
+
+    /// Waits for a queued command's answer.
+    async fn answer<T>(&self, answered: tokio::sync::oneshot::Receiver<T>) -> Result<T, Error> {
+        answered
+            .await
+            .map_err(|_| match self.shared().inbox.closed() {
+                Some(closed) => closed.error(),
+                None => Error::Unavailable("the registry failed while applying the command".into()),
+            })
     }
 
     /// Submits a task and returns once it is recorded (status `working`) and its runner has
