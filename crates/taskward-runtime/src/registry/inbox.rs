@@ -5,9 +5,9 @@
 //! cancel sees the finish that raced it, an answer to an input request sees the park). The
 //! queue belongs to the runtime, not to the registry actor: a registry that dies loses none of
 //! it, and its successor drains it when it starts (ractor would drop a stopped actor's
-//! mailbox). Whoever queues into an empty inbox nudges the registry with one `Drain` message;
-//! the registry then takes everything queued, in order, under one lock of its book, so that
-//! under load one wake-up serves a whole batch.
+//! mailbox). Whoever queues works the registry's desk if no desk is at work, taking
+//! everything queued, in order, under one lock of its book; otherwise the desk at work takes
+//! it, since every desk looks at the inbox again as it releases the book.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
@@ -118,25 +118,26 @@ impl Inbox {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues a command; returns whether the inbox was empty (the caller then nudges the
-    /// registry), or why the inbox is closed (the command is dropped with its answer port).
-    pub(crate) fn command(&self, command: Command) -> Result<bool, Closed> {
+    /// Queues a command; says why when the inbox is closed (the command is dropped with its
+    /// answer port).
+    pub(crate) fn command(&self, command: Command) -> Result<(), Closed> {
         let mut queue = self.queue();
         if let Some(closed) = queue.closed {
             return Err(closed);
         }
-        let was_empty = queue.entries.is_empty();
         queue.entries.push_back(Entry::Command(command));
-        Ok(was_empty)
+        Ok(())
     }
 
-    /// Queues a report; returns whether the inbox was empty. Reports are taken even once the
-    /// inbox is closed: whoever ends the remaining tasks drains them.
-    pub(crate) fn report(&self, report: Report) -> bool {
-        let mut queue = self.queue();
-        let was_empty = queue.entries.is_empty();
-        queue.entries.push_back(Entry::Report(report));
-        was_empty
+    /// Queues a report. Reports are taken even once the inbox is closed: whoever ends the
+    /// remaining tasks drains them.
+    pub(crate) fn report(&self, report: Report) {
+        self.queue().entries.push_back(Entry::Report(report));
+    }
+
+    /// Whether nothing is queued.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.queue().entries.is_empty()
     }
 
     /// Takes the oldest entry to apply it, and marks a report in flight until the next take:

@@ -115,11 +115,28 @@ fn combine(shared: &Shared) -> bool {
     let Some(registry) = shared.registry() else {
         return false;
     };
-    let Some(book) = shared.try_book() else {
-        return false;
-    };
-    Desk::run_locked(shared, book, Some(&registry), true, |desk| desk.drain());
-    true
+    drain_free(shared, &registry, true)
+}
+
+/// Drains the inbox if no desk is at work, and looks again once it has released the book,
+/// until the inbox is empty or another desk is at work. So an entry queued while a desk held
+/// the book (its sender found the book taken) is always taken: by that desk's drain, or by
+/// the look it takes after releasing the book. Returns whether it drained at all.
+///
+/// Every desk follows this rule as it releases the book: callers working it (`combining`),
+/// and the registry actor after each of its messages.
+fn drain_free(shared: &Shared, registry: &ActorRef<RegistryMsg>, combining: bool) -> bool {
+    let mut drained = false;
+    loop {
+        let Some(book) = shared.try_book() else {
+            return drained;
+        };
+        Desk::run_locked(shared, book, Some(registry), combining, |desk| desk.drain());
+        drained = true;
+        if shared.inbox.is_empty() {
+            return true;
+        }
+    }
 }
 
 /// Restart reconciliation, before the registry starts: see [`desk::restore`].
@@ -204,18 +221,19 @@ impl Actor for Registry {
         let shared = state.shared.clone();
         let me = Some(&myself);
         match message {
-            RegistryMsg::Drain => {
-                Desk::run(&shared, me, |desk| desk.drain());
-                // Effects handed over while no registry was in place to be nudged.
-                desk::run_handed(&shared);
-            }
+            // A desk at work drains what was queued, or looks again once it is done: no
+            // need to wait for it.
+            RegistryMsg::Drain => {}
             RegistryMsg::FlushProgress => Desk::run(&shared, me, |desk| desk.flush_progress()),
-            RegistryMsg::Effects => desk::run_handed(&shared),
+            RegistryMsg::Effects => {}
             RegistryMsg::Sweep => Desk::run(&shared, me, |desk| {
                 desk.drain();
                 desk.sweep();
             }),
         }
+        drain_free(&shared, &myself, false);
+        // Effects handed over by callers that worked the desk (user callbacks run here).
+        desk::run_handed(&shared);
         Ok(())
     }
 
@@ -233,6 +251,7 @@ impl Actor for Registry {
                 Desk::run(&shared, Some(&myself), |desk| {
                     desk.owner_exited(cell.get_id())
                 });
+                drain_free(&shared, &myself, false);
             }
             _ => {}
         }

@@ -60,13 +60,10 @@ impl Shared {
     }
 
     /// Queues a report for the registry and, like a [`command`](Self::command), works the
-    /// desk when no desk is at work; otherwise nudges the registry when the inbox was empty
-    /// (one nudge covers everything queued until the registry drains).
+    /// desk when no desk is at work; otherwise the desk at work takes it.
     pub(crate) fn report(&self, report: Report) {
-        let was_empty = self.inbox.report(report);
-        if !super::combine(self) && was_empty {
-            self.nudge_registry();
-        }
+        self.inbox.report(report);
+        super::combine(self);
     }
 
     /// Queues a command for the registry; says why when the registry takes no more commands.
@@ -74,27 +71,25 @@ impl Shared {
     /// When no desk is at work (the book is free), the caller works it: it drains the inbox,
     /// its own command and whatever else is queued, in order, as the registry would (flat
     /// combining: one mechanism, run by whoever finds the registry idle, without a wake-up).
-    /// Otherwise whoever holds the book will take the command, or, if the inbox was empty,
-    /// the registry is nudged.
+    /// Otherwise the desk at work takes the command: every desk looks at the inbox again as
+    /// it releases the book. With no registry running, its successor drains the inbox as it
+    /// starts.
     pub(crate) fn command(&self, command: Command) -> Result<(), Closed> {
-        let was_empty = self.queue_command(command)?;
-        self.settle(was_empty);
+        self.queue_command(command)?;
+        self.settle();
         Ok(())
     }
 
-    /// Queues a command without working the desk; returns whether the inbox was empty, for
-    /// the [`settle`](Self::settle) the caller owes once it has done what it does meanwhile.
-    pub(crate) fn queue_command(&self, command: Command) -> Result<bool, Closed> {
+    /// Queues a command without working the desk, for the [`settle`](Self::settle) the
+    /// caller owes once it has done what it does meanwhile.
+    pub(crate) fn queue_command(&self, command: Command) -> Result<(), Closed> {
         self.inbox.command(command)
     }
 
-    /// Has what was queued applied: works the desk if it is free, else nudges the registry
-    /// if the inbox was empty when the caller queued (otherwise a desk at work, or a nudge
-    /// already sent, takes it).
-    pub(crate) fn settle(&self, was_empty: bool) {
-        if !super::combine(self) && was_empty {
-            self.nudge_registry();
-        }
+    /// Has what was queued applied: works the desk if it is free; otherwise the desk at work
+    /// takes it.
+    pub(crate) fn settle(&self) {
+        super::combine(self);
     }
 
     /// Fires the token of a task about to be cancelled, ahead of its cancel command (queued

@@ -129,8 +129,10 @@ pub(crate) enum RunnerMsg {
     },
 }
 
-/// What the runner actor itself is told: work the post (messages were queued while its
-/// state was busy).
+/// What the runner actor itself is told: work its post now. Whoever queues a message works
+/// the post (see [`Post`]), so nothing on the task paths needs this; the actor is the
+/// partition's identity under supervision: linked, monitored, killed, and its works stop with
+/// it.
 #[derive(Debug)]
 pub(crate) struct Nudge;
 
@@ -155,7 +157,7 @@ impl Actor for Runner {
         post: &mut Arc<Post>,
     ) -> Result<(), ActorProcessingErr> {
         // A handler that panics fails the runner (the supervisor sees why).
-        post.work().map_err(ActorProcessingErr::from)
+        post.work().map(drop).map_err(ActorProcessingErr::from)
     }
 
     async fn post_stop(
@@ -197,7 +199,7 @@ pub(crate) fn hand_over(
         announce,
         reply: tx.into(),
     };
-    if post.queue(start).is_none() {
+    if !post.queue(start) {
         control.detach();
         return None;
     }

@@ -5,9 +5,8 @@
 //! the state's lock (never waiting for it) and handles everything queued, in order, as the
 //! actor would (flat combining, as the registry's desk does). So a submit starts its work,
 //! and a work that ends reports it, on the caller's own thread, without a wake-up of the
-//! runner's task. When the state is busy, the message waits for whoever holds it, and a
-//! message queued into an empty inbox nudges the runner actor, which waits for the lock and
-//! works the post itself: no message is ever left behind.
+//! runner's task. When the state is busy, the message waits for whoever holds it: each one
+//! looks at the inbox again as it releases the state, so no message is ever left behind.
 //!
 //! The post outlives neither its actor nor its partition's supervision: a runner that stops
 //! closes its post, and the supervisor closes the post of one that was killed or crashed.
@@ -80,73 +79,72 @@ impl Post {
     }
 
     /// Queues a message without working the post; the caller then [`kick`](Self::kick)s it.
-    /// Returns whether it was queued, and whether the inbox was empty; `None` once closed
-    /// (the message, with any reply port in it, is dropped).
-    pub(crate) fn queue(&self, message: RunnerMsg) -> Option<bool> {
+    /// Returns whether it was queued: not once closed (the message, with any reply port in
+    /// it, is dropped).
+    pub(crate) fn queue(&self, message: RunnerMsg) -> bool {
         let mut inbox = self.inbox();
         if inbox.closed {
-            return None;
-        }
-        inbox.messages.push_back(message);
-        Some(inbox.messages.len() == 1)
-    }
-
-    /// Sends a message to the runner: queues it and works the post if no one is at it.
-    /// Returns `false` when the runner is gone (the post is closed, or its actor stopped).
-    pub(crate) fn send(&self, message: RunnerMsg) -> bool {
-        if self.is_stopped() {
             return false;
         }
-        match self.queue(message) {
-            None => false,
-            Some(was_empty) => {
-                if !self.try_work() && was_empty {
-                    self.nudge();
+        inbox.messages.push_back(message);
+        true
+    }
+
+    /// Sends a message to the runner: queues it and works the post if no one is at it (else
+    /// whoever is at it handles it). Returns `false` when the runner is gone (the post is
+    /// closed, or its actor stopped).
+    pub(crate) fn send(&self, message: RunnerMsg) -> bool {
+        if self.is_stopped() || !self.queue(message) {
+            return false;
+        }
+        self.try_work();
+        true
+    }
+
+    /// Has what was [`queue`](Self::queue)d handled: works the post if no one is at it (else
+    /// whoever is at it handles it).
+    pub(crate) fn kick(&self) {
+        self.try_work();
+    }
+
+    /// Works the post unless another thread is at it (or its actor has stopped). Returns
+    /// whether it did. A handler that panics crashes the runner: its actor is stopped with
+    /// the panic as the reason, and the supervisor handles its exit.
+    ///
+    /// Whoever works the post looks at the inbox again once it has released the state, and
+    /// works it again if something is queued: so a message queued while the state was held
+    /// (its sender found it taken) is always handled, by the holder's drain or by that look.
+    fn try_work(&self) -> bool {
+        match self.work() {
+            Ok(worked) => worked,
+            Err(why) => {
+                if let Some(actor) = self.actor.get() {
+                    actor.stop(Some(why));
                 }
                 true
             }
         }
     }
 
-    /// Works the post if no one is at it, else makes sure someone will: for messages queued
-    /// with [`queue`](Self::queue).
-    pub(crate) fn kick(&self) {
-        if !self.try_work() {
-            self.nudge();
-        }
-    }
-
-    fn nudge(&self) {
-        if let Some(actor) = self.actor.get() {
-            let _ = actor.cast(Nudge);
-        }
-    }
-
-    /// Works the post unless another thread is at it (or its actor has stopped). Returns
-    /// whether it did. A handler that panics crashes the runner: its actor is stopped with
-    /// the panic as the reason, and the supervisor handles its exit.
-    fn try_work(&self) -> bool {
-        if self.is_stopped() {
-            return false;
-        }
-        let guard = match self.state.try_lock() {
-            Ok(guard) => guard,
-            Err(TryLockError::WouldBlock) => return false,
-            Err(TryLockError::Poisoned(p)) => p.into_inner(),
-        };
-        if let Err(why) = self.drain(guard) {
-            if let Some(actor) = self.actor.get() {
-                actor.stop(Some(why));
+    /// Works the post unless another thread is at it (see [`try_work`](Self::try_work)):
+    /// whether it did, or the panic of a handler (the runner then fails).
+    pub(crate) fn work(&self) -> Result<bool, String> {
+        let mut worked = false;
+        loop {
+            if self.is_stopped() {
+                return Ok(worked);
+            }
+            let guard = match self.state.try_lock() {
+                Ok(guard) => guard,
+                Err(TryLockError::WouldBlock) => return Ok(worked),
+                Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            };
+            self.drain(guard)?;
+            worked = true;
+            if self.inbox().messages.is_empty() {
+                return Ok(true);
             }
         }
-        true
-    }
-
-    /// Works the post, waiting for whoever is at it: the runner actor's part when nudged.
-    /// `Err` names a handler's panic (the actor then fails).
-    pub(crate) fn work(&self) -> Result<(), String> {
-        let guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        self.drain(guard)
     }
 
     /// Handles every queued message under the held state.

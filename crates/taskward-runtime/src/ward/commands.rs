@@ -28,7 +28,7 @@ impl Taskward {
     ) -> Result<Arc<TaskRecord>, Error> {
         let shared = self.shared();
         let (answer, answered) = tokio::sync::oneshot::channel();
-        let was_empty = shared
+        shared
             .queue_command(Command::Cancel {
                 scope: scope.clone(),
                 id,
@@ -43,7 +43,7 @@ impl Taskward {
         if shared.signal_cancel(scope, &id) {
             tokio::task::yield_now().await;
         }
-        shared.settle(was_empty);
+        shared.settle();
         let record = self.answer(answered).await??;
         // Acknowledged once durable: a restart finds it cancelled.
         self.synced().await?;
