@@ -126,7 +126,7 @@ impl TaskContext {
     ) {
         // After a cancel: the token fires before the registry records it, and what the work
         // reports from then on is not the cancelled task's progress.
-        if self.control.token.is_cancelled() {
+        if self.control.is_cancelled() {
             return;
         }
         if self.control.progress.set(done, total, message.into()) {

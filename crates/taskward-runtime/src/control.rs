@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -75,8 +75,12 @@ struct Pending {
 pub(crate) struct Control {
     pub(crate) id: TaskId,
     pub(crate) name: Arc<str>,
-    /// Fired by cancel (the task's token; each attempt runs on a child of it).
+    /// Fired by cancel (the task's token; each attempt runs on a child of it), through
+    /// [`cancel`](Self::cancel).
     pub(crate) token: CancellationToken,
+    /// Set as the token is fired: read where a lock-free answer is wanted (the token's own
+    /// `is_cancelled` takes its lock).
+    cancelled: AtomicBool,
     pub(crate) progress: ProgressCell,
     /// Set by the first terminal transition; later ones fail to set it.
     pub(crate) outcome: OnceLock<Outcome>,
@@ -133,6 +137,7 @@ impl Control {
             id: parts.id,
             name: parts.name,
             token: CancellationToken::new(),
+            cancelled: AtomicBool::new(false),
             progress: ProgressCell::new(),
             outcome: OnceLock::new(),
             done: Notify::new(),
@@ -156,6 +161,21 @@ impl Control {
 
     pub(crate) fn set_attempt(&self, attempt: u32) {
         self.attempt.store(attempt, Ordering::Release);
+    }
+
+    /// Fires the task's token (once: later calls do nothing); returns whether this call fired
+    /// it.
+    pub(crate) fn cancel(&self) -> bool {
+        if self.cancelled.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        self.token.cancel();
+        true
+    }
+
+    /// Whether the task's token was fired, without taking its lock.
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Acquire)
     }
 
     pub(crate) fn is_terminal(&self) -> bool {

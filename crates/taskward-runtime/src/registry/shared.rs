@@ -105,11 +105,7 @@ impl Shared {
         let Some(control) = live.then(|| self.control(id)).flatten() else {
             return false;
         };
-        if control.token.is_cancelled() {
-            return false;
-        }
-        control.token.cancel();
-        true
+        control.cancel()
     }
 
     /// The book, if no desk holds it now.

@@ -25,7 +25,7 @@ impl Desk<'_> {
             if control.is_terminal() {
                 continue;
             }
-            control.token.cancel();
+            control.cancel();
             self.finish(
                 &control,
                 Outcome::Failed(Failure::new(FailureCause::Interrupted, why)),

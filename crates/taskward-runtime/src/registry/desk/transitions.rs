@@ -88,7 +88,7 @@ impl Desk<'_> {
     }
 
     fn signal_cancel(&mut self, control: &Arc<Control>, cancellation: &Cancellation) {
-        control.token.cancel();
+        control.cancel();
         if let Some(runner) = self.holding(control) {
             runner.send(RunnerMsg::Cancel { id: control.id });
         }
