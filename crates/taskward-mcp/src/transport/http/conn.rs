@@ -7,6 +7,11 @@
 //! head until its response has been sent: unbounded here, so that streams last; its body is
 //! bounded by the POST handler). Reads mark the start of a head; the service marks requests
 //! in and out.
+//!
+//! The watcher sleeps until the deadline it last armed and, when it wakes, arms the deadline
+//! the phase gives now. A change wakes it only when the new deadline is earlier than the armed
+//! one (or none is armed): so requests back to back on a kept-alive connection wake nothing,
+//! and the timer is re-armed once per deadline period, not around every request.
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -37,7 +42,7 @@ pub(super) async fn serve<I>(
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let activity = Arc::new(Activity::new());
+    let activity = Arc::new(Activity::new(limits));
     let io = TokioIo::new(Watched {
         inner: io,
         activity: activity.clone(),
@@ -62,13 +67,13 @@ pub(super) async fn serve<I>(
     tokio::pin!(connection);
     let mut stopping = false;
     loop {
-        let deadline = activity.deadline(&limits);
+        let deadline = activity.arm();
         tokio::select! {
             _ = connection.as_mut() => return,
             () = sleep_until(deadline) => {
-                if activity.deadline(&limits).is_some_and(|d| d <= Instant::now()) {
+                if activity.deadline().is_some_and(|d| d <= Instant::now()) {
                     // Idle or a head too slow: close, unanswered.
-                    tracing::debug!(phase = ?*activity.phase(), "connection timed out: closed");
+                    tracing::debug!(phase = ?activity.phase(), "connection timed out: closed");
                     return;
                 }
             }
@@ -91,10 +96,20 @@ async fn sleep_until(deadline: Option<Instant>) {
 /// What the connection is doing, for its deadlines.
 #[derive(Debug)]
 struct Activity {
-    state: Mutex<Phase>,
+    state: Mutex<Watch>,
     /// Set while idle: the next read starts a request head.
     idle: AtomicBool,
+    /// Wakes the watcher when a change brings the deadline forward.
     changed: Notify,
+    limits: ConnectionLimits,
+}
+
+/// The phase, and the deadline the watcher is sleeping until.
+#[derive(Debug)]
+struct Watch {
+    phase: Phase,
+    /// `None`: the watcher waits for a change without a timer (a request was in flight).
+    armed: Option<Instant>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -108,35 +123,68 @@ enum Phase {
 }
 
 impl Activity {
-    fn new() -> Self {
+    fn new(limits: ConnectionLimits) -> Self {
         Self {
-            state: Mutex::new(Phase::Head(Instant::now())),
+            state: Mutex::new(Watch {
+                phase: Phase::Head(Instant::now()),
+                armed: None,
+            }),
             idle: AtomicBool::new(false),
             changed: Notify::new(),
+            limits,
         }
     }
 
-    fn phase(&self) -> MutexGuard<'_, Phase> {
+    fn watch(&self) -> MutexGuard<'_, Watch> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn deadline(&self, limits: &ConnectionLimits) -> Option<Instant> {
-        match *self.phase() {
+    fn phase(&self) -> Phase {
+        self.watch().phase
+    }
+
+    fn deadline_of(&self, phase: Phase) -> Option<Instant> {
+        match phase {
             // A timeout too long to add is no timeout.
-            Phase::Head(since) => since.checked_add(limits.header_timeout),
-            Phase::Idle(since) => since.checked_add(limits.idle_timeout),
+            Phase::Head(since) => since.checked_add(self.limits.header_timeout),
+            Phase::Idle(since) => since.checked_add(self.limits.idle_timeout),
             Phase::Busy(_) => None,
+        }
+    }
+
+    /// The deadline of the phase now.
+    fn deadline(&self) -> Option<Instant> {
+        self.deadline_of(self.phase())
+    }
+
+    /// The deadline of the phase now, noted as the one the watcher sleeps until.
+    fn arm(&self) -> Option<Instant> {
+        let mut watch = self.watch();
+        let deadline = self.deadline_of(watch.phase);
+        watch.armed = deadline;
+        deadline
+    }
+
+    /// Moves to `phase`; wakes the watcher if that brings the deadline before the armed one.
+    fn enter(&self, mut watch: MutexGuard<'_, Watch>, phase: Phase) {
+        watch.phase = phase;
+        let sooner = match (self.deadline_of(phase), watch.armed) {
+            (Some(new), Some(armed)) => new < armed,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        drop(watch);
+        if sooner {
+            self.changed.notify_one();
         }
     }
 
     /// A read of `n` bytes: while idle, the start of a request head.
     fn read(&self, n: usize) {
         if n > 0 && self.idle.swap(false, Ordering::AcqRel) {
-            let mut phase = self.phase();
-            if matches!(*phase, Phase::Idle(_)) {
-                *phase = Phase::Head(Instant::now());
-                drop(phase);
-                self.changed.notify_one();
+            let watch = self.watch();
+            if matches!(watch.phase, Phase::Idle(_)) {
+                self.enter(watch, Phase::Head(Instant::now()));
             }
         }
     }
@@ -144,28 +192,28 @@ impl Activity {
     /// A request's head is in: it is in flight until the guard drops.
     fn begin(self: &Arc<Self>) -> InFlight {
         {
-            let mut phase = self.phase();
-            *phase = match *phase {
+            let watch = self.watch();
+            let phase = match watch.phase {
                 Phase::Busy(n) => Phase::Busy(n + 1),
                 _ => Phase::Busy(1),
             };
+            // No deadline while busy: the watcher finds out when its timer fires.
+            self.enter(watch, phase);
         }
         self.idle.store(false, Ordering::Release);
-        self.changed.notify_one();
         InFlight(self.clone())
     }
 
     fn end(&self) {
-        let mut phase = self.phase();
-        *phase = match *phase {
+        let watch = self.watch();
+        let phase = match watch.phase {
             Phase::Busy(n) if n > 1 => Phase::Busy(n - 1),
             _ => {
                 self.idle.store(true, Ordering::Release);
                 Phase::Idle(Instant::now())
             }
         };
-        drop(phase);
-        self.changed.notify_one();
+        self.enter(watch, phase);
     }
 }
 
