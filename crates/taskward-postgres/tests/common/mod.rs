@@ -12,6 +12,7 @@ use std::sync::Arc;
 use taskward_core::Durability;
 use taskward_postgres::{PostgresOptions, PostgresStore};
 
+#[allow(unused_imports)]
 pub use records::{checkpoint, completed, put, session, working};
 pub use server::PgServer;
 
