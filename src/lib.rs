@@ -84,7 +84,7 @@
 //! | `taskward-runtime` | the actors, [`TaskContext`], the in-memory store | re-exported at the root |
 //! | `taskward-mcp` | the MCP tasks binding: wire types, dispatch, stdio and Streamable HTTP | `taskward::mcp`, feature `mcp` (default) |
 //! | `taskward-sqlite` | the embedded durable store: SQLite (bundled), WAL, group commit, migrations | `taskward::sqlite`, feature `sqlite` |
-//! | `taskward-postgres` | the PostgreSQL durable store: one row per task (JSONB), one transaction per batch, migrations | `taskward::postgres`, feature `postgres` |
+//! | `taskward-postgres` | the PostgreSQL durable store: one row per task (its record as JSON), one transaction per batch, migrations | `taskward::postgres`, feature `postgres` |
 //!
 //! The `taskward` binary (`taskward serve`, `taskward status`) is the `taskward-cli` package.
 //!

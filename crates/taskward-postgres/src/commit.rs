@@ -30,13 +30,13 @@ use crate::error::pg;
 pub(crate) const DELETE_TASKS: &str = "DELETE FROM tasks WHERE id = ANY($1::uuid[])";
 pub(crate) const PUT_TASKS: &str = "INSERT INTO tasks (id, seq, scope, status, expires_at, record) \
      SELECT * FROM unnest($1::uuid[], $2::int8[], $3::text[], $4::text[], $5::timestamptz[], \
-     $6::jsonb[]) \
+     $6::json[]) \
      ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, scope = excluded.scope, \
      status = excluded.status, expires_at = excluded.expires_at, record = excluded.record";
 pub(crate) const CHECKPOINTS: &str = "UPDATE tasks SET checkpoint = c.checkpoint \
-     FROM unnest($1::uuid[], $2::jsonb[]) AS c(id, checkpoint) WHERE tasks.id = c.id";
+     FROM unnest($1::uuid[], $2::json[]) AS c(id, checkpoint) WHERE tasks.id = c.id";
 pub(crate) const PUT_SESSIONS: &str = "INSERT INTO sessions (id, principal, expires_at, record) \
-     SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::jsonb[]) \
+     SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::json[]) \
      ON CONFLICT (id) DO UPDATE SET principal = excluded.principal, \
      expires_at = excluded.expires_at, record = excluded.record";
 pub(crate) const DELETE_SESSIONS: &str = "DELETE FROM sessions WHERE id = ANY($1::text[])";

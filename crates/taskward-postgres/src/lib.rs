@@ -60,8 +60,8 @@
 //!
 //! Three tables. `tasks`: one row per task, keyed by its id (`uuid`), with the columns a
 //! query needs (`seq`, `scope`, `status`, `expires_at` as `timestamptz` or NULL; indexed by
-//! `seq`, `status` and `expires_at`), the record as `jsonb` and the last checkpoint as `jsonb`
-//! or NULL. `sessions`: `id`, `principal`, `expires_at`, the record as `jsonb`.
+//! `seq`, `status` and `expires_at`), the record as `json` and the last checkpoint as `json`
+//! or NULL. `sessions`: `id`, `principal`, `expires_at`, the record as `json`.
 //! `schema_version`: one row per migration step applied. Connecting applies the missing steps
 //! in order, one transaction each under an advisory lock (several nodes may connect at once),
 //! up to [`SCHEMA_VERSION`]; a database written by a newer taskward is refused with
@@ -76,9 +76,11 @@
 //! still in the table at the end of the batch. Every statement is idempotent, so a batch
 //! retried after the connection was lost during `COMMIT` leaves the same table.
 //!
-//! JSONB normalizes what it stores: object keys are reordered (records are read back by
-//! serde, so this is invisible), a string holding the character U+0000 is refused (the
-//! commit fails, and the journal retries it), and a float `-0.0` reads back as `0`.
+//! The records are `json`, not `jsonb`: `jsonb` refuses a string holding U+0000, which a
+//! client's input may carry, and a commit that can never succeed would stall the journal
+//! (it retries until it does). `json` keeps the text as written, so a record reads back
+//! exactly, and still answers `->` and `->>`. PostgreSQL's `text` refuses U+0000 too: a scope
+//! or a session whose id or principal holds it fails its commit.
 //!
 //! # When the server goes away
 //!

@@ -12,7 +12,12 @@ use tokio_postgres::Client;
 use crate::error::{SchemaTooNew, pg};
 
 /// Version 1: tasks (one row per task keyed by its id: the columns a query needs, the record
-/// and the last checkpoint as JSONB) and sessions. The scale-out of issue 12 adds its columns
+/// and the last checkpoint as JSON) and sessions.
+///
+/// The records are `json`, not `jsonb`: `jsonb` refuses a string holding U+0000, which a
+/// client's input may carry, and a commit that can never succeed would stall the journal
+/// (it retries until it does). `json` keeps the text as written and still answers `->` and
+/// `->>`; the columns a query filters on are typed columns of their own. The scale-out of issue 12 adds its columns
 /// (owner node, lease) in later steps.
 const V1: &str = "
 CREATE TABLE tasks (
@@ -21,8 +26,8 @@ CREATE TABLE tasks (
     scope      text NOT NULL,
     status     text NOT NULL,
     expires_at timestamptz,
-    record     jsonb NOT NULL,
-    checkpoint jsonb
+    record     json NOT NULL,
+    checkpoint json
 );
 CREATE INDEX tasks_seq ON tasks (seq);
 CREATE INDEX tasks_status ON tasks (status);
@@ -31,7 +36,7 @@ CREATE TABLE sessions (
     id         text PRIMARY KEY,
     principal  text,
     expires_at timestamptz,
-    record     jsonb NOT NULL
+    record     json NOT NULL
 );
 ";
 

@@ -104,20 +104,24 @@ fn a_batch_that_fails_leaves_nothing_and_the_store_goes_on() {
     let mut store = connect(&url);
     let kept = working(1);
     store.commit(&[put(&kept)]).unwrap();
-    // JSONB refuses U+0000 in a string: the last statement of the batch fails, after the
-    // task rows were written in the same transaction.
+    // `text` refuses U+0000: the session statement fails, after the task rows and the
+    // checkpoint were written in the same transaction.
     let (a, b) = (working(2), working(3));
+    let mut bad = session("s-1");
+    bad.principal = Some("nul \u{0} inside".into());
     let failed = store.commit(&[
         put(&a),
         put(&b),
         StoreWrite::Remove(kept.id),
-        checkpoint(a.id, json!("nul \u{0} inside")),
+        checkpoint(a.id, json!(1)),
+        StoreWrite::Session(Arc::new(bad)),
     ]);
-    let error = failed.expect_err("JSONB refuses U+0000");
-    assert!(error.to_string().contains("write checkpoints"), "{error}");
+    let error = failed.expect_err("text refuses U+0000");
+    assert!(error.to_string().contains("write sessions"), "{error}");
     let loaded = store.load().unwrap();
     let records: Vec<_> = loaded.tasks.iter().map(|t| &t.record).collect();
     assert_eq!(records, [&kept]);
+    assert!(loaded.sessions.is_empty());
     // The connection is still good: the next batch commits.
     store.commit(&[put(&a)]).unwrap();
     assert_eq!(store.load().unwrap().tasks.len(), 2);

@@ -98,3 +98,23 @@ fn a_row_that_does_not_parse_is_skipped_and_counted() {
     assert_eq!(loaded.tasks[0].record, b);
     assert_eq!(store.last_load().skipped_tasks, 1);
 }
+
+#[test]
+fn text_holding_nul_round_trips() {
+    // A client's input may hold U+0000; a commit that could never succeed would stall the
+    // journal (it retries until it does), and every submit with it.
+    let (_server, url) = fresh();
+    let mut store = connect(&url);
+    let mut a = working(1);
+    a.input = Some(Arc::new(json!({ "text": "nul \u{0} inside" })));
+    a.status_message = Some("nul \u{0}".into());
+    store
+        .commit(&[put(&a), checkpoint(a.id, json!(["\u{0}"]))])
+        .unwrap();
+    let loaded = connect(&url).load().unwrap();
+    assert_eq!(loaded.tasks[0].record, a);
+    assert_eq!(
+        loaded.tasks[0].checkpoint.as_deref(),
+        Some(&json!(["\u{0}"]))
+    );
+}
