@@ -101,8 +101,7 @@ mod schema;
 mod store;
 mod worker;
 
-pub use error::SchemaTooNew;
-pub use load::LoadStats;
 pub use options::PostgresOptions;
 pub use schema::SCHEMA_VERSION;
 pub use store::PostgresStore;
+pub use taskward_core::{LoadStats, SchemaTooNew};

@@ -9,7 +9,9 @@
 use taskward_core::StoreError;
 use tokio_postgres::Client;
 
-use crate::error::{SchemaTooNew, pg};
+use taskward_core::SchemaTooNew;
+
+use crate::error::pg;
 
 /// Version 1: tasks (one row per task keyed by its id: the columns a query needs, the record
 /// and the last checkpoint as JSON) and sessions.
