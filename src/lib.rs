@@ -68,7 +68,8 @@
 //! - **Supervision**: [`Builder::spawn_linked`] puts the runtime under a host's supervisor;
 //!   [`Taskward::status`] and [`Taskward::runner_status`] answer while work runs.
 //! - **Durability**: [`Builder::durable`] keeps the table in a [`DurableStore`] (feature
-//!   `sqlite`: `taskward::sqlite::SqliteStore`) across restarts: finished tasks are served as
+//!   `sqlite`: `taskward::sqlite::SqliteStore`; feature `postgres`:
+//!   `taskward::postgres::PostgresStore`) across restarts: finished tasks are served as
 //!   before, tasks of a registered kind ([`Builder::register`], [`Taskward::submit_kind`]) resume
 //!   from their last [`TaskContext::checkpoint`], and [`Taskward::suspend`] and
 //!   [`Taskward::resume`] stop and restart them. See `docs/durability.md`.
@@ -83,6 +84,7 @@
 //! | `taskward-runtime` | the actors, [`TaskContext`], the in-memory store | re-exported at the root |
 //! | `taskward-mcp` | the MCP tasks binding: wire types, dispatch, stdio and Streamable HTTP | `taskward::mcp`, feature `mcp` (default) |
 //! | `taskward-sqlite` | the embedded durable store: SQLite (bundled), WAL, group commit, migrations | `taskward::sqlite`, feature `sqlite` |
+//! | `taskward-postgres` | the PostgreSQL durable store: one row per task (its record as JSON), one transaction per batch, migrations | `taskward::postgres`, feature `postgres` |
 //!
 //! The `taskward` binary (`taskward serve`, `taskward status`) is the `taskward-cli` package.
 //!
@@ -109,6 +111,11 @@ pub use taskward_mcp as mcp;
 /// The embedded durable store (feature `sqlite`): keep the task table in a SQLite file.
 #[cfg(feature = "sqlite")]
 pub use taskward_sqlite as sqlite;
+
+/// The PostgreSQL durable store (feature `postgres`): keep the task table in a PostgreSQL
+/// database.
+#[cfg(feature = "postgres")]
+pub use taskward_postgres as postgres;
 
 /// The crates behind the facade, for what it does not re-export.
 pub mod crates {

@@ -1,24 +1,27 @@
 //! One contract for every durable store (issue 11): the checks of `tests/contract/` run
 //! against the in-memory runtime (no durable store: the checks that need a restart are
-//! ignored, with the reason), the test disk of `tests/common/disk.rs`, and `SqliteStore` on a
-//! file (`process` policy) and in memory.
+//! ignored, with the reason), the test disk of `tests/common/disk.rs`, `SqliteStore` on a
+//! file (`process` policy) and in memory, and `PostgresStore` on a fresh database of a
+//! throwaway server (the harness of `crates/taskward-postgres/tests/common/server.rs`).
 //!
 //! Each storage is a `Storage` (`open`: a store on the same data, as a new process would open
 //! it) and one `store_contract!` line, which makes one test per check in a module named after
-//! the storage (`cargo test -p taskward --test store_contract sqlite_file::`). The Postgres
-//! store of the scale-out issue joins with its own `Storage` and one more line, e.g.
-//! `store_contract!(postgres, PgStorage::fresh(&url));` (see `tests/contract/mod.rs`).
+//! the storage (`cargo test -p taskward --test store_contract sqlite_file::`).
 
 mod common;
 #[macro_use]
 mod contract;
+#[path = "../crates/taskward-postgres/tests/common/server.rs"]
+mod pg_server;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use common::disk::Disk;
 use contract::Storage;
+use pg_server::PgServer;
 use taskward::{Durability, DurableStore, Loaded, StoreError, StoreWrite};
+use taskward_postgres::{PostgresOptions, PostgresStore};
 use taskward_sqlite::{SqliteOptions, SqliteStore};
 use tempfile::TempDir;
 
@@ -100,6 +103,32 @@ impl Storage for SqliteMemory {
     }
 }
 
+/// `PostgresStore` on a database of its own (`process` policy), created empty on the server
+/// that the tests running at the same time share: each open is a new connection to it.
+struct Postgres {
+    _server: Arc<PgServer>,
+    url: String,
+}
+
+impl Postgres {
+    fn new() -> Self {
+        let server = PgServer::shared();
+        let url = server.fresh_database();
+        Self {
+            _server: server,
+            url,
+        }
+    }
+}
+
+impl Storage for Postgres {
+    fn open(&self) -> Option<Box<dyn DurableStore>> {
+        let options = PostgresOptions::new().durability(Durability::Process);
+        let store = PostgresStore::connect(&self.url, options).expect("connect");
+        Some(Box::new(store))
+    }
+}
+
 store_contract!(
     memory,
     Memory,
@@ -108,3 +137,4 @@ store_contract!(
 store_contract!(disk, Disk::new());
 store_contract!(sqlite_file, SqliteFile::new());
 store_contract!(sqlite_memory, SqliteMemory::new());
+store_contract!(postgres, Postgres::new());

@@ -22,6 +22,7 @@
 //! [taskward]: https://docs.rs/taskward
 
 mod durable;
+mod durable_load;
 mod error;
 mod event;
 mod id;
@@ -35,6 +36,7 @@ mod status;
 mod store;
 
 pub use durable::{Durability, DurableStore, Loaded, SessionRecord, StoreWrite, StoredTask};
+pub use durable_load::{LoadStats, SchemaTooNew};
 pub use error::{Error, Limit};
 pub use event::{Event, EventKind, TaskEvent};
 pub use id::{ParseTaskIdError, TaskId};

@@ -86,8 +86,7 @@ mod rows;
 mod schema;
 mod store;
 
-pub use error::SchemaTooNew;
-pub use load::LoadStats;
 pub use options::SqliteOptions;
 pub use schema::SCHEMA_VERSION;
 pub use store::SqliteStore;
+pub use taskward_core::{LoadStats, SchemaTooNew};

@@ -5,38 +5,10 @@ use std::sync::Arc;
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
 use serde_json::Value;
-use taskward_core::{Loaded, SessionRecord, StoreError, StoredTask, TaskRecord};
+use taskward_core::{LoadStats, Loaded, SessionRecord, StoreError, StoredTask, TaskRecord};
 
 use crate::error::sql;
 use crate::rows::{RowIndex, parse_id};
-
-/// What a [`load`](taskward_core::DurableStore::load) read back, and what it skipped.
-///
-/// A task row whose record does not parse is skipped (the task is not loaded); a checkpoint
-/// that does not parse is dropped (the task is loaded without one); a session row that does
-/// not parse is skipped. Each is logged with `tracing::warn!` and counted here; none fails the
-/// load. The rows stay in the database untouched until the task or session is written again.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct LoadStats {
-    /// Tasks loaded.
-    pub tasks: usize,
-    /// Sessions loaded.
-    pub sessions: usize,
-    /// Task rows skipped: their record did not parse.
-    pub skipped_tasks: usize,
-    /// Session rows skipped: their record did not parse.
-    pub skipped_sessions: usize,
-    /// Checkpoints dropped from tasks that were loaded: the checkpoint did not parse.
-    pub dropped_checkpoints: usize,
-}
-
-impl LoadStats {
-    /// Rows skipped or checkpoints dropped, in all: zero when everything read back.
-    pub fn skipped(&self) -> usize {
-        self.skipped_tasks + self.skipped_sessions + self.dropped_checkpoints
-    }
-}
 
 /// Reads every task (by `seq`) and every session, in one read transaction.
 /// Also rebuilds the row index: every row whose id parses, loaded or skipped, so that a later

@@ -7,7 +7,9 @@
 use rusqlite::{Connection, TransactionBehavior};
 use taskward_core::StoreError;
 
-use crate::error::{SchemaTooNew, sql};
+use taskward_core::SchemaTooNew;
+
+use crate::error::sql;
 
 /// Version 1: tasks (one row per task: its record and its last checkpoint, as JSON, keyed by
 /// an increasing integer: see `rows.rs`) and sessions.

@@ -1,0 +1,74 @@
+//! One connection: opened, set up for the durability policy, migrated, statements prepared.
+
+use taskward_core::{Durability, StoreError};
+use tokio_postgres::{Client, Config, NoTls, Statement};
+
+use crate::error::pg;
+use crate::{PostgresOptions, commit, schema};
+
+/// The statements a commit runs, prepared once per connection.
+#[derive(Debug)]
+pub(crate) struct Statements {
+    pub(crate) delete_tasks: Statement,
+    pub(crate) put_tasks: Statement,
+    pub(crate) checkpoints: Statement,
+    pub(crate) put_sessions: Statement,
+    pub(crate) delete_sessions: Statement,
+}
+
+/// A live connection and its prepared statements.
+#[derive(Debug)]
+pub(crate) struct Conn {
+    pub(crate) client: Client,
+    pub(crate) statements: Statements,
+}
+
+impl Conn {
+    /// Connects (without TLS), sets `synchronous_commit`, checks the server's `fsync` under
+    /// `power`, migrates the schema and prepares the statements. The connection's I/O runs as
+    /// a task of the current (the store's own) runtime.
+    pub(crate) async fn open(
+        config: &Config,
+        options: &PostgresOptions,
+    ) -> Result<Self, StoreError> {
+        let (mut client, connection) = config
+            .connect(NoTls)
+            .await
+            .map_err(pg("connect to the server"))?;
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::warn!(%error, "postgres store: the connection closed");
+            }
+        });
+        client
+            .batch_execute("SET synchronous_commit = on")
+            .await
+            .map_err(pg("set synchronous_commit"))?;
+        if options.durability != Durability::Process {
+            let fsync: String = client
+                .query_one("SHOW fsync", &[])
+                .await
+                .and_then(|row| row.try_get(0))
+                .map_err(pg("read the server's fsync"))?;
+            if fsync != "on" {
+                return Err(StoreError::new(format!(
+                    "postgres store: the `power` policy needs the server to run with fsync = on \
+                     (it is {fsync})"
+                )));
+            }
+        }
+        schema::migrate(&mut client).await?;
+        let statements = Statements {
+            delete_tasks: prepare(&client, commit::DELETE_TASKS).await?,
+            put_tasks: prepare(&client, commit::PUT_TASKS).await?,
+            checkpoints: prepare(&client, commit::CHECKPOINTS).await?,
+            put_sessions: prepare(&client, commit::PUT_SESSIONS).await?,
+            delete_sessions: prepare(&client, commit::DELETE_SESSIONS).await?,
+        };
+        Ok(Self { client, statements })
+    }
+}
+
+async fn prepare(client: &Client, sql: &str) -> Result<Statement, StoreError> {
+    client.prepare(sql).await.map_err(pg("prepare a statement"))
+}

@@ -1,0 +1,107 @@
+//! The PostgreSQL durable store of taskward: the task table and the sessions in a PostgreSQL
+//! database, so that tasks outlive the process (and, with issue 12, are shared by many
+//! nodes).
+//!
+//! [`PostgresStore`] implements [`DurableStore`](taskward_core::DurableStore), as the SQLite
+//! store does: the runtime serves every read from memory, hands the store its writes in
+//! batches from one writer thread (group commit: many submits share one transaction) and
+//! loads everything back once at start. This is the first step of issue 12: the store only.
+//! The multi-node features (a shared queue, leases, `LISTEN/NOTIFY`, cancel across nodes)
+//! are not here yet; the schema leaves room for them.
+//!
+//! # A tour
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//!
+//! use taskward_core::{Durability, DurableStore, Scope, StoreWrite, TaskId, TaskRecord};
+//! use taskward_postgres::{PostgresOptions, PostgresStore};
+//!
+//! let url = "postgres://taskward@localhost/taskward";
+//! let record = TaskRecord::new(TaskId::new(), Scope::global(), "count_primes".into(), 1);
+//! let id = record.id;
+//!
+//! let mut store = PostgresStore::connect(url, PostgresOptions::new())?;
+//! store.commit(&[
+//!     StoreWrite::Put(Arc::new(record.clone())),
+//!     StoreWrite::Checkpoint(id, Arc::new(serde_json::json!({ "next": 1000 }))),
+//! ])?;
+//! drop(store);
+//!
+//! // The next start reads everything back.
+//! let mut store = PostgresStore::connect(url, PostgresOptions::new())?;
+//! let loaded = store.load()?;
+//! assert_eq!(loaded.tasks[0].record, record);
+//! assert_eq!(loaded.tasks[0].checkpoint.as_deref(), Some(&serde_json::json!({ "next": 1000 })));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Threads: a client of its own
+//!
+//! [`DurableStore`](taskward_core::DurableStore)'s methods are synchronous and are called
+//! from a blocking thread of the runtime (`load`), the journal's writer thread (`commit`) and
+//! from async tests. The store runs `tokio-postgres` on a thread of its own, in a
+//! current-thread tokio runtime, and its methods hand the work over and wait for the answer
+//! on a plain channel: safe from any thread, where `Runtime::block_on` (and the `postgres`
+//! sync crate, which uses it) would panic inside a runtime. One connection, no pool: the
+//! registry is the store's one writer and its commits are serial.
+//!
+//! # Policies: what a commit survives
+//!
+//! | policy | PostgreSQL | survives |
+//! | --- | --- | --- |
+//! | `process` (default) | `synchronous_commit = on` | a crash of the taskward process, or of the server |
+//! | `power` | `synchronous_commit = on`; the server's `fsync` must be on | a power loss of the server's machine |
+//!
+//! `fsync` is the server's setting: under `power`, connecting checks it and fails if it is
+//! off. `memory` is refused (a runtime without a store is the in-memory policy).
+//!
+//! # Schema and migrations
+//!
+//! Three tables. `tasks`: one row per task, keyed by its id (`uuid`), with the columns a
+//! query needs (`seq`, `scope`, `status`, `expires_at` as `timestamptz` or NULL; indexed by
+//! `seq`, `status` and `expires_at`), the record as `json` and the last checkpoint as `json`
+//! or NULL. `sessions`: `id`, `principal`, `expires_at`, the record as `json`.
+//! `schema_version`: one row per migration step applied. Connecting applies the missing steps
+//! in order, one transaction each under an advisory lock (several nodes may connect at once),
+//! up to [`SCHEMA_VERSION`]; a database written by a newer taskward is refused with
+//! [`SchemaTooNew`]. Use a database of its own for taskward (or a schema of its own, with
+//! `options=-csearch_path%3Dtaskward` in the URL).
+//!
+//! # Commits
+//!
+//! A batch is one transaction of at most five statements over arrays (`unnest`), whatever its
+//! size: the last write of each task and session wins, tasks are upserted with
+//! `ON CONFLICT (id) DO UPDATE`, and a checkpoint updates its task's row only if the task is
+//! still in the table at the end of the batch. Every statement is idempotent, so a batch
+//! retried after the connection was lost during `COMMIT` leaves the same table.
+//!
+//! The records are `json`, not `jsonb`: `jsonb` refuses a string holding U+0000, which a
+//! client's input may carry, and a commit that can never succeed would stall the journal
+//! (it retries until it does). `json` keeps the text as written, so a record reads back
+//! exactly, and still answers `->` and `->>`. PostgreSQL's `text` refuses U+0000 too: a scope
+//! or a session whose id or principal holds it fails its commit.
+//!
+//! # When the server goes away
+//!
+//! A `load` or `commit` while the connection is lost fails with a [`StoreError`](
+//! taskward_core::StoreError); a transaction cut short is rolled back by the server. The next
+//! call connects again (bounded by [`PostgresOptions::connect_timeout`]) before it runs. The
+//! runtime's journal retries a failed commit with backoff (10 ms doubling to 5 s) until it
+//! succeeds, and submits wait for it, so a server restart delays submits and loses nothing.
+//! A row that no longer parses is skipped at load with a warning and counted in
+//! [`PostgresStore::last_load`]; it never fails the start.
+
+mod commit;
+mod conn;
+mod error;
+mod load;
+mod options;
+mod schema;
+mod store;
+mod worker;
+
+pub use options::PostgresOptions;
+pub use schema::SCHEMA_VERSION;
+pub use store::PostgresStore;
+pub use taskward_core::{LoadStats, SchemaTooNew};

@@ -1,0 +1,106 @@
+//! The schema and its migrations, numbered in the `schema_version` table.
+//!
+//! Each step of [`MIGRATIONS`] takes the database from version `i` to `i + 1` in one
+//! transaction, together with its row in `schema_version`, so a crash mid-migration leaves
+//! the previous version whole. Each transaction first takes a transaction-scoped advisory
+//! lock, so that several nodes connecting to a fresh database at once apply each step once.
+//! Steps are only ever appended: a released step never changes.
+
+use taskward_core::StoreError;
+use tokio_postgres::Client;
+
+use taskward_core::SchemaTooNew;
+
+use crate::error::pg;
+
+/// Version 1: tasks (one row per task keyed by its id: the columns a query needs, the record
+/// and the last checkpoint as JSON) and sessions.
+///
+/// The records are `json`, not `jsonb`: `jsonb` refuses a string holding U+0000, which a
+/// client's input may carry, and a commit that can never succeed would stall the journal
+/// (it retries until it does). `json` keeps the text as written and still answers `->` and
+/// `->>`; the columns a query filters on are typed columns of their own. The scale-out of issue 12 adds its columns
+/// (owner node, lease) in later steps.
+const V1: &str = "
+CREATE TABLE tasks (
+    id         uuid PRIMARY KEY,
+    seq        bigint NOT NULL,
+    scope      text NOT NULL,
+    status     text NOT NULL,
+    expires_at timestamptz,
+    record     json NOT NULL,
+    checkpoint json
+);
+CREATE INDEX tasks_seq ON tasks (seq);
+CREATE INDEX tasks_status ON tasks (status);
+CREATE INDEX tasks_expires_at ON tasks (expires_at) WHERE expires_at IS NOT NULL;
+CREATE TABLE sessions (
+    id         text PRIMARY KEY,
+    principal  text,
+    expires_at timestamptz,
+    record     json NOT NULL
+);
+";
+
+/// The migration steps, in order: step `i` takes the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[V1];
+
+/// The schema version this build writes: a fresh database is migrated to it, and a database
+/// with a newer version in `schema_version` is refused with [`SchemaTooNew`].
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// The key of the advisory lock that migrations take ("taskward" in ASCII, truncated).
+const MIGRATION_LOCK: i64 = 0x7461_736b_7761_7264;
+
+/// Brings the database to [`SCHEMA_VERSION`], one step per transaction.
+pub(crate) async fn migrate(client: &mut Client) -> Result<(), StoreError> {
+    loop {
+        let tx = client
+            .transaction()
+            .await
+            .map_err(pg("begin a migration"))?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await
+            .map_err(pg("lock the schema"))?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (
+                 version    integer PRIMARY KEY,
+                 applied_at timestamptz NOT NULL DEFAULT now()
+             )",
+        )
+        .await
+        .map_err(pg("create the schema_version table"))?;
+        let version: i32 = tx
+            .query_one("SELECT coalesce(max(version), 0) FROM schema_version", &[])
+            .await
+            .and_then(|row| row.try_get(0))
+            .map_err(pg("read the schema version"))?;
+        let step = match usize::try_from(version) {
+            Ok(step) if step < MIGRATIONS.len() => MIGRATIONS[step],
+            Ok(step) if step == MIGRATIONS.len() => return Ok(()),
+            Err(_) => {
+                return Err(StoreError::new(format!(
+                    "postgres store: the database's schema version is {version}, not one \
+                     taskward writes"
+                )));
+            }
+            Ok(_) => {
+                let too_new = SchemaTooNew::new(i64::from(version), SCHEMA_VERSION);
+                return Err(StoreError::with_source(
+                    format!("postgres store: cannot use the database: {too_new}"),
+                    too_new,
+                ));
+            }
+        };
+        tx.batch_execute(step)
+            .await
+            .map_err(pg("apply a schema migration"))?;
+        tx.execute(
+            "INSERT INTO schema_version (version) VALUES ($1)",
+            &[&(version + 1)],
+        )
+        .await
+        .map_err(pg("write the schema version"))?;
+        tx.commit().await.map_err(pg("commit a schema migration"))?;
+    }
+}

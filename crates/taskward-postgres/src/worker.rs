@@ -1,0 +1,153 @@
+//! The store's own thread: a current-thread tokio runtime that owns the connection and
+//! serves the store's synchronous calls one at a time.
+//!
+//! [`DurableStore`](taskward_core::DurableStore)'s methods are synchronous: `load` runs on a
+//! blocking thread of the host's runtime, `commit` on the journal's writer thread, and tests
+//! call both from async code. tokio-postgres is async, and `Runtime::block_on` panics on a
+//! thread that is already inside a runtime (so does the `postgres` sync crate, which wraps
+//! it). The store therefore runs the client on a thread of its own and sends it requests over
+//! a channel; the caller blocks on a plain `std` channel for the answer, which is safe from
+//! any thread. One connection is enough: the registry is the store's one writer, and its
+//! commits are serial (a pool buys nothing until issue 12 adds concurrent readers).
+//!
+//! When the connection is lost (the server restarted, the network dropped), the request that
+//! finds it closed fails, and the next request connects again first. The journal retries a
+//! failed commit with backoff (10 ms doubling to 5 s), so commits resume by themselves once
+//! the server is back; submits wait meanwhile.
+
+use std::sync::mpsc as std_mpsc;
+use std::thread::JoinHandle;
+
+use taskward_core::{Loaded, StoreError, StoreWrite};
+use tokio::sync::mpsc;
+use tokio_postgres::Config;
+
+use crate::conn::Conn;
+use crate::{LoadStats, PostgresOptions, commit, load};
+
+type Reply<T> = std_mpsc::Sender<Result<T, StoreError>>;
+
+/// A call of the store, with where to send its answer.
+enum Request {
+    Load(Reply<(Loaded, LoadStats)>),
+    Commit(Vec<StoreWrite>, Reply<()>),
+}
+
+/// The handle on the store's thread: dropping it ends the thread (and closes the connection).
+#[derive(Debug)]
+pub(crate) struct Worker {
+    requests: Option<mpsc::UnboundedSender<Request>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Worker {
+    /// Starts the thread and opens the first connection; fails if that connection does.
+    pub(crate) fn start(config: Config, options: PostgresOptions) -> Result<Self, StoreError> {
+        let (requests, receiver) = mpsc::unbounded_channel();
+        let (ready, opened) = std_mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("taskward-postgres".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        let _ = ready.send(Err(StoreError::with_source(
+                            "postgres store: cannot start its runtime",
+                            e,
+                        )));
+                        return;
+                    }
+                };
+                runtime.block_on(serve(config, options, receiver, ready));
+            })
+            .map_err(|e| StoreError::with_source("postgres store: cannot start its thread", e))?;
+        let worker = Self {
+            requests: Some(requests),
+            thread: Some(thread),
+        };
+        match opened.recv() {
+            Ok(result) => result.map(|()| worker),
+            Err(_) => Err(StoreError::new("postgres store: its thread stopped")),
+        }
+    }
+
+    pub(crate) fn load(&self) -> Result<(Loaded, LoadStats), StoreError> {
+        self.call(Request::Load)
+    }
+
+    pub(crate) fn commit(&self, batch: &[StoreWrite]) -> Result<(), StoreError> {
+        let batch = batch.to_vec();
+        self.call(|reply| Request::Commit(batch, reply))
+    }
+
+    fn call<T>(&self, request: impl FnOnce(Reply<T>) -> Request) -> Result<T, StoreError> {
+        let (reply, answer) = std_mpsc::channel();
+        let stopped = || StoreError::new("postgres store: its thread stopped");
+        self.requests
+            .as_ref()
+            .ok_or_else(stopped)?
+            .send(request(reply))
+            .map_err(|_| stopped())?;
+        answer.recv().map_err(|_| stopped())?
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        drop(self.requests.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The thread's loop: one request at a time, reconnecting first when the connection is gone.
+async fn serve(
+    config: Config,
+    options: PostgresOptions,
+    mut requests: mpsc::UnboundedReceiver<Request>,
+    ready: std_mpsc::Sender<Result<(), StoreError>>,
+) {
+    let mut conn = match Conn::open(&config, &options).await {
+        Ok(conn) => {
+            let _ = ready.send(Ok(()));
+            conn
+        }
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    while let Some(request) = requests.recv().await {
+        if conn.client.is_closed() {
+            match Conn::open(&config, &options).await {
+                Ok(new) => {
+                    tracing::info!("postgres store: connected again");
+                    conn = new;
+                }
+                Err(e) => {
+                    request.fail(e);
+                    continue;
+                }
+            }
+        }
+        match request {
+            Request::Load(reply) => _ = reply.send(load::load(&mut conn).await),
+            Request::Commit(batch, reply) => {
+                _ = reply.send(commit::commit(&mut conn, &batch).await);
+            }
+        }
+    }
+}
+
+impl Request {
+    fn fail(self, error: StoreError) {
+        match self {
+            Request::Load(reply) => _ = reply.send(Err(error)),
+            Request::Commit(_, reply) => _ = reply.send(Err(error)),
+        }
+    }
+}
