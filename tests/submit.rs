@@ -490,3 +490,60 @@ async fn a_submit_dropped_after_its_first_poll_still_runs_its_task() {
     let status = ward.status().await.unwrap();
     assert_eq!((status.controls, status.live_runners), (0, 0));
 }
+
+/// Callers work the registry's desk and the runners' posts themselves (flat combining), and
+/// an entry that finds them busy is left to whoever holds them. Submits, cancels and works
+/// ending on four worker threads at once, with no sweep to pick up what is left queued, must
+/// all land with the right outcome and leave no live task or runner (the timeout only turns a
+/// hang into a failure). It exercises the contended paths; the narrow window the release rule
+/// closes (an entry queued just as the holder leaves) is also covered by the soak's volume.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn submits_cancels_and_ends_from_many_threads_all_land() {
+    let ward = taskward::Taskward::builder()
+        .unlimited_live_tasks()
+        .runner_partitions(2)
+        // No sweep to drain what a caller left behind: only the rule under test can.
+        .sweep_interval(Duration::from_secs(3_600))
+        .spawn()
+        .await
+        .unwrap();
+    let clients = (0..16).map(|c| {
+        let ward = ward.clone();
+        tokio::spawn(async move {
+            let scope = Scope::session(format!("s-many-{c}"));
+            let mut handles = Vec::new();
+            for i in 0..300 {
+                let spec = TaskSpec::new("many").scope(scope.clone());
+                let handle = if i % 3 == 0 {
+                    let handle = ward.submit(spec, long).await.unwrap();
+                    handle.cancel(None).await.unwrap();
+                    handle
+                } else {
+                    ward.submit(spec, |_ctx: TaskContext| async { Ok(json!(1)) })
+                        .await
+                        .unwrap()
+                };
+                handles.push((i, handle));
+            }
+            for (i, handle) in handles {
+                let status = handle.wait().await.unwrap().status();
+                let expected = if i % 3 == 0 {
+                    Status::Cancelled
+                } else {
+                    Status::Completed
+                };
+                assert_eq!(status, expected, "task {i} of client {c}");
+            }
+        })
+    });
+    let all = futures_util::future::join_all(clients);
+    for client in tokio::time::timeout(Duration::from_secs(60), all)
+        .await
+        .expect("every submit, cancel and end landed")
+    {
+        client.unwrap();
+    }
+    let status = ward.status().await.unwrap();
+    assert_eq!((status.live, status.live_runners), (0, 0));
+    ward.shutdown(Duration::from_secs(5)).await.unwrap();
+}
