@@ -9,9 +9,10 @@
 //! runner's mailbox stays free for starts, deadlines, cancels, grace expiries and status
 //! queries while the works run. Messages to a runner name the task.
 //!
-//! A runner's mailbox and state are its [`Post`], worked by whoever finds the runner idle
-//! (the submitter starting a work, the work reporting its end) and otherwise by the runner
-//! actor when nudged: one mechanism, without a wake-up of the runner on the hot paths.
+//! A runner's mailbox and state are its [`Post`], worked by whoever sends the runner a
+//! message and finds it idle (the submitter starting a work, the work reporting its end), and
+//! otherwise by whoever is at it, who looks again as it leaves: one mechanism, without a
+//! wake-up of the runner on the hot paths.
 //!
 //! The runner supervisor ([`supervisor`]) starts the partitions, and restarts one that dies;
 //! only the tasks of a dead partition fail (cause `runner_lost`, or retried under their
