@@ -132,7 +132,7 @@ impl Storage for Postgres {
 store_contract!(
     memory,
     Memory,
-    without_restart = "the in-memory runtime has no durable store to restart from"
+    without_restart = "the in-memory runtime has no durable store"
 );
 store_contract!(disk, Disk::new());
 store_contract!(sqlite_file, SqliteFile::new());

@@ -289,5 +289,7 @@ pub async fn checkpoints_coalesce_to_the_last_one<S: Storage>(rig: &Rig<S>) {
     shutdown(&ward).await;
 }
 
+mod batch;
 mod restart;
+pub use batch::*;
 pub use restart::*;

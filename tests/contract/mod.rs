@@ -13,7 +13,8 @@
 //! when the new one started) while its runtime carries on until the test shuts it down.
 //!
 //! The storage of the in-memory runtime opens no store: the checks of what reaches a store
-//! check only what the runtime serves, and the checks that need a restart are ignored with
+//! check only what the runtime serves, and the checks that need a durable store (a restart, or
+//! a store opened directly) are ignored with
 //! the reason given to the macro (shown by `cargo test` as `ignored, <reason>`).
 //!
 //! # Adding a store
@@ -28,6 +29,9 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod checks;
+/// Records and sessions that exercise every column: the SQLite store's test helpers.
+#[path = "../../crates/taskward-sqlite/tests/common/mod.rs"]
+pub mod records;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -131,6 +135,11 @@ impl<S: Storage> Rig<S> {
         self.builder().spawn().await.expect("the runtime starts")
     }
 
+    /// A store on the storage, opened directly (not fenced, no runtime); `None` without one.
+    pub fn open(&self) -> Option<Box<dyn DurableStore>> {
+        self.storage.open()
+    }
+
     /// What the storage holds now, read by a store opened afresh (`None` without one).
     pub fn stored(&self) -> Option<Loaded> {
         let mut store = self.storage.open()?;
@@ -157,7 +166,7 @@ impl<S: Storage> Rig<S> {
 /// One `#[tokio::test]` per contract check for a storage, in a module of its own:
 /// `store_contract!(name, storage)`, or for a storage without a durable store
 /// `store_contract!(name, storage, without_restart = "reason")`, which ignores the checks
-/// that need a restart with that reason. `storage` is an expression evaluated once per test.
+/// that need a durable store (a restart, or a store opened directly) with that reason. `storage` is an expression evaluated once per test.
 macro_rules! store_contract {
     ($name:ident, $storage:expr) => {
         store_contract!(@ $name, $storage, []);
@@ -186,6 +195,12 @@ macro_rules! store_contract {
                 sessions_round_trip,
                 list_order_and_cursors_are_stable_across_a_restart,
                 idempotency_keys_survive_a_restart,
+                batch_keeps_the_last_put_of_a_task,
+                batch_put_then_remove_leaves_nothing,
+                batch_a_remove_drops_the_checkpoint_of_a_task_put_again,
+                batch_a_checkpoint_is_kept_across_puts,
+                batch_a_checkpoint_of_a_missing_task_is_ignored,
+                batch_keeps_the_last_write_of_a_session,
             ]);
         }
     };

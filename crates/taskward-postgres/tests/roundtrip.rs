@@ -52,18 +52,6 @@ fn every_kind_of_write_loads_back_equal_through_a_new_connection() {
 }
 
 #[test]
-fn a_checkpoint_survives_later_puts_in_later_batches() {
-    let (_server, url) = fresh();
-    let mut store = connect(&url);
-    let a = working(1);
-    store.commit(&[put(&a)]).unwrap();
-    store.commit(&[checkpoint(a.id, json!(1))]).unwrap();
-    store.commit(&[put(&completed(&a))]).unwrap();
-    let loaded = store.load().unwrap();
-    assert_eq!(loaded.tasks[0].checkpoint.as_deref(), Some(&json!(1)));
-}
-
-#[test]
 fn the_columns_hold_what_a_query_needs() {
     let (server, url) = fresh();
     let mut store = connect(&url);

@@ -41,42 +41,6 @@ fn a_committed_batch_loads_back_equal() {
 }
 
 #[test]
-fn a_checkpoint_survives_later_puts_in_later_batches() {
-    let mut store = SqliteStore::in_memory().unwrap();
-    let a = working(1);
-    store.commit(&[put(&a)]).unwrap();
-    store.commit(&[checkpoint(a.id, json!(1))]).unwrap();
-    store.commit(&[put(&completed(&a))]).unwrap();
-    let loaded = store.load().unwrap();
-    assert_eq!(loaded.tasks[0].checkpoint.as_deref(), Some(&json!(1)));
-}
-
-#[test]
-fn removes_and_session_removes_leave_the_table() {
-    let mut store = SqliteStore::in_memory().unwrap();
-    let (a, b) = (working(1), working(2));
-    store
-        .commit(&[
-            put(&a),
-            put(&b),
-            StoreWrite::Session(Arc::new(session("s-1"))),
-            StoreWrite::Session(Arc::new(session("s-2"))),
-        ])
-        .unwrap();
-    store
-        .commit(&[
-            StoreWrite::Remove(a.id),
-            StoreWrite::SessionRemove("s-1".into()),
-        ])
-        .unwrap();
-    let loaded = store.load().unwrap();
-    assert_eq!(loaded.tasks.len(), 1);
-    assert_eq!(loaded.tasks[0].record, b);
-    assert_eq!(loaded.sessions.len(), 1);
-    assert_eq!(&*loaded.sessions[0].id, "s-2");
-}
-
-#[test]
 fn a_reopened_file_keeps_everything() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nested/data/taskward.db");
