@@ -33,7 +33,6 @@ pub mod checks;
 #[path = "../../crates/taskward-sqlite/tests/common/mod.rs"]
 pub mod records;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 use taskward::{Builder, Durability, DurableStore, Loaded, StoreError, StoreWrite, Taskward};
@@ -48,8 +47,10 @@ pub trait Storage: Send + Sync + 'static {
 /// The commits of the current process, and a gate that holds them.
 #[derive(Debug, Default)]
 struct Shared {
-    /// The process whose commits reach the storage; older ones are fenced.
-    generation: AtomicU64,
+    /// The process whose commits reach the storage; older ones are fenced. Held across each
+    /// commit, so that a new process starts either before an old one's commit (which is then
+    /// dropped) or after it has landed: never in between.
+    generation: Mutex<u64>,
     /// Every write that reached the storage, in order.
     log: Mutex<Vec<StoreWrite>>,
     /// While true, commits wait (see [`Rig::hold`]).
@@ -80,7 +81,8 @@ impl DurableStore for Fenced {
             held = self.shared.released.wait(held).unwrap();
         }
         drop(held);
-        if self.shared.generation.load(Ordering::Acquire) != self.generation {
+        let current = self.shared.generation.lock().unwrap();
+        if *current != self.generation {
             // This process "died" when a newer one started: nothing it writes lands.
             return Ok(());
         }
@@ -90,6 +92,7 @@ impl DurableStore for Fenced {
             .lock()
             .unwrap()
             .extend(batch.iter().cloned());
+        drop(current);
         Ok(())
     }
 }
@@ -119,7 +122,11 @@ impl<S: Storage> Rig<S> {
         let builder = Taskward::builder();
         match self.storage.open() {
             Some(store) => {
-                let generation = self.shared.generation.fetch_add(1, Ordering::AcqRel) + 1;
+                let generation = {
+                    let mut current = self.shared.generation.lock().unwrap();
+                    *current += 1;
+                    *current
+                };
                 builder.durable(Fenced {
                     store,
                     generation,
