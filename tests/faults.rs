@@ -125,12 +125,14 @@ async fn an_on_cancel_that_cancels_another_task_does_not_deadlock() {
     let ward = common::ward().await;
     let scope = Scope::session("host");
     let other: Arc<Mutex<Option<TaskId>>> = Arc::default();
-    let seen: Arc<Mutex<Option<Status>>> = Arc::default();
+    // The cascaded cancel's answer (it may come after the cascaded task's outcome is
+    // observable: the token fires, and the work ends, before the cancel is answered).
+    let (seen_tx, seen) = tokio::sync::oneshot::channel::<Status>();
+    let seen_tx = Mutex::new(Some(seen_tx));
     let on_cancel = {
         let ward = ward.clone();
         let scope = scope.clone();
         let other = other.clone();
-        let seen = seen.clone();
         move |_: &Cancellation| {
             let id = other.lock().unwrap().expect("set before the cancel");
             // From inside the callback: a read, synchronously, and a command, spawned (the
@@ -138,10 +140,13 @@ async fn an_on_cancel_that_cancels_another_task_does_not_deadlock() {
             // callback has returned).
             let before = ward.get(&scope, id).unwrap().status;
             assert_eq!(before, Status::Working);
-            let (ward, scope, seen) = (ward.clone(), scope.clone(), seen.clone());
+            let (ward, scope) = (ward.clone(), scope.clone());
+            let seen_tx = seen_tx.lock().unwrap().take();
             tokio::spawn(async move {
                 let r = ward.cancel(&scope, id, Some("cascade".into())).await;
-                *seen.lock().unwrap() = Some(r.unwrap().status);
+                if let Some(tx) = seen_tx {
+                    let _ = tx.send(r.unwrap().status);
+                }
             });
         }
     };
@@ -161,7 +166,7 @@ async fn an_on_cancel_that_cancels_another_task_does_not_deadlock() {
     let rx = cancel_from_a_thread(&ward, &scope, first.id());
     assert_eq!(answer_of(rx).await, Ok(Status::Cancelled));
     assert!(outcome_of(&second).await.cancellation().is_some());
-    assert_eq!(*seen.lock().unwrap(), Some(Status::Cancelled));
+    assert_eq!(seen.await.ok(), Some(Status::Cancelled));
     let status = ward.status().await.unwrap();
     assert_eq!(status.callback_panics, 0);
     assert_eq!(status.registry_restarts, 0);
