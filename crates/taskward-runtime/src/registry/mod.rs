@@ -109,32 +109,26 @@ pub(crate) struct ShutdownRunners {
 }
 
 /// Works the registry's desk from the caller's thread when no desk is at work: drains the
-/// inbox as the registry actor would. Returns whether it did; not while no registry runs (its
-/// successor drains what is queued when it starts).
-fn combine(shared: &Shared) -> bool {
-    let Some(registry) = shared.registry() else {
-        return false;
-    };
-    drain_free(shared, &registry, true)
+/// inbox as the registry actor would; not while no registry runs (its successor drains what
+/// is queued when it starts).
+fn combine(shared: &Shared) {
+    if let Some(registry) = shared.registry() {
+        drain_free(shared, &registry, true);
+    }
 }
 
 /// Drains the inbox if no desk is at work, and looks again once it has released the book,
 /// until the inbox is empty or another desk is at work. So an entry queued while a desk held
 /// the book (its sender found the book taken) is always taken: by that desk's drain, or by
-/// the look it takes after releasing the book. Returns whether it drained at all.
+/// the look it takes after releasing the book.
 ///
 /// Every desk follows this rule as it releases the book: callers working it (`combining`),
 /// and the registry actor after each of its messages.
-fn drain_free(shared: &Shared, registry: &ActorRef<RegistryMsg>, combining: bool) -> bool {
-    let mut drained = false;
-    loop {
-        let Some(book) = shared.try_book() else {
-            return drained;
-        };
+fn drain_free(shared: &Shared, registry: &ActorRef<RegistryMsg>, combining: bool) {
+    while let Some(book) = shared.try_book() {
         Desk::run_locked(shared, book, Some(registry), combining, |desk| desk.drain());
-        drained = true;
         if shared.inbox.is_empty() {
-            return true;
+            return;
         }
     }
 }

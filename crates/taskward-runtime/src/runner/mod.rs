@@ -158,7 +158,7 @@ impl Actor for Runner {
         post: &mut Arc<Post>,
     ) -> Result<(), ActorProcessingErr> {
         // A handler that panics fails the runner (the supervisor sees why).
-        post.work().map(drop).map_err(ActorProcessingErr::from)
+        post.work().map_err(ActorProcessingErr::from)
     }
 
     async fn post_stop(

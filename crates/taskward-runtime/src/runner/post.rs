@@ -107,44 +107,36 @@ impl Post {
         self.try_work();
     }
 
-    /// Works the post unless another thread is at it (or its actor has stopped). Returns
-    /// whether it did. A handler that panics crashes the runner: its actor is stopped with
-    /// the panic as the reason, and the supervisor handles its exit.
+    /// Works the post unless another thread is at it (or its actor has stopped). A handler
+    /// that panics crashes the runner: its actor is stopped with the panic as the reason, and
+    /// the supervisor handles its exit.
+    fn try_work(&self) {
+        if let Err(why) = self.work()
+            && let Some(actor) = self.actor.get()
+        {
+            actor.stop(Some(why));
+        }
+    }
+
+    /// Works the post unless another thread is at it: `Err` names a handler's panic (the
+    /// runner then fails).
     ///
     /// Whoever works the post looks at the inbox again once it has released the state, and
     /// works it again if something is queued: so a message queued while the state was held
     /// (its sender found it taken) is always handled, by the holder's drain or by that look.
-    fn try_work(&self) -> bool {
-        match self.work() {
-            Ok(worked) => worked,
-            Err(why) => {
-                if let Some(actor) = self.actor.get() {
-                    actor.stop(Some(why));
-                }
-                true
-            }
-        }
-    }
-
-    /// Works the post unless another thread is at it (see [`try_work`](Self::try_work)):
-    /// whether it did, or the panic of a handler (the runner then fails).
-    pub(crate) fn work(&self) -> Result<bool, String> {
-        let mut worked = false;
-        loop {
-            if self.is_stopped() {
-                return Ok(worked);
-            }
+    pub(crate) fn work(&self) -> Result<(), String> {
+        while !self.is_stopped() {
             let guard = match self.state.try_lock() {
                 Ok(guard) => guard,
-                Err(TryLockError::WouldBlock) => return Ok(worked),
+                Err(TryLockError::WouldBlock) => return Ok(()),
                 Err(TryLockError::Poisoned(p)) => p.into_inner(),
             };
             self.drain(guard)?;
-            worked = true;
             if self.inbox().messages.is_empty() {
-                return Ok(true);
+                break;
             }
         }
+        Ok(())
     }
 
     /// Handles every queued message under the held state.
