@@ -5,7 +5,8 @@
 //! else on `PATH`. None found is a test failure with a message saying how to install them
 //! (`.ci/run` installs Debian's `postgresql` package when they are missing). PostgreSQL
 //! refuses to run as root: as root, `initdb` and `postgres` run as the `postgres` user
-//! (`setpriv`, which execs, so that the child is the postmaster itself).
+//! (`setpriv`, which execs, so that the child is the postmaster itself). A watchdog process
+//! stops the server and removes its directory if the test process is killed.
 //!
 //! Shared by this crate's tests and the root package's (`#[path]` from `tests/`).
 
@@ -154,8 +155,36 @@ impl PgServer {
             .args(["-c", "full_page_writes=off", "-c", "max_connections=200"])
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        self.child = Some(postgres.spawn().expect("postgres starts"));
+        let child = postgres.spawn().expect("postgres starts");
+        self.watch(child.id());
+        self.child = Some(child);
         self.wait_ready();
+    }
+
+    /// Starts a watchdog that stops the postmaster `pid` and removes the temp dir if this test
+    /// process dies without dropping the server (killed, or aborted by a panic in a
+    /// destructor): a test run never leaves a server behind. It exits by itself once the
+    /// postmaster is gone.
+    fn watch(&self, pid: u32) {
+        // A process is alive while it exists and is not a zombie: this machine's init may
+        // reap the orphaned postmaster late, and `kill -0` answers yes for a zombie.
+        const SCRIPT: &str = "alive() { [ -e /proc/$1/stat ] && \\
+             [ \"$(cut -d' ' -f3 /proc/$1/stat 2>/dev/null)\" != Z ]; }; \\
+             while alive \"$1\" && alive \"$2\"; do sleep 1; done; \\
+             if alive \"$2\"; then kill -QUIT \"$2\"; \\
+             while alive \"$2\"; do sleep 0.1; done; rm -rf \"$3\"; fi";
+        let watchdog = Command::new("sh")
+            .args(["-c", SCRIPT, "taskward-pg-watchdog"])
+            .arg(std::process::id().to_string())
+            .arg(pid.to_string())
+            .arg(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        if let Err(e) = watchdog {
+            eprintln!("no watchdog for the test's postgres (it may outlive a killed test): {e}");
+        }
     }
 
     fn wait_ready(&mut self) {
