@@ -92,15 +92,21 @@
 //! A row that no longer parses is skipped at load with a warning and counted in
 //! [`PostgresStore::last_load`]; it never fails the start.
 
+mod cluster;
 mod commit;
 mod conn;
 mod error;
 mod load;
 mod options;
+mod pool;
 mod schema;
 mod store;
 mod worker;
 
+pub use cluster::{
+    Answered, CancelRequested, Caps, Claimed, Cluster, ClusterError, ClusterOptions, Fence, Fenced,
+    Heartbeat, Leadership, Listener, NewTask, NodeId, Notification, Rescued, Swept,
+};
 pub use options::PostgresOptions;
 pub use schema::SCHEMA_VERSION;
 pub use store::PostgresStore;
