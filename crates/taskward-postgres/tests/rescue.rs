@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::cluster::{closure, cluster_with_lease, enqueue, job, scope};
 use common::fresh;
 use taskward_core::{FailureCause, Outcome, Phase, Status};
-use taskward_postgres::{Caps, NewTask, NodeId};
+use taskward_postgres::{Caps, Fenced, NewTask, NodeId};
 use time::OffsetDateTime;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -104,4 +104,52 @@ async fn a_heartbeat_renews_the_leases_of_the_nodes_tasks() {
         [b.id],
         "only the node without a heartbeat lost its task"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_cancels_expired_live_tasks_and_removes_expired_terminal_ones_no_node_holds() {
+    let (_server, url) = fresh();
+    let cluster = cluster_with_lease(&url, Duration::from_secs(3600)).await;
+    let ttl = Some(Duration::from_secs(60));
+    let (mut queued, mut held, mut finished, mut kept) =
+        (job("a", 1), job("a", 3), job("a", 2), job("a", 4));
+    for r in [&mut queued, &mut held, &mut finished] {
+        r.ttl = ttl;
+    }
+    kept.ttl = Some(Duration::from_secs(86_400));
+    enqueue(&cluster, &[finished.clone(), held.clone()], 1).await;
+    enqueue(&cluster, &[queued.clone(), kept.clone()], 0).await;
+    let node = NodeId::new();
+    let claimed = cluster.claim(node, &["a"], 2, &Caps::new()).await.unwrap();
+    assert_eq!(claimed[0].record.id, finished.id);
+    cluster
+        .finish(claimed[0].fence, &common::cluster::done(&finished))
+        .await
+        .unwrap();
+
+    let at = OffsetDateTime::now_utc() + time::Duration::minutes(5);
+    let swept = cluster.sweep(at).await.unwrap();
+    let mut cancelled = swept.cancelled.clone();
+    cancelled.sort();
+    let mut expected = vec![queued.id, held.id];
+    expected.sort();
+    assert_eq!(cancelled, expected);
+    // The finished task and the queued one (cancelled, no node holds it) are removed.
+    assert_eq!(swept.removed, 2);
+    assert_eq!(cluster.get(&scope(), finished.id).await.unwrap(), None);
+    assert_eq!(cluster.get(&scope(), queued.id).await.unwrap(), None);
+    // The held task stays, cancelled, until its node lets go.
+    let record = cluster.get(&scope(), held.id).await.unwrap().unwrap();
+    assert_eq!(record.status, Status::Cancelled);
+    let beat = cluster.heartbeat(node, 2).await.unwrap();
+    assert_eq!(beat.cancel_requested, [held.id]);
+    assert_eq!(cluster.sweep(at).await.unwrap().removed, 0);
+    let error = cluster
+        .finish(claimed[1].fence, &common::cluster::done(&held))
+        .await
+        .unwrap_err();
+    assert_eq!(error.fenced(), Some(Fenced::Terminal(Status::Cancelled)));
+    assert_eq!(cluster.sweep(at).await.unwrap().removed, 1);
+    assert_eq!(cluster.get(&scope(), held.id).await.unwrap(), None);
+    assert!(cluster.get(&scope(), kept.id).await.unwrap().is_some());
 }
