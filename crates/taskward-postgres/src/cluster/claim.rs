@@ -101,8 +101,10 @@ impl Cluster {
     /// other nodes claiming at once (see the module docs). Each claimed task gets
     /// `node`, `attempt + 1` and a lease of [`ClusterOptions::lease`](crate::ClusterOptions).
     ///
-    /// Returns the claimed tasks in that order. A row whose record does not parse is taken
-    /// out of the queue (left unclaimed, with a warning) rather than returned.
+    /// Returns the claimed tasks in that order. The record in the table is left as it was
+    /// (phase `queued`): the node writes its running record with [`progress`](Self::progress).
+    /// A row whose record does not parse is taken out of the queue (left unclaimed, with a
+    /// warning) rather than returned.
     ///
     /// # Errors
     ///

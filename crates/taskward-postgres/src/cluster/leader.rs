@@ -39,6 +39,10 @@ impl Leadership {
     /// # Errors
     ///
     /// The URL does not parse.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime (it spawns its task on the current one).
     pub fn start(url: &str, options: &ClusterOptions) -> Result<Self, StoreError> {
         let config = pool::config(url, options, "taskward-leader")?;
         let (tx, leading) = watch::channel(false);

@@ -119,7 +119,8 @@ impl From<Payload> for Notification {
 ///
 /// After a reconnection it yields [`Notification::MaybeMissed`] once `LISTEN` runs again.
 /// Reconnecting is retried every [`ClusterOptions::retry`] until it succeeds or the
-/// listener is dropped. Dropping the listener closes its connection.
+/// listener is dropped. Dropping the listener closes its connection. Notifications queue
+/// without bound until [`recv`](Self::recv) takes them: receive them promptly.
 #[derive(Debug)]
 pub struct Listener {
     notifications: mpsc::UnboundedReceiver<Notification>,
