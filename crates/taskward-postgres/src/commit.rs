@@ -55,14 +55,16 @@ struct Plan<'a> {
     removed_sessions: Vec<&'a str>,
 }
 
+/// The columns of the `tasks` table that a record fills, as arrays (also used by the
+/// cluster's inserts).
 #[derive(Default)]
-struct TaskColumns<'a> {
-    ids: Vec<Uuid>,
-    seqs: Vec<i64>,
-    scopes: Vec<String>,
-    statuses: Vec<&'static str>,
-    expiries: Vec<Option<OffsetDateTime>>,
-    records: Vec<Json<&'a TaskRecord>>,
+pub(crate) struct TaskColumns<'a> {
+    pub(crate) ids: Vec<Uuid>,
+    pub(crate) seqs: Vec<i64>,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) statuses: Vec<&'static str>,
+    pub(crate) expiries: Vec<Option<OffsetDateTime>>,
+    pub(crate) records: Vec<Json<&'a TaskRecord>>,
 }
 
 impl<'a> Plan<'a> {
@@ -124,7 +126,8 @@ impl<'a> Plan<'a> {
 }
 
 impl<'a> TaskColumns<'a> {
-    fn push(&mut self, record: &'a TaskRecord) -> Result<(), StoreError> {
+    /// Adds a record's columns; fails for a `seq` past `i64::MAX`.
+    pub(crate) fn push(&mut self, record: &'a TaskRecord) -> Result<(), StoreError> {
         let seq = i64::try_from(record.seq).map_err(|e| {
             StoreError::with_source(
                 format!("postgres store: task {} has a seq past i64::MAX", record.id),
@@ -135,15 +138,19 @@ impl<'a> TaskColumns<'a> {
         self.seqs.push(seq);
         self.scopes.push(record.scope.to_string());
         self.statuses.push(record.status.as_str());
-        self.expiries.push(
-            record
-                .ttl
-                .and_then(|ttl| time::Duration::try_from(ttl).ok())
-                .and_then(|ttl| record.created_at.checked_add(ttl)),
-        );
+        self.expiries.push(expires_at(record));
         self.records.push(Json(record));
         Ok(())
     }
+}
+
+/// When the record's TTL elapses (the `expires_at` column), `None` without a TTL or past the
+/// calendar's end.
+pub(crate) fn expires_at(record: &TaskRecord) -> Option<OffsetDateTime> {
+    record
+        .ttl
+        .and_then(|ttl| time::Duration::try_from(ttl).ok())
+        .and_then(|ttl| record.created_at.checked_add(ttl))
 }
 
 /// Applies a batch in one transaction (see the module docs for which writes reach the table).

@@ -5,9 +5,9 @@
 //! [`PostgresStore`] implements [`DurableStore`](taskward_core::DurableStore), as the SQLite
 //! store does: the runtime serves every read from memory, hands the store its writes in
 //! batches from one writer thread (group commit: many submits share one transaction) and
-//! loads everything back once at start. This is the first step of issue 12: the store only.
-//! The multi-node features (a shared queue, leases, `LISTEN/NOTIFY`, cancel across nodes)
-//! are not here yet; the schema leaves room for them.
+//! loads everything back once at start. [`Cluster`] and its companions are the database side
+//! of several nodes on one database (issue 12): see [Several nodes](#several-nodes-the-database-side).
+//! The runtime does not call them yet.
 //!
 //! # A tour
 //!
@@ -58,7 +58,7 @@
 //!
 //! # Schema and migrations
 //!
-//! Three tables. `tasks`: one row per task, keyed by its id (`uuid`), with the columns a
+//! Three tables (version 1; version 2 adds the cluster's columns and tables, see below). `tasks`: one row per task, keyed by its id (`uuid`), with the columns a
 //! query needs (`seq`, `scope`, `status`, `expires_at` as `timestamptz` or NULL; indexed by
 //! `seq`, `status` and `expires_at`), the record as `json` and the last checkpoint as `json`
 //! or NULL. `sessions`: `id`, `principal`, `expires_at`, the record as `json`.
@@ -91,16 +91,63 @@
 //! succeeds, and submits wait for it, so a server restart delays submits and loses nothing.
 //! A row that no longer parses is skipped at load with a warning and counted in
 //! [`PostgresStore::last_load`]; it never fails the start.
+//!
+//! # Several nodes: the database side
+//!
+//! [`Cluster`] is a node's handle on the shared tables: a pool of connections
+//! (`deadpool-postgres`), each method one short transaction. The runtime integration (who
+//! calls what, when) is pending; this is the API it will call.
+//!
+//! - **Schema v2** adds per task `kind` (the registered kind's name, NULL for a closure
+//!   task), `priority`, `queued` and `available_at`, `node`, `attempt` (the claims so far:
+//!   the fencing token), `max_attempts`, `lease_until` (non-NULL while a node holds the
+//!   task) and `cancel_requested`; the tables `nodes` (id, started_at, heartbeat_at,
+//!   capacity) and `task_inputs` (answers not yet taken). The claim reads the partial index
+//!   `tasks_queue (priority DESC, seq) WHERE queued`. A v1 database is upgraded in place.
+//! - **Queue**: [`Cluster::enqueue`] inserts tasks of registered kinds as queued;
+//!   [`Cluster::insert_local`] inserts closure tasks held by their node.
+//! - **Claims**: [`Cluster::claim`] takes up to a capacity of queued tasks of the kinds the
+//!   node registered, priority first then FIFO by `seq`, with `FOR UPDATE SKIP LOCKED`, and
+//!   never past the [`Caps`] (global and per kind): a capped claim first takes
+//!   transaction-scoped advisory locks (the global claim lock, or one per capped kind in
+//!   name order), so the held counts it reads stay true until it commits.
+//! - **Leases and fencing**: each claim sets `node`, `attempt + 1` and a lease;
+//!   [`Cluster::heartbeat`] renews the node's row and every lease it holds in one statement,
+//!   and reports the held tasks with a cancel requested or answers waiting. Every write of a
+//!   claimed task ([`Cluster::finish`], [`Cluster::checkpoint`], [`Cluster::progress`],
+//!   [`Cluster::take_answers`]) names its [`Fence`] and is refused with
+//!   [`ClusterError::Fenced`] when the row was reclaimed or is terminal: the first terminal
+//!   transition wins in SQL.
+//! - **Rescue**: [`Cluster::rescue`] takes the tasks whose lease expired (no heartbeat for a
+//!   lease: three heartbeats, 30 s by default): registered kinds with attempts left go back
+//!   to the queue (attempt kept), the others fail `interrupted`. [`Cluster::sweep`] is the
+//!   TTL sweep. Both are idempotent; the node holding the [`Leadership`] (a session-level
+//!   `pg_try_advisory_lock` on a dedicated connection) runs them.
+//! - **Signals**: [`Cluster::request_cancel`] and [`Cluster::answer_input`] change the row
+//!   and `pg_notify` in one transaction; a [`Listener`] on a dedicated connection yields
+//!   typed [`Notification`]s, reconnects after a loss and then yields
+//!   [`Notification::MaybeMissed`]. A missed notification costs at most one heartbeat.
+//! - **Reads by key**: [`Cluster::get`] and [`Cluster::list`] (keyset by `seq`),
+//!   scope-checked: a foreign task reads as an unknown one.
+//!
+//! The store's commits ([`PostgresStore`]) are not fenced: once the runtime runs claimed
+//! tasks, their writes must go through the fenced calls, not the journal's `Put`.
 
+mod cluster;
 mod commit;
 mod conn;
 mod error;
 mod load;
 mod options;
+mod pool;
 mod schema;
 mod store;
 mod worker;
 
+pub use cluster::{
+    Answered, CancelRequested, Caps, Claimed, Cluster, ClusterError, ClusterOptions, Fence, Fenced,
+    Heartbeat, Leadership, Listener, NewTask, NodeId, Notification, Rescued, Swept,
+};
 pub use options::PostgresOptions;
 pub use schema::SCHEMA_VERSION;
 pub use store::PostgresStore;

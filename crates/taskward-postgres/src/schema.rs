@@ -19,8 +19,8 @@ use crate::error::pg;
 /// The records are `json`, not `jsonb`: `jsonb` refuses a string holding U+0000, which a
 /// client's input may carry, and a commit that can never succeed would stall the journal
 /// (it retries until it does). `json` keeps the text as written and still answers `->` and
-/// `->>`; the columns a query filters on are typed columns of their own. The scale-out of issue 12 adds its columns
-/// (owner node, lease) in later steps.
+/// `->>`; the columns a query filters on are typed columns of their own. The scale-out of
+/// issue 12 adds its columns (owner node, lease) in [`V2`].
 const V1: &str = "
 CREATE TABLE tasks (
     id         uuid PRIMARY KEY,
@@ -42,8 +42,46 @@ CREATE TABLE sessions (
 );
 ";
 
+/// Version 2: what several nodes need (issue 12). Per task: `kind` (the registered kind's
+/// name, NULL for a closure task, which only its node can run), `priority` (higher first),
+/// `queued` with `available_at` (waiting for a claim, not before), `node` (the owner),
+/// `attempt` (claims so far: the fencing token), `lease_until` (non-NULL while a node holds
+/// the task), `max_attempts` (claims allowed, NULL unbounded) and `cancel_requested`. The
+/// `nodes` table (one row per live node, renewed by heartbeats) and `task_inputs` (input
+/// answers not yet taken by the work). Existing rows keep their meaning: they are neither
+/// queued nor held, as a single node wrote them.
+const V2: &str = "
+ALTER TABLE tasks
+    ADD COLUMN kind             text,
+    ADD COLUMN priority         integer NOT NULL DEFAULT 0,
+    ADD COLUMN queued           boolean NOT NULL DEFAULT false,
+    ADD COLUMN available_at     timestamptz,
+    ADD COLUMN node             uuid,
+    ADD COLUMN attempt          integer NOT NULL DEFAULT 0,
+    ADD COLUMN max_attempts     integer,
+    ADD COLUMN lease_until      timestamptz,
+    ADD COLUMN cancel_requested boolean NOT NULL DEFAULT false;
+CREATE INDEX tasks_queue ON tasks (priority DESC, seq) WHERE queued;
+CREATE INDEX tasks_held ON tasks (node) WHERE lease_until IS NOT NULL;
+CREATE INDEX tasks_lease ON tasks (lease_until) WHERE lease_until IS NOT NULL;
+CREATE INDEX tasks_scope_seq ON tasks (scope, seq);
+CREATE TABLE nodes (
+    id           uuid PRIMARY KEY,
+    started_at   timestamptz NOT NULL,
+    heartbeat_at timestamptz NOT NULL,
+    capacity     integer NOT NULL
+);
+CREATE TABLE task_inputs (
+    task_id     uuid NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+    key         text NOT NULL,
+    value       json NOT NULL,
+    answered_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (task_id, key)
+);
+";
+
 /// The migration steps, in order: step `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes: a fresh database is migrated to it, and a database
 /// with a newer version in `schema_version` is refused with [`SchemaTooNew`].

@@ -19,8 +19,12 @@ fn a_fresh_database_is_migrated_once() {
     let (server, url) = fresh();
     drop(connect(&url));
     drop(connect(&url));
-    let versions = server.psql(dbname(&url), "SELECT version FROM schema_version");
-    assert_eq!(versions, SCHEMA_VERSION.to_string());
+    let versions = server.psql(
+        dbname(&url),
+        "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version",
+    );
+    let expected: Vec<String> = (1..=SCHEMA_VERSION).map(|v| v.to_string()).collect();
+    assert_eq!(versions, expected.join(","));
 }
 
 #[test]
@@ -69,4 +73,57 @@ fn process_connects_to_a_server_with_fsync_off() {
     let (_server, url) = fresh();
     let store = connect(&url);
     assert_eq!(store.durability(), Durability::Process);
+}
+
+/// The schema of version 1, as the first Postgres store released it (frozen: a fixture).
+const V1: &str = "
+CREATE TABLE schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE tasks (id uuid PRIMARY KEY, seq bigint NOT NULL, scope text NOT NULL, status text NOT NULL,
+    expires_at timestamptz, record json NOT NULL, checkpoint json);
+CREATE INDEX tasks_seq ON tasks (seq);
+CREATE INDEX tasks_status ON tasks (status);
+CREATE INDEX tasks_expires_at ON tasks (expires_at) WHERE expires_at IS NOT NULL;
+CREATE TABLE sessions (id text PRIMARY KEY, principal text, expires_at timestamptz, record json NOT NULL);
+INSERT INTO schema_version (version) VALUES (1);
+";
+
+#[test]
+fn a_version_1_database_is_upgraded_in_place_and_keeps_its_data() {
+    let (server, url) = fresh();
+    let db = dbname(&url);
+    server.psql(db, V1);
+    let a = common::working(1);
+    let record = serde_json::to_string(&a).unwrap().replace('\'', "''");
+    server.psql(
+        db,
+        &format!(
+            "INSERT INTO tasks (id, seq, scope, status, record, checkpoint) \
+             VALUES ('{}', 1, '{}', 'working', '{record}', '{{\"next\": 3}}')",
+            a.id, a.scope
+        ),
+    );
+
+    let mut store = connect(&url);
+    let versions = server.psql(
+        db,
+        "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version",
+    );
+    assert_eq!(versions, "1,2");
+    let loaded = store.load().unwrap();
+    assert_eq!(loaded.tasks.len(), 1);
+    assert_eq!(loaded.tasks[0].record, a);
+    assert_eq!(
+        loaded.tasks[0].checkpoint.as_deref(),
+        Some(&serde_json::json!({ "next": 3 }))
+    );
+    // The old row is neither queued nor held: a single node wrote it.
+    let columns = server.psql(
+        db,
+        "SELECT queued, attempt, node IS NULL, lease_until IS NULL, priority, \
+         cancel_requested FROM tasks",
+    );
+    assert_eq!(columns, "f|0|t|t|0|f");
+    // The new tables are there.
+    let tables = server.psql(db, "SELECT count(*) FROM nodes, task_inputs");
+    assert_eq!(tables, "0");
 }

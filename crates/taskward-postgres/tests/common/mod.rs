@@ -2,6 +2,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod cluster;
 /// Records and sessions that exercise every column: the SQLite store's test helpers.
 #[path = "../../../taskward-sqlite/tests/common/mod.rs"]
 pub mod records;

@@ -1,0 +1,59 @@
+//! Node ids.
+
+use std::fmt;
+
+use uuid::Uuid;
+
+/// The id of one taskward node in a cluster: what a claim writes as the task's owner, and what
+/// heartbeats renew.
+///
+/// A node draws a new id each time it starts ([`NodeId::new`]), so that a restarted process
+/// never renews the leases its previous life held: those are rescued, and its fenced writes
+/// are refused.
+///
+/// # Examples
+///
+/// ```
+/// use taskward_postgres::NodeId;
+///
+/// let a = NodeId::new();
+/// assert_ne!(a, NodeId::new());
+/// assert_eq!(NodeId::from_uuid(*a.as_uuid()), a);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(Uuid);
+
+impl NodeId {
+    /// Draws a new random id.
+    pub fn new() -> Self {
+        Self(Uuid::new_v4())
+    }
+
+    /// Wraps an existing UUID (a node id read back from the database or configured).
+    pub const fn from_uuid(uuid: Uuid) -> Self {
+        Self(uuid)
+    }
+
+    /// The UUID inside.
+    pub const fn as_uuid(&self) -> &Uuid {
+        &self.0
+    }
+}
+
+impl Default for NodeId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0.hyphenated(), f)
+    }
+}
+
+impl fmt::Debug for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "NodeId({})", self.0.hyphenated())
+    }
+}

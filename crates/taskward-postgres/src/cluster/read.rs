@@ -1,0 +1,70 @@
+//! Reads by key for any node: a task not in the node's own table is read from the row.
+
+use taskward_core::{Scope, Status, StoreError, TaskId, TaskRecord};
+
+use super::Cluster;
+use super::record;
+use crate::error::pg;
+
+impl Cluster {
+    /// The record of task `id` if it belongs to `scope`: one primary-key read. An unknown
+    /// and a foreign task both read `None`, so ids cannot be probed across scopes.
+    ///
+    /// # Errors
+    ///
+    /// The database failing.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a read.
+    pub async fn get(&self, scope: &Scope, id: TaskId) -> Result<Option<TaskRecord>, StoreError> {
+        let conn = self.conn().await?;
+        let row = conn
+            .query_opt(
+                "SELECT id, record::text FROM tasks WHERE id = $1 AND scope = $2",
+                &[id.as_uuid(), &scope.to_string()],
+            )
+            .await
+            .map_err(pg("read a task"))?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(record::from_row(&row, 0)?.filter(|r| r.scope == *scope))
+    }
+
+    /// Up to `limit` records of `scope` with `seq` after `after` (all when `None`), in `seq`
+    /// order, with a status in `statuses` (any when empty): one page of a keyset pagination
+    /// on the index `(scope, seq)`. The next page starts after the last record's `seq`.
+    ///
+    /// # Errors
+    ///
+    /// The database failing.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a read.
+    pub async fn list(
+        &self,
+        scope: &Scope,
+        after: Option<u64>,
+        limit: u32,
+        statuses: &[Status],
+    ) -> Result<Vec<TaskRecord>, StoreError> {
+        let conn = self.conn().await?;
+        let after = after.map_or(-1, |s| i64::try_from(s).unwrap_or(i64::MAX));
+        let statuses: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
+        let rows = conn
+            .query(
+                "SELECT id, record::text FROM tasks WHERE scope = $1 AND seq > $2 \
+                 AND (cardinality($3::text[]) = 0 OR status = ANY($3)) ORDER BY seq LIMIT $4",
+                &[&scope.to_string(), &after, &statuses, &i64::from(limit)],
+            )
+            .await
+            .map_err(pg("list tasks"))?;
+        let mut records = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if let Some(r) = record::from_row(row, 0)?.filter(|r| r.scope == *scope) {
+                records.push(r);
+            }
+        }
+        Ok(records)
+    }
+}
