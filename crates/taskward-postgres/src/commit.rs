@@ -16,6 +16,7 @@
 //! Every statement is idempotent: a batch retried after a connection lost during `COMMIT`
 //! (it may or may not have committed) leaves the same table.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use taskward_core::{SessionRecord, StoreError, StoreWrite, TaskId, TaskRecord};
@@ -26,6 +27,7 @@ use uuid::Uuid;
 
 use crate::conn::Conn;
 use crate::error::pg;
+use crate::text::{scope_key, text_key};
 
 pub(crate) const DELETE_TASKS: &str = "DELETE FROM tasks WHERE id = ANY($1::uuid[])";
 pub(crate) const PUT_TASKS: &str = "INSERT INTO tasks (id, seq, scope, status, expires_at, record) \
@@ -48,11 +50,11 @@ struct Plan<'a> {
     put: TaskColumns<'a>,
     checkpoint_ids: Vec<Uuid>,
     checkpoints: Vec<Json<&'a serde_json::Value>>,
-    session_ids: Vec<&'a str>,
-    principals: Vec<Option<&'a str>>,
+    session_ids: Vec<Cow<'a, str>>,
+    principals: Vec<Option<Cow<'a, str>>>,
     session_expiries: Vec<Option<OffsetDateTime>>,
     sessions: Vec<Json<&'a SessionRecord>>,
-    removed_sessions: Vec<&'a str>,
+    removed_sessions: Vec<Cow<'a, str>>,
 }
 
 /// The columns of the `tasks` table that a record fills, as arrays (also used by the
@@ -110,13 +112,14 @@ impl<'a> Plan<'a> {
                     }
                 }
                 StoreWrite::Session(session) if sessions[&*session.id] == i => {
-                    plan.session_ids.push(&session.id);
-                    plan.principals.push(session.principal.as_deref());
+                    plan.session_ids.push(text_key(&session.id));
+                    plan.principals
+                        .push(session.principal.as_deref().map(text_key));
                     plan.session_expiries.push(session.expires_at);
                     plan.sessions.push(Json(&**session));
                 }
                 StoreWrite::SessionRemove(id) if sessions[&**id] == i => {
-                    plan.removed_sessions.push(id);
+                    plan.removed_sessions.push(text_key(id));
                 }
                 _ => {}
             }
@@ -136,7 +139,7 @@ impl<'a> TaskColumns<'a> {
         })?;
         self.ids.push(*record.id.as_uuid());
         self.seqs.push(seq);
-        self.scopes.push(record.scope.to_string());
+        self.scopes.push(scope_key(&record.scope));
         self.statuses.push(record.status.as_str());
         self.expiries.push(expires_at(record));
         self.records.push(Json(record));

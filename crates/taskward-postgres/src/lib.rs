@@ -79,8 +79,10 @@
 //! The records are `json`, not `jsonb`: `jsonb` refuses a string holding U+0000, which a
 //! client's input may carry, and a commit that can never succeed would stall the journal
 //! (it retries until it does). `json` keeps the text as written, so a record reads back
-//! exactly, and still answers `->` and `->>`. PostgreSQL's `text` refuses U+0000 too: a scope
-//! or a session whose id or principal holds it fails its commit.
+//! exactly, and still answers `->` and `->>`. PostgreSQL's `text` refuses U+0000 too, so the
+//! `text` columns that key scopes, session ids and principals hold them with `%` and U+0000
+//! percent-escaped (`%25`, `%00`; `/` too in a scope's session part, so that no two scopes
+//! share a key); ordinary ids and names are stored as they are.
 //!
 //! # When the server goes away
 //!
@@ -142,6 +144,7 @@ mod options;
 mod pool;
 mod schema;
 mod store;
+mod text;
 mod worker;
 
 pub use cluster::{

@@ -12,28 +12,35 @@ use taskward_core::{DurableStore, StoreWrite};
 
 #[test]
 fn a_batch_that_fails_leaves_nothing_and_the_store_goes_on() {
-    let (_server, url) = fresh();
+    let (server, url) = fresh();
+    let dbname = url.rsplit("dbname=").next().expect("a dbname");
     let mut store = connect(&url);
     let kept = working(1);
     store.commit(&[put(&kept)]).unwrap();
-    // `text` refuses U+0000: the session statement fails, after the task rows and the
+    // A trigger refuses sessions: the session statement fails, after the task rows and the
     // checkpoint were written in the same transaction.
+    server.psql(
+        dbname,
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN RAISE EXCEPTION 'refused'; END $$; \
+         CREATE TRIGGER refuse BEFORE INSERT ON sessions \
+         FOR EACH ROW EXECUTE FUNCTION refuse()",
+    );
     let (a, b) = (working(2), working(3));
-    let mut bad = session("s-1");
-    bad.principal = Some("nul \u{0} inside".into());
     let failed = store.commit(&[
         put(&a),
         put(&b),
         StoreWrite::Remove(kept.id),
         checkpoint(a.id, json!(1)),
-        StoreWrite::Session(Arc::new(bad)),
+        StoreWrite::Session(Arc::new(session("s-1"))),
     ]);
-    let error = failed.expect_err("text refuses U+0000");
+    let error = failed.expect_err("the trigger refuses the session");
     assert!(error.to_string().contains("write sessions"), "{error}");
     let loaded = store.load().unwrap();
     let records: Vec<_> = loaded.tasks.iter().map(|t| &t.record).collect();
     assert_eq!(records, [&kept]);
     assert!(loaded.sessions.is_empty());
+    server.psql(dbname, "DROP TRIGGER refuse ON sessions");
     // The connection is still good: the next batch commits.
     store.commit(&[put(&a)]).unwrap();
     assert_eq!(store.load().unwrap().tasks.len(), 2);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use common::{checkpoint, completed, connect, fresh, put, session, working};
 use serde_json::json;
-use taskward_core::{DurableStore, StoreWrite};
+use taskward_core::{DurableStore, Scope, StoreWrite};
 
 #[test]
 fn every_kind_of_write_loads_back_equal_through_a_new_connection() {
@@ -105,4 +105,26 @@ fn text_holding_nul_round_trips() {
         loaded.tasks[0].checkpoint.as_deref(),
         Some(&json!(["\u{0}"]))
     );
+}
+
+#[test]
+fn scopes_sessions_and_principals_holding_nul_round_trip() {
+    // PostgreSQL's `text` refuses U+0000, and a session id or a principal may hold it (a
+    // JWT's `sub` is any JSON string): the key columns escape it, the records keep it.
+    let (_server, url) = fresh();
+    let mut store = connect(&url);
+    let mut a = working(1);
+    a.scope = Scope::session("s\u{0}1").with_principal("p\u{0}%00");
+    let mut s = session("s\u{0}1");
+    s.principal = Some("p\u{0}%00".into());
+    store
+        .commit(&[put(&a), StoreWrite::Session(Arc::new(s.clone()))])
+        .unwrap();
+    let loaded = connect(&url).load().unwrap();
+    assert_eq!(loaded.tasks[0].record, a);
+    assert_eq!(loaded.sessions, [s.clone()]);
+    store
+        .commit(&[StoreWrite::SessionRemove(s.id.clone())])
+        .unwrap();
+    assert!(connect(&url).load().unwrap().sessions.is_empty());
 }

@@ -5,6 +5,7 @@ use taskward_core::{Scope, Status, StoreError, TaskId, TaskRecord};
 use super::Cluster;
 use super::record;
 use crate::error::pg;
+use crate::text::scope_key;
 
 impl Cluster {
     /// The record of task `id` if it belongs to `scope`: one primary-key read. An unknown
@@ -22,7 +23,7 @@ impl Cluster {
         let row = conn
             .query_opt(
                 "SELECT id, record::text FROM tasks WHERE id = $1 AND scope = $2",
-                &[id.as_uuid(), &scope.to_string()],
+                &[id.as_uuid(), &scope_key(scope)],
             )
             .await
             .map_err(pg("read a task"))?;
@@ -55,7 +56,7 @@ impl Cluster {
             .query(
                 "SELECT id, record::text FROM tasks WHERE scope = $1 AND seq > $2 \
                  AND (cardinality($3::text[]) = 0 OR status = ANY($3)) ORDER BY seq LIMIT $4",
-                &[&scope.to_string(), &after, &statuses, &i64::from(limit)],
+                &[&scope_key(scope), &after, &statuses, &i64::from(limit)],
             )
             .await
             .map_err(pg("list tasks"))?;

@@ -12,6 +12,7 @@ use super::notify::{self, Payload};
 use super::record::{self, TERMINAL};
 use super::{Cluster, ClusterError, Fence, NodeId};
 use crate::error::pg;
+use crate::text::scope_key;
 
 /// What [`Cluster::request_cancel`] did to a task it found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +54,7 @@ async fn lock_row(
         .query_opt(
             "SELECT id, record::text, CASE WHEN lease_until IS NOT NULL THEN node END \
              FROM tasks WHERE id = $1 AND scope = $2 FOR UPDATE",
-            &[id.as_uuid(), &scope.to_string()],
+            &[id.as_uuid(), &scope_key(scope)],
         )
         .await
         .map_err(pg("read a task"))?;
