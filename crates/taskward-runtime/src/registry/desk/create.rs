@@ -8,7 +8,9 @@ use ractor::ActorStatus;
 use taskward_core::{Error, EventKind, Limit, Phase, Status, TaskId, TaskRecord};
 
 use super::Desk;
+use super::depends::Gate;
 use super::effects::Effect;
+use super::queue::{QUEUED, queue_key};
 use time::OffsetDateTime;
 
 use crate::checkpoint::Resumable;
@@ -31,7 +33,7 @@ impl Desk<'_> {
         let (ttl, resumed) = match resumed {
             // Admitted before the restart: no limit applies again.
             Some(stored) => (stored.record.ttl, Some(*stored)),
-            None => match self.admission(&spec)? {
+            None => match self.admission(&spec, work.is_some())? {
                 Admit::Existing(record) => return Ok(Admission::Existing(record)),
                 Admit::Cached { ttl, source } => {
                     return Ok(Admission::Cached(self.serve_cached(spec, ttl, &source)?));
@@ -54,10 +56,16 @@ impl Desk<'_> {
         let id = record.id;
         // A task handed to its runner in this step is recorded running: the runner
         // acknowledges the start before submit returns (see `hand_to_runner`).
-        // A task restored suspended stays so, with no runner, until it is resumed.
+        // A task restored suspended stays so, with no runner, until it is resumed. One that
+        // waits for its dependencies or a running slot is recorded queued, and starts later.
         let suspended = record.phase == Some(Phase::Suspended);
+        let gate = match &work {
+            Some(_) if !suspended => self.gate(&record),
+            _ => Gate::Start,
+        };
+        let starts = matches!(gate, Gate::Start);
         let runner = match &work {
-            Some(_) if !suspended => self.shared.runners.partitions.for_task(&id),
+            Some(_) if !suspended && starts => self.shared.runners.partitions.for_task(&id),
             _ => None,
         };
         record.phase = Some(if suspended {
@@ -67,6 +75,11 @@ impl Desk<'_> {
         } else {
             Phase::Queued
         });
+        match &gate {
+            Gate::Queue => record.status_message = Some(QUEUED.to_owned()),
+            Gate::Wait(live) => record.status_message = Some(Self::waiting_message(live.len())),
+            _ => {}
+        }
         let record = Arc::new(record);
         let control = Arc::new(Control::new(ControlParts {
             id,
@@ -144,6 +157,23 @@ impl Desk<'_> {
                 self.owner_exited(owner_id);
             }
         }
+        let queued = !external && !suspended && !starts;
+        match gate {
+            Gate::Start if !external && !suspended => self.book.queue.take_slot(id, &record.name),
+            Gate::Queue => self.book.queue.push(id, &record.name, queue_key(&record)),
+            Gate::Wait(live) => self.book.dependencies.wait(id, &live),
+            Gate::Ended(dep, end) => {
+                // A dependency ended before this task was submitted: it resolves at once.
+                let ended = self.end_on_dependency(&control, dep, end);
+                return Ok(Admission::New {
+                    control,
+                    record: ended.unwrap_or(record),
+                    started: None,
+                    queued: true,
+                });
+            }
+            Gate::Start => {}
+        }
         let started = runner.and_then(|runner| {
             let ack = hand_over(&runner, &control, false)?;
             // The runner starts the work once the book is released.
@@ -154,6 +184,7 @@ impl Desk<'_> {
             control,
             record,
             started,
+            queued,
         })
     }
 
@@ -171,6 +202,8 @@ impl Desk<'_> {
         record.idempotency_key = spec.idempotency_key.clone();
         record.ttl = ttl;
         record.input = spec.input.clone();
+        record.priority = spec.priority;
+        record.depends_on = spec.depends_on.clone();
         record
     }
 
@@ -195,9 +228,10 @@ impl Desk<'_> {
     }
 
     /// The checks before a new task is admitted: idempotency, the result cache, live limits,
-    /// the TTL cap, the parent. A task served from the cache is never live: no live limit
+    /// dependencies, the running caps (for a task whose work runs here, unless it asks to
+    /// queue or waits for dependencies anyway), the TTL cap, the parent. A task served from the cache is never live: no live limit
     /// applies to it.
-    fn admission(&mut self, spec: &TaskSpec) -> Result<Admit, Error> {
+    fn admission(&mut self, spec: &TaskSpec, runs_here: bool) -> Result<Admit, Error> {
         if let Some(key) = &spec.idempotency_key
             && let Some(id) = self
                 .book
@@ -228,6 +262,21 @@ impl Desk<'_> {
         {
             return Err(Error::LimitExceeded {
                 limit: Limit::LiveTasksPerScope,
+                max: max as u64,
+            });
+        }
+        self.check_dependencies(spec)?;
+        if runs_here
+            && spec.depends_on.is_empty()
+            && !spec.queue_when_busy
+            && let Some((global, max)) = self.book.queue.full(&spec.name)
+        {
+            return Err(Error::LimitExceeded {
+                limit: if global {
+                    Limit::RunningTasks
+                } else {
+                    Limit::RunningTasksNamed
+                },
                 max: max as u64,
             });
         }

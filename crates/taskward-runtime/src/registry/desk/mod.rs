@@ -11,8 +11,10 @@
 mod cache;
 mod commands;
 mod create;
+mod depends;
 mod dispatch;
 pub(super) mod effects;
+mod queue;
 mod reports;
 pub(super) mod restore;
 mod retain;

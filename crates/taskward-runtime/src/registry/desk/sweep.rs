@@ -38,9 +38,20 @@ impl Desk<'_> {
         let now = tokio::time::Instant::now().into_std();
         let expired = self.shared.store.expired(now, SWEEP_BATCH);
         let full = expired.len() == SWEEP_BATCH;
+        self.holding_admission(|desk| desk.expire_all(expired));
+        if full {
+            if let Some(me) = self.myself {
+                let _ = me.cast(RegistryMsg::Sweep);
+            }
+        }
+        self.write_unwritten();
+        self.check_runners();
+    }
+
+    /// Expires each task, each contained: a failure (a store that panics) is counted, and
+    /// that task is tried again by the next sweep; the others, and the registry, carry on.
+    fn expire_all(&mut self, expired: Vec<TaskId>) {
         for id in expired {
-            // Contained per task: a failure (a store that panics) is counted, and that task is
-            // tried again by the next sweep; the others, and the registry, carry on.
             let expired = std::panic::catch_unwind(AssertUnwindSafe(|| self.expire(id)));
             if let Err(panic) = expired {
                 self.shared
@@ -54,13 +65,6 @@ impl Desk<'_> {
                 );
             }
         }
-        if full {
-            if let Some(me) = self.myself {
-                let _ = me.cast(RegistryMsg::Sweep);
-            }
-        }
-        self.write_unwritten();
-        self.check_runners();
     }
 
     /// Expires one task: cancels it (by expiry) if it is live, then removes it.
