@@ -340,6 +340,33 @@ async fn closing_a_scope_and_cancelling_a_parent_end_queued_tasks() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn an_owner_that_exits_cancels_its_queued_tasks() {
+    let ward = capped(1).await;
+    let log = Log::default();
+    let blocker = blocker(&ward, &log).await;
+    let (host, _notices) = common::owner::host().await;
+    let owned = ward
+        .submit(
+            common::owner::owned_by(&host, "owned")
+                .queue_when_busy()
+                .on_owner_exit(ClosePolicy::Cancel),
+            noted(&log, "owned"),
+        )
+        .await
+        .unwrap();
+    let next = ward.submit(queued("next"), noted(&log, "next")).await.unwrap();
+    host.stop_and_wait(None, None).await.unwrap();
+    match wait_for(&owned).await {
+        Outcome::Cancelled(c) => assert_eq!(c.by, CancelledBy::Owner),
+        other => panic!("expected cancelled by owner, got {other:?}"),
+    }
+    blocker.cancel(None).await.unwrap();
+    assert_eq!(wait_for(&next).await, Outcome::completed(json!("next")));
+    assert_eq!(started(&log), ["blocker", "next"]);
+    ward.shutdown(secs(1)).await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
 async fn shutdown_cancels_queued_tasks_and_they_never_start() {
     let ward = capped(1).await;
     let log = Log::default();
