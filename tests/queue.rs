@@ -354,7 +354,10 @@ async fn an_owner_that_exits_cancels_its_queued_tasks() {
         )
         .await
         .unwrap();
-    let next = ward.submit(queued("next"), noted(&log, "next")).await.unwrap();
+    let next = ward
+        .submit(queued("next"), noted(&log, "next"))
+        .await
+        .unwrap();
     host.stop_and_wait(None, None).await.unwrap();
     match wait_for(&owned).await {
         Outcome::Cancelled(c) => assert_eq!(c.by, CancelledBy::Owner),
@@ -497,6 +500,54 @@ async fn a_retry_needs_a_running_slot() {
         Outcome::completed(json!("second"))
     );
     assert_eq!(started(&log), ["retried-1", "holder", "retried-2"]);
+    ward.shutdown(secs(1)).await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_suspended_task_frees_its_slot_and_its_resume_needs_one() {
+    let log = Log::default();
+    let ward = {
+        let log = log.clone();
+        Taskward::builder()
+            .max_running(1)
+            .register("job", move |ctx: TaskContext, input: Value| {
+                let log = log.clone();
+                async move {
+                    log.lock().unwrap().push(format!("job-{}", ctx.attempt()));
+                    let _ = input;
+                    ctx.cancelled().await;
+                    Err(TaskError::cancelled())
+                }
+            })
+            .spawn()
+            .await
+            .unwrap()
+    };
+    let scope = Scope::global();
+    let job = ward
+        .submit_kind(TaskSpec::new("job"), json!({}))
+        .await
+        .unwrap();
+    let other = ward
+        .submit(queued("other"), noted_long(&log, "other"))
+        .await
+        .unwrap();
+    ward.suspend(&scope, job.id()).await.unwrap();
+    settle().await;
+    assert_eq!(phase(&job), Some(Phase::Suspended));
+    assert_eq!(
+        started(&log),
+        ["job-1", "other"],
+        "the slot went to the queue"
+    );
+
+    ward.resume(&scope, job.id()).await.unwrap();
+    settle().await;
+    assert_eq!(phase(&job), Some(Phase::Queued), "waits for the slot");
+    other.cancel(None).await.unwrap();
+    settle().await;
+    assert_eq!(phase(&job), Some(Phase::Running));
+    assert_eq!(started(&log), ["job-1", "other", "job-2"]);
     ward.shutdown(secs(1)).await.unwrap();
 }
 

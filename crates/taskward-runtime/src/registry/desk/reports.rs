@@ -252,6 +252,15 @@ impl Desk<'_> {
             self.remove_control(&id);
             return;
         }
+        // Suspended while this was on its way: it waits for a resume.
+        if self
+            .shared
+            .store
+            .get(&id)
+            .is_some_and(|r| r.phase == Some(Phase::Suspended))
+        {
+            return;
+        }
         self.start_or_queue(&control);
     }
 
