@@ -150,6 +150,23 @@ async fn a_queued_submit_returns_at_once_and_starts_when_a_slot_frees() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_live_limit_bounds_the_queue() {
+    let ward = Taskward::builder()
+        .max_running(1)
+        .max_live_tasks(2)
+        .spawn()
+        .await
+        .unwrap();
+    let log = Log::default();
+    blocker(&ward, &log).await;
+    ward.submit(queued("b"), noted(&log, "b")).await.unwrap();
+    let over = ward.submit(queued("c"), noted(&log, "c")).await;
+    assert_limit(over, Limit::LiveTasks, 2);
+    assert_eq!(ward.status().await.unwrap().queued, 1);
+    ward.shutdown(secs(1)).await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
 async fn queued_tasks_start_by_priority_then_in_submission_order() {
     let ward = capped(1).await;
     let log = Log::default();
