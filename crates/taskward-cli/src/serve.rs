@@ -225,8 +225,13 @@ mod tests {
         assert_eq!(capped.config().max_running, Some(2));
         let open = runtime(&[]).spawn().await.expect("starts");
         assert_eq!(open.config().max_running, None);
-        capped.shutdown(super::SHUTDOWN_DEADLINE).await.expect("shutdown");
-        open.shutdown(super::SHUTDOWN_DEADLINE).await.expect("shutdown");
+        capped
+            .shutdown(super::SHUTDOWN_DEADLINE)
+            .await
+            .expect("shutdown");
+        open.shutdown(super::SHUTDOWN_DEADLINE)
+            .await
+            .expect("shutdown");
     }
 
     #[tokio::test]
