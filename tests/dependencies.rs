@@ -313,6 +313,36 @@ async fn a_task_whose_dependencies_completed_queues_for_a_running_slot_in_its_tu
     ward.shutdown(secs(1)).await.unwrap();
 }
 
+#[tokio::test(start_paused = true)]
+async fn shutdown_cancels_waiting_dependents_by_shutdown() {
+    let ward = ward().await;
+    let log = Log::default();
+    let mut deps = Vec::new();
+    let mut dependents = Vec::new();
+    for i in 0..8 {
+        let dep = ward
+            .submit(TaskSpec::new("dep"), common::long)
+            .await
+            .unwrap();
+        let name = format!("dependent-{i}");
+        let spec = after(&name, &[&dep]);
+        dependents.push(
+            ward.submit(spec, noted_sleep(&log, &name, secs(1)))
+                .await
+                .unwrap(),
+        );
+        deps.push(dep);
+    }
+    ward.shutdown(secs(1)).await.unwrap();
+    for task in &dependents {
+        match task.get().unwrap().outcome.clone() {
+            Some(Outcome::Cancelled(c)) => assert_eq!(c.by, CancelledBy::Shutdown),
+            other => panic!("expected cancelled by shutdown, got {other:?}"),
+        }
+    }
+    assert!(started(&log).is_empty());
+}
+
 /// A kind that waits forever in the first process (`block`) and completes in the next.
 fn job_kind(disk: &Disk, log: &Log, block: bool) -> taskward::Builder {
     let log = log.clone();

@@ -21,17 +21,19 @@ impl Desk<'_> {
         self.drain();
         self.book.closed = true;
         let controls = self.shared.controls_snapshot();
-        for control in controls {
-            if control.is_terminal() {
-                continue;
+        self.holding_admission(|desk| {
+            for control in controls {
+                if control.is_terminal() {
+                    continue;
+                }
+                control.cancel();
+                desk.finish(
+                    &control,
+                    Outcome::Failed(Failure::new(FailureCause::Interrupted, why)),
+                );
+                desk.remove_control(&control.id);
             }
-            control.cancel();
-            self.finish(
-                &control,
-                Outcome::Failed(Failure::new(FailureCause::Interrupted, why)),
-            );
-            self.remove_control(&control.id);
-        }
+        });
     }
 
     pub(in crate::registry) fn sweep(&mut self) {
@@ -134,6 +136,12 @@ impl Desk<'_> {
     /// work has not reported its end (reports queued before are applied first): those of the
     /// tasks it cancelled, and those still finishing a task that had already ended.
     pub(in crate::registry) fn begin_shutdown(&mut self) -> ShutdownRunners {
+        // Every live task is cancelled by shutdown before any dependent is resolved: none is
+        // cancelled by `dependency` for a dependency the shutdown cancelled.
+        self.holding_admission(Self::cancel_all)
+    }
+
+    fn cancel_all(&mut self) -> ShutdownRunners {
         self.book.closed = true;
         let controls = self.shared.controls_snapshot();
         let mut runners = ShutdownRunners::default();
