@@ -622,9 +622,11 @@ async fn queued_tasks_come_back_queued_after_a_restart_in_their_order() {
     let log2 = Log::default();
     let ward2 = job_kind(&after_crash, &log2).spawn().await.unwrap();
     let scope = Scope::global();
+    let record = ward2.get(&scope, low.id()).unwrap();
     assert_eq!(
-        ward2.get(&scope, low.id()).unwrap().phase,
-        Some(Phase::Queued)
+        (record.phase, record.attempt),
+        (Some(Phase::Queued), 1),
+        "queued again, its first attempt still to run"
     );
     let outcome = ward2.wait(&scope, closure.id()).await.unwrap();
     assert_eq!(

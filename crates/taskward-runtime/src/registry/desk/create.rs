@@ -230,18 +230,23 @@ impl Desk<'_> {
 }
 
 /// The record of a task resumed after a restart: its next attempt, working again; or, for a
-/// task that was suspended, still suspended.
+/// task that was suspended, still suspended; or, for a task that was queued, the attempt it
+/// was queued for.
 fn resumed_record(mut record: TaskRecord) -> TaskRecord {
     record.status = Status::Working;
     record.outcome = None;
     record.last_updated_at = OffsetDateTime::now_utc();
-    if record.phase != Some(Phase::Suspended) {
-        record.attempt += 1;
-        record.status_message = Some(format!(
-            "resumed after a restart (attempt {})",
-            record.attempt
-        ));
+    match record.phase {
+        Some(Phase::Suspended) => return record,
+        // A queued task's recorded attempt never started (an attempt is numbered as it is
+        // queued or waits out its backoff): it runs as that attempt.
+        Some(Phase::Queued) => {}
+        _ => record.attempt += 1,
     }
+    record.status_message = Some(format!(
+        "resumed after a restart (attempt {})",
+        record.attempt
+    ));
     record
 }
 
