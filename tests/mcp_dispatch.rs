@@ -436,3 +436,24 @@ async fn progress_uses_the_request_token_and_stops_at_the_terminal_status() {
             .all(|n| n["method"] != "notifications/tasks/status")
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_task_call_over_the_running_cap_queues_and_stays_working() {
+    let ward = taskward::Taskward::builder()
+        .max_running(1)
+        .spawn()
+        .await
+        .expect("runtime starts");
+    let server = mcp_support::server_on(ward);
+    let (session, _rx) = session(&server).await;
+    let first = start_task(&server, &session, "sleep", json!({"ms": 1000})).await;
+    let second = start_task(&server, &session, "sleep", json!({"ms": 1000})).await;
+    let task = ok(&server, &session, "tasks/get", json!({"taskId": second})).await;
+    assert_eq!(task["status"], "working", "queued, not refused: {task}");
+    assert_eq!(task["statusMessage"], "queued: waiting for a running slot");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    for id in [first, second] {
+        let task = ok(&server, &session, "tasks/get", json!({"taskId": id})).await;
+        assert_eq!(task["status"], "completed", "{task}");
+    }
+}

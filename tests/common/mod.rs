@@ -11,6 +11,7 @@ pub mod disk;
 mod events;
 pub mod limits;
 pub mod owner;
+pub mod started;
 mod submit;
 
 // Each test file uses some of these.

@@ -32,6 +32,10 @@ pub(crate) struct ServeArgs {
     /// At most this many live tasks in all [default: 100000].
     #[arg(long, value_name = "N")]
     pub(crate) max_live_tasks: Option<usize>,
+    /// At most this many tool calls run at once; more wait, queued (status `working`), and
+    /// start in the order they came [default: no cap].
+    #[arg(long, value_name = "N")]
+    pub(crate) max_running: Option<usize>,
     /// At most this many live tasks per session (scope); plain calls take none (0: no limit).
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub(crate) max_live_per_scope: usize,
@@ -91,6 +95,9 @@ impl ServeArgs {
         builder = self.keep.apply(builder)?;
         if let Some(n) = self.max_live_tasks {
             builder = builder.max_live_tasks(n);
+        }
+        if let Some(n) = self.max_running {
+            builder = builder.max_running(n);
         }
         // 0 turns a bound off.
         let caps: [(usize, SetCap); 5] = [
@@ -202,6 +209,29 @@ mod tests {
     struct Cli {
         #[command(flatten)]
         serve: ServeArgs,
+    }
+
+    #[tokio::test]
+    async fn max_running_caps_running_calls_and_is_off_by_default() {
+        let runtime = |args: &[&str]| {
+            let mut argv = vec!["serve", "--store", "memory"];
+            argv.extend_from_slice(args);
+            Cli::parse_from(argv).serve.runtime().expect("options")
+        };
+        let capped = runtime(&["--max-running", "2"])
+            .spawn()
+            .await
+            .expect("starts");
+        assert_eq!(capped.config().max_running, Some(2));
+        let open = runtime(&[]).spawn().await.expect("starts");
+        assert_eq!(open.config().max_running, None);
+        capped
+            .shutdown(super::SHUTDOWN_DEADLINE)
+            .await
+            .expect("shutdown");
+        open.shutdown(super::SHUTDOWN_DEADLINE)
+            .await
+            .expect("shutdown");
     }
 
     #[tokio::test]

@@ -39,6 +39,13 @@ pub enum Error {
     },
     /// The parent named at submit is unknown in this scope, or already terminal.
     InvalidParent(TaskId),
+    /// A task names more dependencies than the runtime accepts; nothing was created.
+    TooManyDependencies {
+        /// How many it named (distinct ids).
+        count: usize,
+        /// The most accepted.
+        max: usize,
+    },
     /// The operation applies to external tasks only.
     NotExternal(TaskId),
     /// The task has no outstanding input request with this key (already answered, withdrawn,
@@ -95,6 +102,11 @@ pub enum Limit {
     LiveTasks,
     /// Live tasks in one scope.
     LiveTasksPerScope,
+    /// Tasks whose work runs at once, in the whole runtime (`Builder::max_running` in
+    /// taskward-runtime).
+    RunningTasks,
+    /// Tasks of one name whose work runs at once (`Builder::max_running_named`).
+    RunningTasksNamed,
 }
 
 impl fmt::Display for Limit {
@@ -102,6 +114,8 @@ impl fmt::Display for Limit {
         f.write_str(match self {
             Limit::LiveTasks => "live tasks",
             Limit::LiveTasksPerScope => "live tasks per scope",
+            Limit::RunningTasks => "running tasks",
+            Limit::RunningTasksNamed => "running tasks of this name",
         })
     }
 }
@@ -124,6 +138,10 @@ impl fmt::Display for Error {
                 max.as_millis()
             ),
             Error::InvalidParent(id) => write!(f, "parent task {id} is not live in this scope"),
+            Error::TooManyDependencies { count, max } => write!(
+                f,
+                "a task may depend on at most {max} tasks, this one names {count}"
+            ),
             Error::NotExternal(id) => write!(f, "task {id} is not an external task"),
             Error::UnknownInput { id, key } => {
                 write!(f, "task {id} has no outstanding input request {key:?}")

@@ -179,6 +179,10 @@ pub enum FailureCause {
     /// given its grace period, then aborted. The failure's `data` holds `live_bytes` and
     /// `memory_limit`.
     MemoryLimitExceeded,
+    /// A task it depends on (`TaskSpec::depends_on` in taskward-runtime) failed, so it never
+    /// ran. The failure's `data` holds `dependency` (the id) and `outcome` (that task's
+    /// failure cause).
+    DependencyFailed,
 }
 
 impl FailureCause {
@@ -194,6 +198,7 @@ impl FailureCause {
             FailureCause::StartFailed => "start_failed",
             FailureCause::CpuBudgetExceeded => "cpu_budget_exceeded",
             FailureCause::MemoryLimitExceeded => "memory_limit_exceeded",
+            FailureCause::DependencyFailed => "dependency_failed",
         }
     }
 }
@@ -255,6 +260,9 @@ pub enum CancelledBy {
     Shutdown,
     /// The task's TTL elapsed while it was still live.
     Expiry,
+    /// A task it depends on was cancelled or expired before completing, so it never ran;
+    /// the reason names that task.
+    Dependency,
 }
 
 impl CancelledBy {
@@ -266,6 +274,7 @@ impl CancelledBy {
             CancelledBy::Parent => "parent",
             CancelledBy::Shutdown => "shutdown",
             CancelledBy::Expiry => "expiry",
+            CancelledBy::Dependency => "dependency",
         }
     }
 }

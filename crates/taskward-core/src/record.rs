@@ -163,8 +163,21 @@ pub struct TaskRecord {
     /// its work never ran; `None` for every other task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cached_from: Option<TaskId>,
-    /// The creation order in this runtime, used by list cursors.
+    /// The creation order in this runtime, used by list cursors (and, within a priority, by
+    /// the admission queue).
     pub seq: u64,
+    /// The start priority (`TaskSpec::priority` in taskward-runtime): when running slots are
+    /// capped, a queued task of higher priority starts first. 0 by default.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub priority: i32,
+    /// The tasks this one waits for (`TaskSpec::depends_on`): it starts once all of them
+    /// completed. Empty for most tasks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<TaskId>,
+}
+
+fn is_zero(n: &i32) -> bool {
+    *n == 0
 }
 
 impl TaskRecord {
@@ -218,6 +231,8 @@ impl TaskRecord {
             input: None,
             cached_from: None,
             seq,
+            priority: 0,
+            depends_on: Vec::new(),
         }
     }
 

@@ -162,7 +162,8 @@ pub(crate) async fn call_tool(
     let mut spec = TaskSpec::new(params.name.as_str())
         .scope(session.sync_scope().clone())
         .ttl(server.options().plain_call_ttl)
-        .outside_live_limits();
+        .outside_live_limits()
+        .queue_when_busy();
     if let Some(timeout) = tool.deadline() {
         spec = spec.timeout(timeout);
     }
@@ -193,7 +194,10 @@ pub(crate) async fn submit_task(
     let progress = params
         .progress_token()
         .map(|token| (Arc::downgrade(session), token));
-    let mut spec = TaskSpec::new(params.name.as_str()).scope(session.scope().clone());
+    // Under a running cap (`taskward serve --max-running`) a call waits for a slot, queued.
+    let mut spec = TaskSpec::new(params.name.as_str())
+        .scope(session.scope().clone())
+        .queue_when_busy();
     if let Some(ttl) = params.task.as_ref().and_then(|task| task.ttl) {
         spec = spec.ttl(Duration::from_millis(ttl));
     }

@@ -1,5 +1,7 @@
 //! Configuring and starting a runtime.
 
+mod caps;
+
 use std::sync::Arc;
 use std::time::Duration;
 

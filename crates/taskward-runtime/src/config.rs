@@ -1,5 +1,7 @@
 //! The configuration of a runtime, and supervisors' restart intensity.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use taskward_core::CancelPolicy;
@@ -49,6 +51,10 @@ pub struct Config {
     pub max_retained_bytes_per_scope: Option<usize>,
     /// The largest result, in bytes of JSON, a task may complete with.
     pub max_result_bytes: Option<usize>,
+    /// Tasks whose work runs at once, in all; `None` for no cap.
+    pub max_running: Option<usize>,
+    /// Tasks whose work runs at once, per task name; a name not here has no cap of its own.
+    pub max_running_named: HashMap<Arc<str>, usize>,
     /// Timeout of tasks that ask for none.
     pub default_timeout: Option<Duration>,
     /// Cancel policy of tasks that ask for none.
@@ -97,6 +103,8 @@ impl Default for Config {
             max_retained_bytes: None,
             max_retained_bytes_per_scope: None,
             max_result_bytes: Some(16 * 1024 * 1024),
+            max_running: None,
+            max_running_named: HashMap::new(),
             default_timeout: None,
             default_cancel_policy: CancelPolicy::default(),
             sweep_interval: Duration::from_secs(1),

@@ -26,6 +26,9 @@ pub(crate) enum Report {
         attempt: u32,
         result: AttemptResult,
     },
+    /// A retry's backoff (or a resume) is over and the attempt needs a running slot: the
+    /// runner let the task go, for the registry to start it or queue it.
+    Ready { id: TaskId, attempt: u32 },
     /// The runner of `attempt` exited without reporting, or could not be started.
     RunnerExited {
         id: TaskId,
@@ -42,9 +45,10 @@ impl Report {
                 (*id, Some(*attempt), false)
             }
             Report::Inputs { id } => (*id, None, false),
-            Report::Finished { id, attempt, .. } | Report::RunnerExited { id, attempt, .. } => {
-                (*id, Some(*attempt), true)
-            }
+            // A `Ready` that fails to apply leaves no runner holding the task: it ends it.
+            Report::Ready { id, attempt }
+            | Report::Finished { id, attempt, .. }
+            | Report::RunnerExited { id, attempt, .. } => (*id, Some(*attempt), true),
         };
         ReportKey { id, attempt, ends }
     }

@@ -1,5 +1,9 @@
 //! Describing a task to submit.
 
+mod admission;
+
+pub(crate) use admission::MAX_DEPENDENCIES;
+
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -152,6 +156,12 @@ pub struct TaskSpec {
     pub(crate) counted: bool,
     /// The input of a task of a registered kind (`Taskward::submit_kind`).
     pub(crate) input: Option<Arc<serde_json::Value>>,
+    /// The start priority under the running caps (higher first).
+    pub(crate) priority: i32,
+    /// Wait in the queue rather than fail when the running caps are full.
+    pub(crate) queue_when_busy: bool,
+    /// The tasks to wait for, distinct, in the order given.
+    pub(crate) depends_on: Vec<TaskId>,
 }
 
 impl TaskSpec {
@@ -173,6 +183,9 @@ impl TaskSpec {
             limits: ResourceLimits::default(),
             counted: true,
             input: None,
+            priority: 0,
+            queue_when_busy: false,
+            depends_on: Vec::new(),
         }
     }
 

@@ -47,7 +47,8 @@ pub(crate) async fn call_tool(ctx: &Ctx<'_>, params: Option<&Value>) -> Result<V
     let mut spec = TaskSpec::new(params.name.as_str())
         .scope(ctx.calls_scope.clone())
         .ttl(ctx.server.options().plain_call_ttl)
-        .outside_live_limits();
+        .outside_live_limits()
+        .queue_when_busy();
     if let Some(timeout) = tool.deadline() {
         spec = spec.timeout(timeout);
     }
@@ -71,7 +72,8 @@ pub(crate) async fn submit_task(
     name: &str,
     arguments: Map<String, Value>,
 ) -> Result<TaskHandle, ErrorObject> {
-    let mut spec = TaskSpec::new(name).scope(scope.clone());
+    // Under a running cap (`taskward serve --max-running`) a call waits for a slot, queued.
+    let mut spec = TaskSpec::new(name).scope(scope.clone()).queue_when_busy();
     if let Some(timeout) = tool.deadline() {
         spec = spec.timeout(timeout);
     }

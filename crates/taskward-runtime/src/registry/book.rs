@@ -6,7 +6,7 @@ use std::sync::Arc;
 use ractor::ActorId;
 use taskward_core::{ClosePolicy, Outcome, Phase, Progress, Scope, Status, TaskId, TaskRecord};
 
-use crate::registry::{ResultCache, Retention};
+use crate::registry::{Dependencies, ResultCache, Retention, RunQueue};
 use crate::spec::Owner;
 
 /// An owner link of one task.
@@ -50,6 +50,16 @@ pub(crate) struct Book {
     pub(crate) retained: Retention,
     /// The completed tasks whose results a cacheable kind serves again.
     pub(crate) results: ResultCache,
+    /// The running caps' slots and the tasks queued for one.
+    pub(crate) queue: RunQueue,
+    /// The tasks waiting for their dependencies.
+    pub(crate) dependencies: Dependencies,
+    /// Ended tasks whose dependents are still to be resolved, oldest first.
+    pub(crate) resolving:
+        std::collections::VecDeque<(TaskId, crate::registry::DepEnd, Vec<TaskId>)>,
+    /// The desk is resolving dependents and starting queued tasks (see `Desk::admit_next`):
+    /// a transition made meanwhile leaves its share to that loop.
+    pub(crate) admitting: bool,
 }
 
 impl Book {

@@ -9,10 +9,12 @@
 //! desk has released it).
 
 mod book;
+mod dependencies;
 mod desk;
 mod inbox;
 mod result_cache;
 mod retention;
+mod run_queue;
 mod shared;
 mod status;
 
@@ -23,10 +25,12 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
 use taskward_core::TaskRecord;
 
 pub(crate) use book::{Book, Ownership};
+pub(crate) use dependencies::{DepEnd, Dependencies};
 pub(crate) use desk::restore::Restored;
 pub(crate) use inbox::{Answer, Closed, Command, Entry, Inbox};
 pub(crate) use result_cache::{CacheKey, ResultCache};
 pub(crate) use retention::{Caps, Retention};
+pub(crate) use run_queue::{QueueKey, RunQueue};
 pub(crate) use shared::Shared;
 pub use status::{Limits, RegistryStatus};
 
@@ -76,6 +80,9 @@ pub(crate) enum Admission {
         control: Arc<Control>,
         record: Arc<TaskRecord>,
         started: Option<crate::runner::StartAck>,
+        /// Recorded queued (for a running slot or its dependencies): it starts later, and
+        /// submit returns now.
+        queued: bool,
     },
     /// The idempotency key matched this task.
     Existing(Arc<TaskRecord>),

@@ -43,11 +43,15 @@ impl Deref for Shared {
 
 impl Shared {
     pub(crate) fn new(table: Arc<Table>, runners: Arc<Runners>) -> Self {
+        let book = Book {
+            queue: super::RunQueue::new(&table.config),
+            ..Book::default()
+        };
         Self {
             table,
             runners,
             inbox: Inbox::default(),
-            book: Mutex::new(Book::default()),
+            book: Mutex::new(book),
             registry: RwLock::new(None),
             handed: Mutex::new(Vec::new()),
         }

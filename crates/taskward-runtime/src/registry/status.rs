@@ -16,6 +16,10 @@ pub struct Limits {
     pub max_ttl: Option<Duration>,
     /// The largest result, in bytes of JSON.
     pub max_result_bytes: Option<usize>,
+    /// Tasks whose work runs at once, in all.
+    pub max_running: Option<usize>,
+    /// Tasks whose work runs at once, per task name (sorted by name).
+    pub max_running_named: Vec<(std::sync::Arc<str>, usize)>,
 }
 
 /// The registry's answer to a status query (as `sys:get_status` on the gen_server).
@@ -62,6 +66,12 @@ pub struct RegistryStatus {
     pub transition_failures: u64,
     /// Terminal records the store failed to write; each is written again by the sweep.
     pub store_errors: u64,
+    /// Running slots held under the running caps (0 when no cap is set: nothing is counted).
+    pub running_slots: usize,
+    /// Tasks waiting in the admission queue for a running slot (all in phase `queued`).
+    pub queued: usize,
+    /// Tasks waiting for their dependencies (all in phase `queued`).
+    pub awaiting_dependencies: usize,
     /// Event subscribers connected.
     pub subscribers: usize,
     /// Finished tasks in the retention index (kept only when a retention cap is set), and

@@ -94,11 +94,14 @@ pub(crate) enum RunnerMsg {
         announce: bool,
         reply: RpcReplyPort<Result<(), String>>,
     },
-    /// Start an attempt once `delay` has passed (a retry's backoff).
+    /// Start an attempt once `delay` has passed (a retry's backoff). `gated`: under the
+    /// running caps, the attempt needs a slot, so the runner does not start it but reports
+    /// `Ready` and lets the task go; the registry starts it (or queues it) as any start.
     Retry {
         control: Arc<Control>,
         attempt: u32,
         delay: Duration,
+        gated: bool,
     },
     /// A work returned (or panicked).
     WorkDone {

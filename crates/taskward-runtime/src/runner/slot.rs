@@ -60,6 +60,8 @@ pub(super) struct Waiting {
     pub(super) control: Arc<Control>,
     pub(super) attempt: u32,
     pub(super) timer: TimerKey,
+    /// The attempt needs a running slot: the registry starts it (see `RunnerMsg::Retry`).
+    pub(super) gated: bool,
 }
 
 /// The size of a value's JSON text, without building it.

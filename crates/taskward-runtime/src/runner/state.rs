@@ -76,7 +76,8 @@ impl RunnerState {
                 control,
                 attempt,
                 delay,
-            } => self.wait(control, attempt, delay),
+                gated,
+            } => self.wait(control, attempt, delay, gated),
             RunnerMsg::WorkDone { id, attempt, end } => self.work_done(id, attempt, end),
             RunnerMsg::Timer { id, attempt, seq } => self.timer(id, attempt, seq),
             RunnerMsg::Exceeded {
@@ -230,7 +231,7 @@ impl RunnerState {
     }
 
     /// Holds a retry until its backoff has passed.
-    fn wait(&mut self, control: Arc<Control>, attempt: u32, delay: Duration) {
+    fn wait(&mut self, control: Arc<Control>, attempt: u32, delay: Duration, gated: bool) {
         let id = control.id;
         let timer = self.timers.insert(id, attempt, Instant::now() + delay);
         if let Some(old) = self.waiting.insert(
@@ -239,6 +240,7 @@ impl RunnerState {
                 control,
                 attempt,
                 timer,
+                gated,
             },
         ) {
             self.timers.remove(&old.timer);
@@ -280,6 +282,15 @@ impl RunnerState {
             // Cancelled as its backoff ended (the cancel is right behind this message, and
             // will find nothing): the attempt ends here, so the registry lets the task go.
             self.end_waiting(waiting);
+            return;
+        }
+        if waiting.gated {
+            // The registry gives it a running slot (or queues it) and hands it back.
+            waiting.control.detach();
+            self.port.report(Report::Ready {
+                id,
+                attempt: waiting.attempt,
+            });
             return;
         }
         let control = waiting.control;

@@ -358,7 +358,15 @@ impl Taskward {
                 control,
                 record,
                 started,
-            } => (control, record, started),
+                queued,
+            } => {
+                if queued {
+                    // Queued for a running slot or its dependencies: its runner acknowledges
+                    // the start when it is dequeued.
+                    return Ok(TaskHandle::new(self.clone(), record, false));
+                }
+                (control, record, started)
+            }
         };
         // External work runs elsewhere; a task restored suspended waits for resume.
         if record.external || record.phase == Some(taskward_core::Phase::Suspended) {

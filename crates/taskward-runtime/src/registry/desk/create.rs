@@ -5,10 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ractor::ActorStatus;
-use taskward_core::{Error, EventKind, Limit, Phase, Status, TaskId, TaskRecord};
+use taskward_core::{Error, EventKind, Phase, Status, TaskId, TaskRecord};
 
 use super::Desk;
+use super::admit::Admit;
+use super::depends::Gate;
 use super::effects::Effect;
+use super::queue::{QUEUED, queue_key};
 use time::OffsetDateTime;
 
 use crate::checkpoint::Resumable;
@@ -31,7 +34,7 @@ impl Desk<'_> {
         let (ttl, resumed) = match resumed {
             // Admitted before the restart: no limit applies again.
             Some(stored) => (stored.record.ttl, Some(*stored)),
-            None => match self.admission(&spec)? {
+            None => match self.admission(&spec, work.is_some())? {
                 Admit::Existing(record) => return Ok(Admission::Existing(record)),
                 Admit::Cached { ttl, source } => {
                     return Ok(Admission::Cached(self.serve_cached(spec, ttl, &source)?));
@@ -54,10 +57,16 @@ impl Desk<'_> {
         let id = record.id;
         // A task handed to its runner in this step is recorded running: the runner
         // acknowledges the start before submit returns (see `hand_to_runner`).
-        // A task restored suspended stays so, with no runner, until it is resumed.
+        // A task restored suspended stays so, with no runner, until it is resumed. One that
+        // waits for its dependencies or a running slot is recorded queued, and starts later.
         let suspended = record.phase == Some(Phase::Suspended);
+        let gate = match &work {
+            Some(_) if !suspended => self.gate(&record),
+            _ => Gate::Start,
+        };
+        let starts = matches!(gate, Gate::Start);
         let runner = match &work {
-            Some(_) if !suspended => self.shared.runners.partitions.for_task(&id),
+            Some(_) if !suspended && starts => self.shared.runners.partitions.for_task(&id),
             _ => None,
         };
         record.phase = Some(if suspended {
@@ -67,6 +76,11 @@ impl Desk<'_> {
         } else {
             Phase::Queued
         });
+        match &gate {
+            Gate::Queue => record.status_message = Some(QUEUED.to_owned()),
+            Gate::Wait(live) => record.status_message = Some(Self::waiting_message(live.len())),
+            _ => {}
+        }
         let record = Arc::new(record);
         let control = Arc::new(Control::new(ControlParts {
             id,
@@ -144,6 +158,23 @@ impl Desk<'_> {
                 self.owner_exited(owner_id);
             }
         }
+        let queued = !external && !suspended && !starts;
+        match gate {
+            Gate::Start if !external && !suspended => self.book.queue.take_slot(id, &record.name),
+            Gate::Queue => self.book.queue.push(id, &record.name, queue_key(&record)),
+            Gate::Wait(live) => self.book.dependencies.wait(id, &live),
+            Gate::Ended(dep, end) => {
+                // A dependency ended before this task was submitted: it resolves at once.
+                let ended = self.end_on_dependency(&control, dep, end);
+                return Ok(Admission::New {
+                    control,
+                    record: ended.unwrap_or(record),
+                    started: None,
+                    queued: true,
+                });
+            }
+            Gate::Start => {}
+        }
         let started = runner.and_then(|runner| {
             let ack = hand_over(&runner, &control, false)?;
             // The runner starts the work once the book is released.
@@ -154,6 +185,7 @@ impl Desk<'_> {
             control,
             record,
             started,
+            queued,
         })
     }
 
@@ -171,6 +203,8 @@ impl Desk<'_> {
         record.idempotency_key = spec.idempotency_key.clone();
         record.ttl = ttl;
         record.input = spec.input.clone();
+        record.priority = spec.priority;
+        record.depends_on = spec.depends_on.clone();
         record
     }
 
@@ -193,100 +227,26 @@ impl Desk<'_> {
             },
         );
     }
-
-    /// The checks before a new task is admitted: idempotency, the result cache, live limits,
-    /// the TTL cap, the parent. A task served from the cache is never live: no live limit
-    /// applies to it.
-    fn admission(&mut self, spec: &TaskSpec) -> Result<Admit, Error> {
-        if let Some(key) = &spec.idempotency_key
-            && let Some(id) = self
-                .book
-                .idempotency
-                .get(&(spec.scope.clone(), key.clone()))
-            && let Some(existing) = self.shared.store.get(id)
-        {
-            return Ok(Admit::Existing(existing));
-        }
-        if let Some(source) = self.cached(spec) {
-            let ttl = self.ttl_and_parent(spec)?;
-            return Ok(Admit::Cached { ttl, source });
-        }
-        let config = &self.shared.config;
-        let counted = spec.counted;
-        if counted
-            && let Some(max) = config.max_live_tasks
-            && self.book.live_total >= max
-        {
-            return Err(Error::LimitExceeded {
-                limit: Limit::LiveTasks,
-                max: max as u64,
-            });
-        }
-        if counted
-            && let Some(max) = config.max_live_per_scope
-            && self.book.live_in(&spec.scope) >= max
-        {
-            return Err(Error::LimitExceeded {
-                limit: Limit::LiveTasksPerScope,
-                max: max as u64,
-            });
-        }
-        let ttl = self.ttl_and_parent(spec)?;
-        Ok(Admit::New { ttl })
-    }
-
-    /// The effective TTL of a new task (the TTL cap applied), once its parent is checked.
-    fn ttl_and_parent(&self, spec: &TaskSpec) -> Result<Option<Duration>, Error> {
-        let config = &self.shared.config;
-        let ttl = match (spec.ttl.or(config.default_ttl), config.max_ttl) {
-            (Some(requested), Some(max)) if requested > max => {
-                if config.reject_ttl_above_max && spec.ttl.is_some() {
-                    return Err(Error::TtlAboveMaximum { requested, max });
-                }
-                Some(max)
-            }
-            (ttl, _) => ttl,
-        };
-        if let Some(parent) = spec.parent {
-            let live = self
-                .shared
-                .store
-                .get(&parent)
-                .is_some_and(|p| p.scope == spec.scope && !p.is_terminal());
-            if !live {
-                return Err(Error::InvalidParent(parent));
-            }
-        }
-        Ok(ttl)
-    }
-}
-
-/// What the admission checks decided.
-enum Admit {
-    /// The idempotency key names a task already created.
-    Existing(Arc<TaskRecord>),
-    /// A new task, with its effective TTL.
-    New { ttl: Option<Duration> },
-    /// A new task served from the result cache: completed at once with `source`'s result.
-    Cached {
-        ttl: Option<Duration>,
-        source: Arc<TaskRecord>,
-    },
 }
 
 /// The record of a task resumed after a restart: its next attempt, working again; or, for a
-/// task that was suspended, still suspended.
+/// task that was suspended, still suspended; or, for a task that was queued, the attempt it
+/// was queued for.
 fn resumed_record(mut record: TaskRecord) -> TaskRecord {
     record.status = Status::Working;
     record.outcome = None;
     record.last_updated_at = OffsetDateTime::now_utc();
-    if record.phase != Some(Phase::Suspended) {
-        record.attempt += 1;
-        record.status_message = Some(format!(
-            "resumed after a restart (attempt {})",
-            record.attempt
-        ));
+    match record.phase {
+        Some(Phase::Suspended) => return record,
+        // A queued task's recorded attempt never started (an attempt is numbered as it is
+        // queued or waits out its backoff): it runs as that attempt.
+        Some(Phase::Queued) => {}
+        _ => record.attempt += 1,
     }
+    record.status_message = Some(format!(
+        "resumed after a restart (attempt {})",
+        record.attempt
+    ));
     record
 }
 

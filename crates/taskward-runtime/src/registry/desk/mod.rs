@@ -2,17 +2,22 @@
 //!
 //! This module holds the desk and its table helpers; each sibling holds one concern:
 //! [`transitions`] (finishing, cancelling, retrying), [`cache`] (the result cache), [`reports`] (runners' reports),
-//! [`dispatch`] (the inbox's commands and their answers), [`create`] (admission, the record,
-//! the hand-off to the runner), [`commands`] (the API's commands on a task), [`scopes`]
+//! [`dispatch`] (the inbox's commands and their answers), [`admit`] (the checks before a
+//! task is recorded), [`create`] (the record, the hand-off to the runner), [`queue`] (starts
+//! under the running caps, the admission queue), [`depends`] (task dependencies),
+//! [`commands`] (the API's commands on a task), [`scopes`]
 //! (owners and scopes), [`sweep`] (expiry,
 //! runner checks, interruption, shutdown), [`status`], [`effects`] (user callbacks, run
 //! once the book is released) and [`unwritten`] (terminal records the store failed to write).
 
+mod admit;
 mod cache;
 mod commands;
 mod create;
+mod depends;
 mod dispatch;
 pub(super) mod effects;
+mod queue;
 mod reports;
 pub(super) mod restore;
 mod retain;

@@ -105,6 +105,7 @@ impl Desk<'_> {
                 attempt,
                 failure,
             } => self.on_runner_exited(id, attempt, failure),
+            Report::Ready { id, attempt } => self.on_ready(id, attempt),
         }
     }
 
@@ -236,6 +237,31 @@ impl Desk<'_> {
             }
         }
         self.remove_control(&id);
+    }
+
+    /// A gated attempt's backoff is over: it starts now or queues for a slot. A task that
+    /// ended meanwhile has no runner left to report: its control goes.
+    fn on_ready(&mut self, id: TaskId, attempt: u32) {
+        let Some(control) = self.shared.control(&id) else {
+            return;
+        };
+        if control.attempt() != attempt {
+            return;
+        }
+        if control.is_terminal() {
+            self.remove_control(&id);
+            return;
+        }
+        // Suspended while this was on its way: it waits for a resume.
+        if self
+            .shared
+            .store
+            .get(&id)
+            .is_some_and(|r| r.phase == Some(Phase::Suspended))
+        {
+            return;
+        }
+        self.start_or_queue(&control);
     }
 
     pub(super) fn on_runner_exited(&mut self, id: TaskId, attempt: u32, failure: Failure) {

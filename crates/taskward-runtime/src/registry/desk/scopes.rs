@@ -11,13 +11,15 @@ impl Desk<'_> {
         scope: &Scope,
         policy: &ClosePolicy,
     ) -> usize {
-        let mut affected = 0;
-        for id in self.shared.store.scope_ids(scope) {
-            if self.apply_close(id, policy, "scope closed") {
-                affected += 1;
+        self.holding_admission(|desk| {
+            let mut affected = 0;
+            for id in desk.shared.store.scope_ids(scope) {
+                if desk.apply_close(id, policy, "scope closed") {
+                    affected += 1;
+                }
             }
-        }
-        affected
+            affected
+        })
     }
 
     fn apply_close(&mut self, id: TaskId, policy: &ClosePolicy, why: &str) -> bool {
@@ -64,11 +66,13 @@ impl Desk<'_> {
         let Some(tasks) = self.book.owners.remove(&owner) else {
             return;
         };
-        for id in tasks {
-            if let Some(ownership) = self.book.owned_by.remove(&id) {
-                self.apply_close(id, &ownership.policy, "owner exited");
+        self.holding_admission(|desk| {
+            for id in tasks {
+                if let Some(ownership) = desk.book.owned_by.remove(&id) {
+                    desk.apply_close(id, &ownership.policy, "owner exited");
+                }
             }
-        }
+        });
     }
 
     pub(in crate::registry) fn rewatch_owners(&mut self) {

@@ -31,7 +31,20 @@ impl Desk<'_> {
                 max_live_per_scope: config.max_live_per_scope,
                 max_ttl: config.max_ttl,
                 max_result_bytes: config.max_result_bytes,
+                max_running: config.max_running,
+                max_running_named: {
+                    let mut named: Vec<_> = config
+                        .max_running_named
+                        .iter()
+                        .map(|(name, max)| (name.clone(), *max))
+                        .collect();
+                    named.sort();
+                    named
+                },
             },
+            running_slots: self.book.queue.running(),
+            queued: self.book.queue.len(),
+            awaiting_dependencies: self.book.dependencies.len(),
             late_results: counters.late_results.load(Ordering::Relaxed),
             duplicate_terminals: counters.duplicate_terminals.load(Ordering::Relaxed),
             retries: counters.retries.load(Ordering::Relaxed),

@@ -27,6 +27,12 @@ impl Desk<'_> {
                 expected: "running (it is suspended or being suspended)",
             });
         }
+        if self.book.dependencies.left(&id).is_some() {
+            return Err(Error::WrongPhase {
+                id,
+                expected: "running (it waits for its dependencies)",
+            });
+        }
         resumable.set_suspending(true);
         match control.holder() {
             Some(holder) => {
@@ -47,8 +53,11 @@ impl Desk<'_> {
                     })
                     .unwrap_or(record))
             }
-            // Not held by a runner yet (queued): nothing runs to stop.
-            None => Ok(self.suspended(&control).unwrap_or(record)),
+            // Not held by a runner yet (queued): nothing runs to stop, and it leaves the queue.
+            None => {
+                self.book.queue.remove(&id);
+                Ok(self.suspended(&control).unwrap_or(record))
+            }
         }
     }
 
@@ -60,6 +69,7 @@ impl Desk<'_> {
             return;
         };
         resumable.park();
+        self.book.queue.remove(&control.id);
         if let Some(runner) = self.holding(control) {
             runner.send(RunnerMsg::Suspend { id: control.id });
         }
@@ -79,6 +89,7 @@ impl Desk<'_> {
             resumable.set_suspending(false);
         }
         control.detach();
+        self.release_slot(&control.id);
         let record = self.update(&control.id, |r| {
             r.phase = Some(Phase::Suspended);
             r.status_message = Some("suspended; resume runs it again from its checkpoint".into());
@@ -119,10 +130,13 @@ impl Desk<'_> {
         control.set_attempt(next);
         let cell = runner.cell().ok_or(Error::NoLiveRunner(id))?;
         control.attach(cell, false);
+        // Under the running caps it needs a slot: the runner hands it back at once, to start
+        // or queue (`Report::Ready`).
         let sent = runner.send(RunnerMsg::Retry {
             control: control.clone(),
             attempt: next,
             delay: Duration::ZERO,
+            gated: self.book.queue.is_capped(),
         });
         if !sent {
             control.detach();

@@ -21,26 +21,39 @@ impl Desk<'_> {
         self.drain();
         self.book.closed = true;
         let controls = self.shared.controls_snapshot();
-        for control in controls {
-            if control.is_terminal() {
-                continue;
+        self.holding_admission(|desk| {
+            for control in controls {
+                if control.is_terminal() {
+                    continue;
+                }
+                control.cancel();
+                desk.finish(
+                    &control,
+                    Outcome::Failed(Failure::new(FailureCause::Interrupted, why)),
+                );
+                desk.remove_control(&control.id);
             }
-            control.cancel();
-            self.finish(
-                &control,
-                Outcome::Failed(Failure::new(FailureCause::Interrupted, why)),
-            );
-            self.remove_control(&control.id);
-        }
+        });
     }
 
     pub(in crate::registry) fn sweep(&mut self) {
         let now = tokio::time::Instant::now().into_std();
         let expired = self.shared.store.expired(now, SWEEP_BATCH);
         let full = expired.len() == SWEEP_BATCH;
+        self.holding_admission(|desk| desk.expire_all(expired));
+        if full {
+            if let Some(me) = self.myself {
+                let _ = me.cast(RegistryMsg::Sweep);
+            }
+        }
+        self.write_unwritten();
+        self.check_runners();
+    }
+
+    /// Expires each task, each contained: a failure (a store that panics) is counted, and
+    /// that task is tried again by the next sweep; the others, and the registry, carry on.
+    fn expire_all(&mut self, expired: Vec<TaskId>) {
         for id in expired {
-            // Contained per task: a failure (a store that panics) is counted, and that task is
-            // tried again by the next sweep; the others, and the registry, carry on.
             let expired = std::panic::catch_unwind(AssertUnwindSafe(|| self.expire(id)));
             if let Err(panic) = expired {
                 self.shared
@@ -54,13 +67,6 @@ impl Desk<'_> {
                 );
             }
         }
-        if full {
-            if let Some(me) = self.myself {
-                let _ = me.cast(RegistryMsg::Sweep);
-            }
-        }
-        self.write_unwritten();
-        self.check_runners();
     }
 
     /// Expires one task: cancels it (by expiry) if it is live, then removes it.
@@ -130,6 +136,12 @@ impl Desk<'_> {
     /// work has not reported its end (reports queued before are applied first): those of the
     /// tasks it cancelled, and those still finishing a task that had already ended.
     pub(in crate::registry) fn begin_shutdown(&mut self) -> ShutdownRunners {
+        // Every live task is cancelled by shutdown before any dependent is resolved: none is
+        // cancelled by `dependency` for a dependency the shutdown cancelled.
+        self.holding_admission(Self::cancel_all)
+    }
+
+    fn cancel_all(&mut self) -> ShutdownRunners {
         self.book.closed = true;
         let controls = self.shared.controls_snapshot();
         let mut runners = ShutdownRunners::default();

@@ -11,6 +11,7 @@ use taskward_core::{
 use super::Desk;
 use super::effects::Effect;
 use crate::control::Control;
+use crate::registry::DepEnd;
 use crate::runner::RunnerMsg;
 use crate::spec::TaskNotice;
 
@@ -65,6 +66,8 @@ impl Desk<'_> {
                 Some(unwritten)
             }
         };
+        let end = (self.book.queue.is_capped() || !self.book.dependencies.is_empty())
+            .then(|| DepEnd::of(&outcome));
         let _ = control.outcome.set(outcome);
         // Waiters re-check the outcome after enabling their wake-up, so none is missed. With
         // an owner, they are woken after it is told.
@@ -76,6 +79,11 @@ impl Desk<'_> {
         control
             .span
             .in_scope(|| tracing::debug!(status = %status, "task ended"));
+        if let Some(end) = end {
+            // After the outcome is set and the waiters are told: the queue and the
+            // dependents see a task that has ended.
+            self.leave_admission(&control.id, end);
+        }
         record
     }
 
@@ -101,6 +109,16 @@ impl Desk<'_> {
     }
 
     pub(super) fn cancel_control(
+        &mut self,
+        control: &Arc<Control>,
+        by: CancelledBy,
+        reason: Option<String>,
+    ) -> Option<Arc<TaskRecord>> {
+        self.holding_admission(|desk| desk.cancel_cascade(control, by, reason))
+    }
+
+    /// [`cancel_control`](Self::cancel_control), with the admission loop held off.
+    fn cancel_cascade(
         &mut self,
         control: &Arc<Control>,
         by: CancelledBy,
@@ -163,10 +181,14 @@ impl Desk<'_> {
             return false;
         };
         control.attach(cell, false);
+        // Under the running caps the next attempt needs a slot again: the runner hands it back
+        // when its backoff is over (`Report::Ready`), and its slot goes to the queue now.
+        let gated = self.book.queue.is_capped();
         if !runner.send(RunnerMsg::Retry {
             control: control.clone(),
             attempt: next,
             delay,
+            gated,
         }) {
             control.detach();
             control.set_attempt(attempt);
@@ -199,6 +221,9 @@ impl Desk<'_> {
                 "retry scheduled"
             )
         });
+        if gated {
+            self.release_slot(&control.id);
+        }
         true
     }
 
