@@ -9,7 +9,7 @@ use ractor::{Actor, ActorCell};
 use std::future::Future;
 
 use serde_json::Value;
-use taskward_core::{CancelPolicy, DurableStore, Error, TaskError, TaskStore};
+use taskward_core::{CancelPolicy, DurableStore, Error, SharedTasks, TaskError, TaskStore};
 
 use crate::config::{Config, Intensity};
 
@@ -54,6 +54,7 @@ pub struct Builder {
     config: Config,
     store: Option<Arc<dyn TaskStore>>,
     durable: Option<Box<dyn DurableStore>>,
+    shared_tasks: Option<Arc<dyn SharedTasks>>,
     kinds: Kinds,
 }
 
@@ -231,6 +232,20 @@ impl Builder {
         self
     }
 
+    /// Makes this runtime one node of several sharing a table: what it does not hold itself,
+    /// it reads, cancels, answers and waits for through `shared`.
+    ///
+    /// [`Taskward::find`], [`Taskward::find_page`], [`Taskward::cancel`],
+    /// [`Taskward::provide_input`] and [`Taskward::wait`] then answer for a task held by
+    /// another node as for one of this node's own; [`Taskward::get`] and
+    /// [`Taskward::list`] stay reads of this node's memory. The node's own tasks reach the
+    /// shared table through its [`durable`](Self::durable) store (`taskward-postgres`
+    /// provides both halves).
+    pub fn shared_tasks(mut self, shared: impl SharedTasks) -> Self {
+        self.shared_tasks = Some(Arc::new(shared));
+        self
+    }
+
     /// Registers a kind of work under `name`: tasks submitted with
     /// [`Taskward::submit_kind`] under that name run `handler(ctx, input)`, record their
     /// input, and can run again from their last checkpoint after a restart or a suspend.
@@ -282,7 +297,10 @@ impl Builder {
             None => (memory.clone(), None),
         };
         let kinds = self.kinds;
-        let table = Arc::new(Table::new(self.config, store, journal, kinds.clone()));
+        let table = Arc::new(
+            Table::new(self.config, store, journal, kinds.clone())
+                .with_shared_tasks(self.shared_tasks),
+        );
         let shared = Arc::new(Shared::new(table, runners));
         let mut resumable = Vec::new();
         if let Some((journal, loaded)) = durable {
