@@ -246,6 +246,37 @@ impl Builder {
         self
     }
 
+    /// Makes this runtime node `slot` (taken modulo [`NODE_SLOTS`](crate::NODE_SLOTS)) of
+    /// several sharing a table: task seqs (creation order, and the key of list cursors) are
+    /// then unique across the nodes without asking, as long as no two live nodes share a
+    /// slot.
+    ///
+    /// A seq is then the creation time in microseconds since the Unix epoch (one past the
+    /// last seq's when the clock has not moved on) above the slot, so a page across nodes is
+    /// in creation order within the clocks' skew. On a single node leave it unset: seqs
+    /// count from 1.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskward_core::{Scope, TaskError};
+    /// use taskward_runtime::{TaskContext, TaskSpec, Taskward, NODE_SLOTS};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), taskward_core::Error> {
+    /// let ward = Taskward::builder().node_slot(7).spawn().await?;
+    /// let work = |_ctx: TaskContext| async { Ok::<_, TaskError>(serde_json::Value::Null) };
+    /// let a = ward.submit(TaskSpec::new("a"), work).await?;
+    /// let b = ward.submit(TaskSpec::new("b"), work).await?;
+    /// assert_eq!(a.record().seq % u64::from(NODE_SLOTS), 7);
+    /// assert!(b.record().seq > a.record().seq);
+    /// # ward.shutdown(std::time::Duration::from_secs(1)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn node_slot(mut self, slot: u16) -> Self {
+        self.config.node_slot = Some(slot % crate::NODE_SLOTS);
+        self
+    }
+
     /// Registers a kind of work under `name`: tasks submitted with
     /// [`Taskward::submit_kind`] under that name run `handler(ctx, input)`, record their
     /// input, and can run again from their last checkpoint after a restart or a suspend.
