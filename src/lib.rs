@@ -95,13 +95,13 @@ pub use taskward_core::{
     Backoff, CancelPolicy, Cancellation, CancelledBy, ClosePolicy, Cursor, Durability,
     DurableStore, Error, Event, EventKind, Failure, FailureCause, InputRequest, InvalidCursor,
     Limit, ListQuery, Loaded, Outcome, Page, Phase, Progress, Restart, Scope, SessionRecord,
-    Status, StoreError, StoreWrite, StoredTask, TaskError, TaskEvent, TaskId, TaskKind, TaskRecord,
-    TaskStore,
+    SharedCancel, SharedInput, SharedTasks, Status, StoreError, StoreWrite, StoredTask, TaskError,
+    TaskEvent, TaskId, TaskKind, TaskRecord, TaskStore,
 };
 pub use taskward_runtime::{
-    Builder, Config, EventFilter, Intensity, Kind, Limits, MemoryStore, Owner, ProgressMessage,
-    RegistryStatus, RunnerStatus, ShutdownReport, Subscription, TaskContext, TaskHandle,
-    TaskNotice, TaskSpec, Taskward, TrackingAllocator, memory_tracking_installed,
+    Builder, Config, EventFilter, Intensity, Kind, Limits, MemoryStore, NODE_SLOTS, Owner,
+    ProgressMessage, RegistryStatus, RunnerStatus, ShutdownReport, Subscription, TaskContext,
+    TaskHandle, TaskNotice, TaskSpec, Taskward, TrackingAllocator, memory_tracking_installed,
 };
 
 /// The MCP tasks binding (feature `mcp`, on by default): serve tools as tasks to MCP clients.

@@ -149,7 +149,7 @@ mod worker;
 
 pub use cluster::{
     Answered, CancelRequested, Caps, Claimed, Cluster, ClusterError, ClusterOptions, Fence, Fenced,
-    Heartbeat, Leadership, Listener, NewTask, NodeId, Notification, Rescued, Swept,
+    Heartbeat, Leadership, Listener, NewTask, NodeId, Notification, Rescued, SharedTable, Swept,
 };
 pub use options::PostgresOptions;
 pub use schema::SCHEMA_VERSION;

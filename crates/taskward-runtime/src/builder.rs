@@ -9,7 +9,7 @@ use ractor::{Actor, ActorCell};
 use std::future::Future;
 
 use serde_json::Value;
-use taskward_core::{CancelPolicy, DurableStore, Error, TaskError, TaskStore};
+use taskward_core::{CancelPolicy, DurableStore, Error, SharedTasks, TaskError, TaskStore};
 
 use crate::config::{Config, Intensity};
 
@@ -54,6 +54,7 @@ pub struct Builder {
     config: Config,
     store: Option<Arc<dyn TaskStore>>,
     durable: Option<Box<dyn DurableStore>>,
+    shared_tasks: Option<Arc<dyn SharedTasks>>,
     kinds: Kinds,
 }
 
@@ -231,6 +232,51 @@ impl Builder {
         self
     }
 
+    /// Makes this runtime one node of several sharing a table: what it does not hold itself,
+    /// it reads, cancels, answers and waits for through `shared`.
+    ///
+    /// [`Taskward::find`], [`Taskward::find_page`], [`Taskward::cancel`],
+    /// [`Taskward::provide_input`] and [`Taskward::wait`] then answer for a task held by
+    /// another node as for one of this node's own; [`Taskward::get`] and
+    /// [`Taskward::list`] stay reads of this node's memory. The node's own tasks reach the
+    /// shared table through its [`durable`](Self::durable) store (`taskward-postgres`
+    /// provides both halves).
+    pub fn shared_tasks(mut self, shared: impl SharedTasks) -> Self {
+        self.shared_tasks = Some(Arc::new(shared));
+        self
+    }
+
+    /// Makes this runtime node `slot` (taken modulo [`NODE_SLOTS`](crate::NODE_SLOTS)) of
+    /// several sharing a table: task seqs (creation order, and the key of list cursors) are
+    /// then unique across the nodes without asking, as long as no two live nodes share a
+    /// slot.
+    ///
+    /// A seq is then the creation time in microseconds since the Unix epoch (one past the
+    /// last seq's when the clock has not moved on) above the slot, so a page across nodes is
+    /// in creation order within the clocks' skew. On a single node leave it unset: seqs
+    /// count from 1.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use taskward_core::{Scope, TaskError};
+    /// use taskward_runtime::{TaskContext, TaskSpec, Taskward, NODE_SLOTS};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), taskward_core::Error> {
+    /// let ward = Taskward::builder().node_slot(7).spawn().await?;
+    /// let work = |_ctx: TaskContext| async { Ok::<_, TaskError>(serde_json::Value::Null) };
+    /// let a = ward.submit(TaskSpec::new("a"), work).await?;
+    /// let b = ward.submit(TaskSpec::new("b"), work).await?;
+    /// assert_eq!(a.record().seq % u64::from(NODE_SLOTS), 7);
+    /// assert!(b.record().seq > a.record().seq);
+    /// # ward.shutdown(std::time::Duration::from_secs(1)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn node_slot(mut self, slot: u16) -> Self {
+        self.config.node_slot = Some(slot % crate::NODE_SLOTS);
+        self
+    }
+
     /// Registers a kind of work under `name`: tasks submitted with
     /// [`Taskward::submit_kind`] under that name run `handler(ctx, input)`, record their
     /// input, and can run again from their last checkpoint after a restart or a suspend.
@@ -282,7 +328,10 @@ impl Builder {
             None => (memory.clone(), None),
         };
         let kinds = self.kinds;
-        let table = Arc::new(Table::new(self.config, store, journal, kinds.clone()));
+        let table = Arc::new(
+            Table::new(self.config, store, journal, kinds.clone())
+                .with_shared_tasks(self.shared_tasks),
+        );
         let shared = Arc::new(Shared::new(table, runners));
         let mut resumable = Vec::new();
         if let Some((journal, loaded)) = durable {

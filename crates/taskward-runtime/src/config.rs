@@ -73,7 +73,15 @@ pub struct Config {
     pub runner_intensity: Intensity,
     /// Child restarts tolerated by the root supervisor.
     pub root_intensity: Intensity,
+    /// This runtime's slot among several nodes sharing a table (below
+    /// [`NODE_SLOTS`](crate::NODE_SLOTS)), or `None` on a single node: see
+    /// [`Builder::node_slot`](crate::Builder::node_slot).
+    pub node_slot: Option<u16>,
 }
+
+/// How many nodes can share one table with distinct slots ([`Builder::node_slot`](
+/// crate::Builder::node_slot)).
+pub const NODE_SLOTS: u16 = 1 << 10;
 
 impl Config {
     /// The number of runner partitions this configuration asks for, with `0` resolved to the
@@ -113,6 +121,7 @@ impl Default for Config {
             runner_partitions: 0,
             runner_intensity: Intensity::new(10, Duration::from_secs(5)),
             root_intensity: Intensity::new(5, Duration::from_secs(10)),
+            node_slot: None,
         }
     }
 }

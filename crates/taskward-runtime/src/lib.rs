@@ -41,7 +41,7 @@ mod table;
 mod ward;
 
 pub use builder::Builder;
-pub use config::{Config, Intensity};
+pub use config::{Config, Intensity, NODE_SLOTS};
 pub use context::TaskContext;
 pub use handle::TaskHandle;
 pub use kinds::Kind;

@@ -9,7 +9,7 @@ use std::hash::BuildHasherDefault;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use taskward_core::{SessionRecord, TaskId, TaskStore};
+use taskward_core::{SessionRecord, SharedTasks, TaskId, TaskStore};
 
 use crate::config::Config;
 use crate::control::Control;
@@ -44,6 +44,8 @@ pub(crate) struct Table {
     pub(crate) journal: Option<Arc<Journal>>,
     /// The registered kinds of work, by name.
     pub(crate) kinds: Kinds,
+    /// The tasks other nodes hold, when this node is one of several sharing a table.
+    pub(crate) shared_tasks: Option<Arc<dyn SharedTasks>>,
     /// The sessions the durable store gave back at start, until a binding takes them.
     restored_sessions: std::sync::Mutex<Vec<SessionRecord>>,
     pub(crate) controls: RwLock<HashMap<TaskId, Arc<Control>, BuildHasherDefault<IdHasher>>>,
@@ -81,6 +83,7 @@ impl Table {
             store,
             journal,
             kinds,
+            shared_tasks: None,
             restored_sessions: std::sync::Mutex::new(Vec::new()),
             controls: RwLock::new(HashMap::default()),
             progress: Arc::new(ProgressFlush::new()),
@@ -89,6 +92,12 @@ impl Table {
             counters: Counters::default(),
             started_at: tokio::time::Instant::now(),
         }
+    }
+
+    /// This table, one node's among several: what it does not hold, it asks `shared` for.
+    pub(crate) fn with_shared_tasks(mut self, shared: Option<Arc<dyn SharedTasks>>) -> Self {
+        self.shared_tasks = shared;
+        self
     }
 
     pub(crate) fn restore_sessions(&self, sessions: Vec<SessionRecord>) {

@@ -14,6 +14,7 @@ mod options;
 mod read;
 mod record;
 mod rescue;
+mod shared;
 mod signal;
 
 use std::fmt;
@@ -30,6 +31,7 @@ pub use node::NodeId;
 pub use notify::{Listener, Notification};
 pub use options::ClusterOptions;
 pub use rescue::{Rescued, Swept};
+pub use shared::SharedTable;
 pub use signal::{Answered, CancelRequested};
 
 use crate::{pool, schema};

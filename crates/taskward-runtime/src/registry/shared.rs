@@ -45,6 +45,7 @@ impl Shared {
     pub(crate) fn new(table: Arc<Table>, runners: Arc<Runners>) -> Self {
         let book = Book {
             queue: super::RunQueue::new(&table.config),
+            node_slot: table.config.node_slot,
             ..Book::default()
         };
         Self {

@@ -16,16 +16,25 @@ impl Taskward {
     /// then its work's token fires and, after the grace period, the work is aborted.
     /// Children of the task are cancelled too.
     ///
+    /// On a node of several ([`Builder::shared_tasks`](crate::Builder::shared_tasks)), a task
+    /// held by another node is cancelled in the shared table, and that node fires its token.
+    ///
     /// # Errors
     ///
     /// [`Error::NotFound`] for an unknown or foreign id; [`Error::AlreadyTerminal`] naming the
-    /// status of a task that already ended.
+    /// status of a task that already ended; [`Error::Store`] when the shared table cannot be
+    /// reached.
     pub async fn cancel(
         &self,
         scope: &Scope,
         id: TaskId,
         reason: Option<String>,
     ) -> Result<Arc<TaskRecord>, Error> {
+        if let Some(shared) = self.shared_tasks()
+            && self.get(scope, id).is_err()
+        {
+            return self.cancel_elsewhere(shared, scope, id, reason).await;
+        }
         let shared = self.shared();
         let (answer, answered) = tokio::sync::oneshot::channel();
         shared
@@ -87,7 +96,9 @@ impl Taskward {
     ///
     /// [`Error::NotFound`] for an unknown, expired or foreign id; [`Error::AlreadyTerminal`]
     /// naming the status of a task that already ended; [`Error::UnknownInput`] when no request
-    /// under `key` is outstanding (already answered, withdrawn, or never asked).
+    /// under `key` is outstanding (already answered, withdrawn, or never asked). On a node of
+    /// several, a task held by another node is answered through the shared table (an answer
+    /// to a request its work did not make is dropped there, not refused).
     ///
     /// # Examples
     ///
@@ -127,6 +138,13 @@ impl Taskward {
         key: &str,
         response: Value,
     ) -> Result<Arc<TaskRecord>, Error> {
+        if let Some(shared) = self.shared_tasks()
+            && self.get(scope, id).is_err()
+        {
+            return self
+                .provide_input_elsewhere(shared, scope, id, key, response)
+                .await;
+        }
         self.call(|answer| Command::ProvideInput {
             scope: scope.clone(),
             id,

@@ -106,6 +106,25 @@ impl Taskward {
         .await?
     }
 
+    /// Takes over a task of a registered kind that another node ran, and runs it here from
+    /// its last checkpoint: same id and scope, next attempt (a task still queued runs as the
+    /// attempt it was queued for). On a node of several, the node claims such a task from the
+    /// shared queue (or after its node died) and adopts it; its durable store must know the
+    /// claim before, so that the writes of the task are fenced by it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownKind`] when this runtime has not registered the task's kind; those of
+    /// [`submit`](Taskward::submit) otherwise (the task is in this node's table once adopted,
+    /// even when its start fails, and ends `start_failed` then).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`submit`](Taskward::submit).
+    pub async fn adopt(&self, stored: StoredTask) -> Result<TaskHandle, Error> {
+        self.resume_restored(stored).await
+    }
+
     /// Runs again a task of a registered kind that was live when the process stopped, from
     /// its last checkpoint: same id, next attempt. Called once per such task as the runtime
     /// starts.

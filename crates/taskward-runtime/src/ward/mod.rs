@@ -4,6 +4,7 @@
 //! one concern: [`reads`] (records, waits, events, input requests), [`commands`] (cancel,
 //! scopes, input, external tasks), [`inspect`] (status and actor cells) and [`shutdown`].
 
+mod anywhere;
 mod commands;
 mod inspect;
 mod kinds;

@@ -51,13 +51,19 @@ impl Taskward {
 
     /// Waits for a task's outcome: wakes on completion, failure, cancel and expiry. With a
     /// durable store it returns once the task's terminal record is durable, so that an
-    /// outcome a caller was given is the one a restart finds.
+    /// outcome a caller was given is the one a restart finds. On a node of several, the
+    /// outcome of a task held by another node is read from the shared table.
     ///
     /// # Cancel safety
     ///
     /// Cancel safe. The wake-up is armed before the outcome is checked, so an outcome set
     /// between the check and the wait is never missed.
     pub async fn wait(&self, scope: &Scope, id: TaskId) -> Result<Outcome, Error> {
+        if let Some(shared) = self.shared_tasks()
+            && self.get(scope, id).is_err()
+        {
+            return self.wait_elsewhere(shared, scope, id).await;
+        }
         let outcome = self.outcome(scope, id).await?;
         self.synced().await?;
         Ok(outcome)

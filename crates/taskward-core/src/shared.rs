@@ -1,0 +1,95 @@
+//! The shared table of several nodes: how a node reaches the tasks it does not hold.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::{ListQuery, Page, Scope, Status, StoreError, TaskId, TaskRecord};
+
+/// A boxed, sendable future: what [`SharedTasks`]' methods return, so that the trait stays
+/// object safe (`Arc<dyn SharedTasks>`).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What a cancel through the shared table found.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum SharedCancel {
+    /// The task was live and is now `cancelled` (its record as written); the node holding
+    /// it is signalled to fire its token.
+    Cancelled(Arc<TaskRecord>),
+    /// The task had already ended, with this status.
+    Terminal(Status),
+    /// No task of this id in this scope (an unknown and a foreign id read the same).
+    Unknown,
+}
+
+/// What an input answer through the shared table found.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum SharedInput {
+    /// The answer is stored and the node holding the task is signalled; its record as it
+    /// was when the answer was stored.
+    Answered(Arc<TaskRecord>),
+    /// An answer to this request was stored already: the first one stands.
+    AlreadyAnswered,
+    /// The task had already ended, with this status.
+    Terminal(Status),
+    /// No task of this id in this scope.
+    Unknown,
+}
+
+/// The tasks of a cluster of nodes sharing one table, as one node sees them: what the
+/// runtime asks for a task it does not hold itself.
+///
+/// A node holds the tasks whose work it runs; every node writes its own tasks into the shared
+/// table (through its [`DurableStore`](crate::DurableStore)). A read, cancel, input answer or
+/// wait for any other task goes through this trait: any node answers for any task. Scopes
+/// apply as everywhere: another scope's task is [`Unknown`](SharedCancel::Unknown) /
+/// `None`, the same answer as an id that never existed.
+///
+/// `taskward-postgres` implements it on PostgreSQL; a test can implement it in memory.
+pub trait SharedTasks: Send + Sync + fmt::Debug + 'static {
+    /// The task's record as the shared table has it, `None` when unknown or foreign.
+    fn get<'a>(
+        &'a self,
+        scope: &'a Scope,
+        id: TaskId,
+    ) -> BoxFuture<'a, Result<Option<TaskRecord>, StoreError>>;
+
+    /// One page of a scope's tasks across every node, oldest first.
+    fn list<'a>(
+        &'a self,
+        scope: &'a Scope,
+        query: &'a ListQuery,
+    ) -> BoxFuture<'a, Result<Page, StoreError>>;
+
+    /// Cancels a task held by another node (cancelled by a client): the shared row is
+    /// `cancelled` when the future resolves, and the holding node is signalled.
+    fn cancel<'a>(
+        &'a self,
+        scope: &'a Scope,
+        id: TaskId,
+        reason: Option<String>,
+    ) -> BoxFuture<'a, Result<SharedCancel, StoreError>>;
+
+    /// Answers input request `key` of a task held by another node.
+    fn provide_input<'a>(
+        &'a self,
+        scope: &'a Scope,
+        id: TaskId,
+        key: &'a str,
+        response: Value,
+    ) -> BoxFuture<'a, Result<SharedInput, StoreError>>;
+
+    /// Resolves when the shared row of task `id` may have changed since this call, or after
+    /// an interval of the implementation's choosing (so that a missed signal costs a delay,
+    /// never a hang).
+    ///
+    /// The change is observed from the moment of the call, not of the first poll: a waiter
+    /// calls this, then reads the row, then awaits, and so never misses a change made
+    /// between its read and its wait.
+    fn changed(&self, id: TaskId) -> BoxFuture<'static, ()>;
+}

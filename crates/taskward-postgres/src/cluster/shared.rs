@@ -1,0 +1,230 @@
+//! [`SharedTable`]: the runtime's [`SharedTasks`] on the cluster's tables, so that any node
+//! answers for any task.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use taskward_core::{
+    BoxFuture, CancelledBy, ListQuery, Page, Scope, SharedCancel, SharedInput, SharedTasks, Status,
+    StoreError, TaskId, TaskRecord,
+};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use super::{Answered, CancelRequested, Cluster, Listener, Notification};
+
+/// A node's view of the tasks other nodes hold: reads by key and by page, cancels and input
+/// answers through the shared table, and waits woken by the cluster's notifications.
+///
+/// Give it to the runtime with `Builder::shared_tasks`; `Taskward::find`, `find_page`,
+/// `cancel`, `provide_input` and `wait` then answer for a task held by any node.
+///
+/// It listens on one dedicated connection ([`Listener`]): a task's terminal write, a rescue
+/// or a cancel wakes whoever waits for it. A notification that was lost (the connection
+/// dropped) wakes every waiter, and a waiter reads the row again at least every heartbeat
+/// period, so a missed notification costs a delay, never a hang.
+///
+/// # Examples
+///
+/// ```no_run
+/// use taskward_postgres::{Cluster, ClusterOptions, SharedTable};
+/// use taskward_runtime::Taskward;
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let url = "postgres://taskward@db/taskward";
+/// let cluster = Cluster::connect(url, ClusterOptions::new()).await?;
+/// let shared = SharedTable::start(cluster, url).await?;
+/// let ward = Taskward::builder().shared_tasks(shared).spawn().await?;
+/// # drop(ward);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct SharedTable {
+    cluster: Cluster,
+    waiters: Arc<Waiters>,
+    listening: JoinHandle<()>,
+}
+
+/// Who waits for which task's row to change.
+#[derive(Debug, Default)]
+struct Waiters {
+    by_task: Mutex<HashMap<TaskId, Vec<oneshot::Sender<()>>>>,
+}
+
+impl Waiters {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TaskId, Vec<oneshot::Sender<()>>>> {
+        self.by_task.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A receiver woken at the next change of `id`; waiters that gave up are pruned.
+    fn watch(&self, id: TaskId) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        let mut by_task = self.lock();
+        let waiting = by_task.entry(id).or_default();
+        waiting.retain(|w| !w.is_closed());
+        waiting.push(tx);
+        rx
+    }
+
+    fn wake(&self, id: &TaskId) {
+        let woken = self.lock().remove(id);
+        for waiter in woken.into_iter().flatten() {
+            let _ = waiter.send(());
+        }
+    }
+
+    fn wake_all(&self) {
+        let woken = std::mem::take(&mut *self.lock());
+        for waiter in woken.into_values().flatten() {
+            let _ = waiter.send(());
+        }
+    }
+}
+
+impl SharedTable {
+    /// Starts listening for the cluster's notifications on a dedicated connection to `url`
+    /// (the same database as `cluster`'s).
+    ///
+    /// # Errors
+    ///
+    /// The listening connection cannot be opened.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancelling it drops the connection; nothing is left running.
+    pub async fn start(cluster: Cluster, url: &str) -> Result<Self, StoreError> {
+        let mut listener = Listener::connect(url, cluster.options()).await?;
+        let waiters = Arc::new(Waiters::default());
+        let woken = waiters.clone();
+        let listening = tokio::spawn(async move {
+            while let Some(notification) = listener.recv().await {
+                match notification {
+                    Notification::Changed { id, .. } | Notification::Cancel { id, .. } => {
+                        woken.wake(&id);
+                    }
+                    Notification::MaybeMissed => woken.wake_all(),
+                    _ => {}
+                }
+            }
+        });
+        Ok(Self {
+            cluster,
+            waiters,
+            listening,
+        })
+    }
+
+    /// The cluster this view reads.
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
+    async fn read(&self, scope: &Scope, id: TaskId) -> Result<TaskRecord, StoreError> {
+        self.cluster.get(scope, id).await?.ok_or_else(|| {
+            StoreError::new(format!("task {id} left the shared table as it was changed"))
+        })
+    }
+}
+
+impl Drop for SharedTable {
+    fn drop(&mut self) {
+        self.listening.abort();
+    }
+}
+
+/// The statuses a list query admits, as the cluster's `list` takes them (empty: all).
+fn statuses(query: &ListQuery) -> Vec<Status> {
+    match (query.status, query.live_only) {
+        (Some(status), _) => vec![status],
+        (None, true) => vec![Status::Working, Status::InputRequired],
+        (None, false) => Vec::new(),
+    }
+}
+
+impl SharedTasks for SharedTable {
+    fn get<'a>(
+        &'a self,
+        scope: &'a Scope,
+        id: TaskId,
+    ) -> BoxFuture<'a, Result<Option<TaskRecord>, StoreError>> {
+        Box::pin(self.cluster.get(scope, id))
+    }
+
+    fn list<'a>(
+        &'a self,
+        scope: &'a Scope,
+        query: &'a ListQuery,
+    ) -> BoxFuture<'a, Result<Page, StoreError>> {
+        Box::pin(async move {
+            let size = query.page_size();
+            let after = query.cursor.map(|c| c.seq());
+            let mut tasks = self
+                .cluster
+                .list(
+                    scope,
+                    after,
+                    u32::try_from(size + 1).unwrap_or(u32::MAX),
+                    &statuses(query),
+                )
+                .await?;
+            let more = tasks.len() > size;
+            tasks.truncate(size);
+            let next = more
+                .then(|| {
+                    tasks
+                        .last()
+                        .map(|r| taskward_core::Cursor::after_seq(r.seq))
+                })
+                .flatten();
+            Ok(Page::new(tasks.into_iter().map(Arc::new).collect(), next))
+        })
+    }
+
+    fn cancel<'a>(
+        &'a self,
+        scope: &'a Scope,
+        id: TaskId,
+        reason: Option<String>,
+    ) -> BoxFuture<'a, Result<SharedCancel, StoreError>> {
+        Box::pin(async move {
+            let requested = self
+                .cluster
+                .request_cancel(scope, id, CancelledBy::Client, reason)
+                .await?;
+            Ok(match requested {
+                None => SharedCancel::Unknown,
+                Some(CancelRequested::AlreadyTerminal(status)) => SharedCancel::Terminal(status),
+                Some(_) => SharedCancel::Cancelled(Arc::new(self.read(scope, id).await?)),
+            })
+        })
+    }
+
+    fn provide_input<'a>(
+        &'a self,
+        scope: &'a Scope,
+        id: TaskId,
+        key: &'a str,
+        response: Value,
+    ) -> BoxFuture<'a, Result<SharedInput, StoreError>> {
+        Box::pin(async move {
+            let answered = self.cluster.answer_input(scope, id, key, &response).await?;
+            Ok(match answered {
+                None => SharedInput::Unknown,
+                Some(Answered::AlreadyAnswered) => SharedInput::AlreadyAnswered,
+                Some(Answered::NotLive(status)) => SharedInput::Terminal(status),
+                Some(_) => SharedInput::Answered(Arc::new(self.read(scope, id).await?)),
+            })
+        })
+    }
+
+    fn changed(&self, id: TaskId) -> BoxFuture<'static, ()> {
+        let woken = self.waiters.watch(id);
+        let fallback: Duration = self.cluster.options().heartbeat;
+        Box::pin(async move {
+            let _ = tokio::time::timeout(fallback, woken).await;
+        })
+    }
+}

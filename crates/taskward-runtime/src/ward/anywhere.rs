@@ -1,0 +1,127 @@
+//! Any node answers for any task: reads, cancels, input answers and waits for a task this node
+//! does not hold go through the shared table (see [`Builder::shared_tasks`]).
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use taskward_core::{
+    Error, ListQuery, Outcome, Page, Scope, SharedCancel, SharedInput, SharedTasks, TaskId,
+    TaskRecord,
+};
+
+use super::Taskward;
+#[cfg(doc)]
+use crate::builder::Builder;
+
+impl Taskward {
+    /// The record of a task wherever it runs: this node's memory first, then, on a node of
+    /// several ([`Builder::shared_tasks`]), the shared table. On a single node it is
+    /// [`get`](Taskward::get).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown, expired or foreign id; [`Error::Store`] when the
+    /// shared table cannot be read.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it only reads.
+    pub async fn find(&self, scope: &Scope, id: TaskId) -> Result<Arc<TaskRecord>, Error> {
+        match (self.get(scope, id), self.shared_tasks()) {
+            (Err(Error::NotFound(_)), Some(shared)) => shared
+                .get(scope, id)
+                .await
+                .map_err(Error::Store)?
+                .map(Arc::new)
+                .ok_or(Error::NotFound(id)),
+            (found, _) => found,
+        }
+    }
+
+    /// One page of a scope's tasks across every node: on a node of several
+    /// ([`Builder::shared_tasks`]), read from the shared table (a task of this node's shows
+    /// there as of its last write); on a single node, [`list`](Taskward::list).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the shared table cannot be read.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it only reads.
+    pub async fn find_page(&self, scope: &Scope, query: &ListQuery) -> Result<Page, Error> {
+        match self.shared_tasks() {
+            Some(shared) => shared.list(scope, query).await.map_err(Error::Store),
+            None => self.list(scope, query),
+        }
+    }
+
+    pub(super) fn shared_tasks(&self) -> Option<&Arc<dyn SharedTasks>> {
+        self.shared().shared_tasks.as_ref()
+    }
+
+    /// Cancels, through the shared table, a task this node does not hold.
+    pub(super) async fn cancel_elsewhere(
+        &self,
+        shared: &Arc<dyn SharedTasks>,
+        scope: &Scope,
+        id: TaskId,
+        reason: Option<String>,
+    ) -> Result<Arc<TaskRecord>, Error> {
+        match shared
+            .cancel(scope, id, reason)
+            .await
+            .map_err(Error::Store)?
+        {
+            SharedCancel::Cancelled(record) => Ok(record),
+            SharedCancel::Terminal(status) => Err(Error::AlreadyTerminal { id, status }),
+            _ => Err(Error::NotFound(id)),
+        }
+    }
+
+    /// Answers, through the shared table, an input request of a task this node does not hold.
+    pub(super) async fn provide_input_elsewhere(
+        &self,
+        shared: &Arc<dyn SharedTasks>,
+        scope: &Scope,
+        id: TaskId,
+        key: &str,
+        response: Value,
+    ) -> Result<Arc<TaskRecord>, Error> {
+        match shared
+            .provide_input(scope, id, key, response)
+            .await
+            .map_err(Error::Store)?
+        {
+            SharedInput::Answered(record) => Ok(record),
+            SharedInput::AlreadyAnswered => Err(Error::UnknownInput {
+                id,
+                key: key.to_owned(),
+            }),
+            SharedInput::Terminal(status) => Err(Error::AlreadyTerminal { id, status }),
+            _ => Err(Error::NotFound(id)),
+        }
+    }
+
+    /// Waits, through the shared table, for the outcome of a task this node does not hold:
+    /// armed before each read, so a change between the read and the wait is never missed.
+    pub(super) async fn wait_elsewhere(
+        &self,
+        shared: &Arc<dyn SharedTasks>,
+        scope: &Scope,
+        id: TaskId,
+    ) -> Result<Outcome, Error> {
+        loop {
+            let changed = shared.changed(id);
+            let record = shared
+                .get(scope, id)
+                .await
+                .map_err(Error::Store)?
+                .ok_or(Error::NotFound(id))?;
+            if let Some(outcome) = record.outcome {
+                return Ok(outcome);
+            }
+            changed.await;
+        }
+    }
+}
