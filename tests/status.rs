@@ -473,3 +473,29 @@ async fn a_runner_cell_is_mapped_to_its_tasks_and_killing_it_loses_only_them() {
         task.wait().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn inspect_reads_a_task_of_any_scope_and_get_still_checks_it() {
+    let ward = taskward::Taskward::builder().spawn().await.unwrap();
+    let scope = taskward::Scope::session("s-1");
+    let task = ward
+        .submit(
+            taskward::TaskSpec::new("held").scope(scope.clone()),
+            |ctx: taskward::TaskContext| async move {
+                ctx.cancelled().await;
+                Ok(serde_json::Value::Null)
+            },
+        )
+        .await
+        .unwrap();
+    let seen = ward.inspect(task.id()).expect("in memory");
+    assert_eq!(seen.scope, scope);
+    assert!(ward.inspect(taskward::TaskId::new()).is_none());
+    assert!(
+        ward.get(&taskward::Scope::session("s-2"), task.id())
+            .is_err()
+    );
+    ward.shutdown(std::time::Duration::from_secs(1))
+        .await
+        .unwrap();
+}

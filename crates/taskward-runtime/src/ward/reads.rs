@@ -29,6 +29,14 @@ impl Taskward {
         Ok(self.shared().store.list(scope, query))
     }
 
+    /// The record of a task of any scope in this node's memory: for operators and for the
+    /// node that runs this runtime (which learns of a cancel or an input answer by task id
+    /// alone). Never hand its answer to a client: clients read with [`get`](Taskward::get),
+    /// which checks the scope.
+    pub fn inspect(&self, id: TaskId) -> Option<Arc<TaskRecord>> {
+        self.shared().store.get(&id)
+    }
+
     /// The records of every live task, in all scopes, oldest first: for operators. Costs
     /// O(live tasks); it does not go through the registry's mailbox.
     pub fn live_tasks(&self) -> Vec<Arc<TaskRecord>> {
