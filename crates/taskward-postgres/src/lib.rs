@@ -136,6 +136,7 @@
 //! tasks, their writes must go through the fenced calls, not the journal's `Put`.
 
 mod cluster;
+mod cluster_store;
 mod commit;
 mod conn;
 mod error;
@@ -143,6 +144,7 @@ mod load;
 mod options;
 mod pool;
 mod schema;
+mod sessions;
 mod store;
 mod text;
 mod worker;
@@ -151,6 +153,7 @@ pub use cluster::{
     Answered, CancelRequested, Caps, Claimed, Cluster, ClusterError, ClusterOptions, Fence, Fenced,
     Heartbeat, Leadership, Listener, NewTask, NodeId, Notification, Rescued, Swept,
 };
+pub use cluster_store::{ClusterStore, ClusterStoreOptions, Fences, Refusal, Refusals};
 pub use options::PostgresOptions;
 pub use schema::SCHEMA_VERSION;
 pub use store::PostgresStore;

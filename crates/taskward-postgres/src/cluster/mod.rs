@@ -32,6 +32,9 @@ pub use options::ClusterOptions;
 pub use rescue::{Rescued, Swept};
 pub use signal::{Answered, CancelRequested};
 
+pub(crate) use options::millis;
+pub(crate) use record::TERMINAL;
+
 use crate::{pool, schema};
 
 /// The channel every notification of the cluster is sent on.
