@@ -98,10 +98,7 @@ impl<B: Backend> Worker<B> {
         self.call(|reply| Request::Commit(batch, reply))
     }
 
-    fn call<T>(
-        &self,
-        request: impl FnOnce(Reply<T>) -> Request<B::Load>,
-    ) -> Result<T, StoreError> {
+    fn call<T>(&self, request: impl FnOnce(Reply<T>) -> Request<B::Load>) -> Result<T, StoreError> {
         let (reply, answer) = std_mpsc::channel();
         let stopped = || StoreError::new("postgres store: its thread stopped");
         self.requests

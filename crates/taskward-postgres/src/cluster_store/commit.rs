@@ -74,7 +74,11 @@ pub(super) const CHECKPOINT: &str = concat!(
     "UPDATE tasks SET checkpoint = c.checkpoint \
      FROM unnest($1::uuid[], $2::int4[], $3::json[]) AS c(id, attempt, checkpoint) \
      WHERE tasks.id = c.id AND ",
-    fenced!("$4", "c.attempt", "tasks.checkpoint::text = c.checkpoint::text"),
+    fenced!(
+        "$4",
+        "c.attempt",
+        "tasks.checkpoint::text = c.checkpoint::text"
+    ),
     " RETURNING tasks.id"
 );
 
@@ -237,9 +241,12 @@ async fn diagnose(
         why.push((TaskId::from_uuid(id), fenced));
     }
     if release {
-        tx.execute(&s.release, &[&ids, &attempts, node.as_uuid(), &&TERMINAL[..]])
-            .await
-            .map_err(pg("release refused tasks"))?;
+        tx.execute(
+            &s.release,
+            &[&ids, &attempts, node.as_uuid(), &&TERMINAL[..]],
+        )
+        .await
+        .map_err(pg("release refused tasks"))?;
     }
     Ok(why)
 }

@@ -116,4 +116,3 @@ impl Backend for Link {
 async fn prepare(client: &Client, sql: &str) -> Result<tokio_postgres::Statement, StoreError> {
     client.prepare(sql).await.map_err(pg("prepare a statement"))
 }
-

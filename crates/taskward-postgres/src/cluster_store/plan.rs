@@ -100,7 +100,8 @@ impl<'a> Plan<'a> {
                         Some(&attempt) => {
                             let held = &mut plan.held;
                             held.ids.push(*record.id.as_uuid());
-                            held.attempts.push(i32::try_from(attempt).unwrap_or(i32::MAX));
+                            held.attempts
+                                .push(i32::try_from(attempt).unwrap_or(i32::MAX));
                             held.statuses.push(record.status.as_str());
                             held.expiries.push(expires_at(record));
                             held.records.push(Json(&**record));
@@ -109,7 +110,9 @@ impl<'a> Plan<'a> {
                         None => {
                             let fresh = &mut plan.fresh;
                             fresh.task.push(record)?;
-                            fresh.kinds.push(record.input.is_some().then_some(&*record.name));
+                            fresh
+                                .kinds
+                                .push(record.input.is_some().then_some(&*record.name));
                             fresh.checkpoints.push(checkpoint);
                         }
                     }
