@@ -7,7 +7,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::cluster::{closure, cluster, done, job, scope};
+use common::cluster::{closure, cluster, done, enqueue, job, scope};
 use common::cluster_store::{drain, row, store, store_with_refusals};
 use common::{PgServer, checkpoint, fresh, put, session};
 use serde_json::json;
@@ -42,6 +42,13 @@ async fn a_new_task_becomes_a_row_held_by_the_node_and_its_outcome_releases_it()
     assert_eq!(j_row.kind.as_deref(), Some("resize"));
     assert_eq!(j_row.checkpoint.as_deref(), Some(r#"{"next":3}"#));
     assert_eq!(store.fences().get(c.id).map(|f| f.attempt), Some(1));
+    // The lease is the one the node's heartbeat renews.
+    let beat = cluster(&url).await.heartbeat(node, 4).await.unwrap();
+    let mut held = beat.held;
+    held.sort_unstable_by_key(|id| *id.as_uuid());
+    let mut expected = [c.id, j.id];
+    expected.sort_unstable_by_key(|id| *id.as_uuid());
+    assert_eq!(held, expected);
 
     store.commit(&[put(&done(&c))]).unwrap();
     let c_row = row(&url, c.id).await.unwrap();
@@ -205,6 +212,20 @@ async fn a_restart_with_the_same_node_id_loads_its_tasks_and_a_new_id_none() {
     let (_server, url) = fresh();
     let node = NodeId::new();
     let (live, finished) = (closure(1), closure(2));
+    // And a task it claimed after another node lost it: attempt 2.
+    let claimed = job("resize", 3);
+    let cluster = cluster(&url).await;
+    enqueue(&cluster, std::slice::from_ref(&claimed), 0).await;
+    cluster
+        .claim(NodeId::new(), &["resize"], 1, &Caps::new())
+        .await
+        .unwrap();
+    cluster.rescue(later()).await.unwrap();
+    let claim = cluster
+        .claim(node, &["resize"], 1, &Caps::new())
+        .await
+        .unwrap();
+    assert_eq!(claim[0].fence.attempt, 2);
     let s = session("s-1");
     store(&url, node)
         .commit(&[
@@ -219,14 +240,22 @@ async fn a_restart_with_the_same_node_id_loads_its_tasks_and_a_new_id_none() {
     let (mut again, mut refusals) = store_with_refusals(&url, node);
     let loaded = again.load().unwrap();
     let ids: Vec<_> = loaded.tasks.iter().map(|t| t.record.id).collect();
-    assert_eq!(ids, [live.id], "the tasks it holds, not the finished one");
+    assert_eq!(
+        ids,
+        [live.id, claimed.id],
+        "the tasks it holds, not the finished one"
+    );
     assert_eq!(loaded.tasks[0].checkpoint.as_deref(), Some(&json!(4)));
-    assert_eq!(loaded.sessions, [s.clone()]);
+    assert_eq!(loaded.sessions, std::slice::from_ref(&s));
     assert_eq!(again.fences().get(live.id).map(|f| f.attempt), Some(1));
-    // Its reconciliation writes through the loaded fence.
-    again.commit(&[put(&done(&live))]).unwrap();
+    assert_eq!(again.fences().get(claimed.id).map(|f| f.attempt), Some(2));
+    // Its reconciliation writes through the loaded fences.
+    again
+        .commit(&[put(&done(&live)), put(&done(&claimed))])
+        .unwrap();
     assert_eq!(drain(&mut refusals), []);
     assert_eq!(row(&url, live.id).await.unwrap().status, "completed");
+    assert_eq!(row(&url, claimed.id).await.unwrap().status, "completed");
 
     let other = closure(3);
     store(&url, node).commit(&[put(&other)]).unwrap();

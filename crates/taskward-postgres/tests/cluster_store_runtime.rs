@@ -31,7 +31,10 @@ async fn a_nodes_tasks_are_read_by_key_from_another_handle_with_their_final_stat
             .await
             .unwrap();
         ids.push(handle.id());
-        assert!(matches!(handle.wait().await.unwrap(), Outcome::Completed { .. }));
+        assert!(matches!(
+            handle.wait().await.unwrap(),
+            Outcome::Completed { .. }
+        ));
     }
     // The last outcome is durable once a later submit returns (one journal, in order).
     let last = ward
@@ -53,7 +56,10 @@ async fn a_nodes_tasks_are_read_by_key_from_another_handle_with_their_final_stat
             "task {n}"
         );
     }
-    let listed = other.list(&scope(), None, 100, &[Status::Completed]).await.unwrap();
+    let listed = other
+        .list(&scope(), None, 100, &[Status::Completed])
+        .await
+        .unwrap();
     assert!(ids.iter().all(|id| listed.iter().any(|r| r.id == *id)));
     assert_eq!(drain(&mut refusals), []);
     ward.shutdown(Duration::from_secs(1)).await.unwrap();
@@ -86,7 +92,10 @@ async fn a_cancel_from_another_node_refuses_the_nodes_completion_and_the_journal
         .expect("the task is in the table");
 
     release.send(()).unwrap();
-    assert!(matches!(handle.wait().await.unwrap(), Outcome::Completed { .. }));
+    assert!(matches!(
+        handle.wait().await.unwrap(),
+        Outcome::Completed { .. }
+    ));
     let refusal = tokio::time::timeout(Duration::from_secs(30), refusals.recv())
         .await
         .expect("a refusal within 30 s")
