@@ -7,12 +7,14 @@ mod common;
 
 use std::sync::Arc;
 
-use common::cluster::{closure, cluster, done, enqueue, job, scope};
+use common::cluster::{closure, cluster, done, enqueue, job, options, scope};
 use common::cluster_store::{drain, row, store, store_with_refusals};
 use common::{PgServer, checkpoint, fresh, put, session};
 use serde_json::json;
 use taskward_core::{CancelledBy, Durability, DurableStore, Status, StoreWrite};
-use taskward_postgres::{Caps, ClusterStore, ClusterStoreOptions, Fenced, NodeId};
+use taskward_postgres::{
+    Caps, ClusterStore, ClusterStoreOptions, Fenced, Listener, NodeId, Notification,
+};
 use time::OffsetDateTime;
 
 fn later() -> OffsetDateTime {
@@ -277,4 +279,23 @@ async fn memory_is_refused_and_power_needs_fsync() {
         };
         assert!(error.to_string().contains(expected), "{error}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_write_notifies_the_other_nodes_that_the_row_changed() {
+    let (_server, url) = fresh();
+    let mut listener = Listener::connect(&url, &options()).await.unwrap();
+    let mut store = store(&url, NodeId::new());
+    let (a, b) = (closure(1), closure(2));
+    store.commit(&[put(&a), put(&b)]).unwrap();
+    store.commit(&[put(&done(&b))]).unwrap();
+    let heard = tokio::time::timeout(std::time::Duration::from_secs(60), listener.recv())
+        .await
+        .expect("a notification within a minute")
+        .expect("the listener runs");
+    assert_eq!(
+        heard,
+        Notification::Changed { id: b.id, seq: 2 },
+        "only the terminal write notifies"
+    );
 }

@@ -32,6 +32,7 @@ pub use options::ClusterOptions;
 pub use rescue::{Rescued, Swept};
 pub use signal::{Answered, CancelRequested};
 
+pub(crate) use notify::Payload;
 pub(crate) use options::millis;
 pub(crate) use record::TERMINAL;
 

@@ -16,7 +16,7 @@ use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::plan::Plan;
-use crate::cluster::TERMINAL;
+use crate::cluster::{CHANNEL, Payload, TERMINAL};
 use crate::error::pg;
 use crate::{Fenced, NodeId};
 
@@ -54,7 +54,7 @@ pub(super) const INSERT: &str = concat!(
      lease_until = CASE WHEN excluded.status = ANY($T) THEN NULL ELSE tasks.lease_until END \
      WHERE ",
     fenced!("$9", "1", "tasks.record::text = excluded.record::text"),
-    " RETURNING tasks.id"
+    " RETURNING tasks.id, tasks.seq, tasks.status = ANY($T)"
 );
 
 /// Fenced updates of held tasks; a terminal record releases the lease.
@@ -66,7 +66,7 @@ pub(super) const UPDATE: &str = concat!(
      $6::json[]) AS u(id, attempt, status, expires_at, record, checkpoint) \
      WHERE tasks.id = u.id AND ",
     fenced!("$7", "u.attempt", "tasks.record::text = u.record::text"),
-    " RETURNING tasks.id"
+    " RETURNING tasks.id, tasks.seq, tasks.status = ANY($T)"
 );
 
 /// Fenced checkpoints of held tasks.
@@ -81,6 +81,10 @@ pub(super) const CHECKPOINT: &str = concat!(
     ),
     " RETURNING tasks.id"
 );
+
+/// A `changed` notification per task made terminal, as [`Cluster::finish`](
+/// crate::Cluster::finish) sends.
+pub(super) const NOTIFY: &str = "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p";
 
 /// Why each refused write matched no row: the row as it is (or none).
 pub(super) const DIAGNOSE: &str = "SELECT r.id, t.status, t.attempt, t.node \
@@ -114,6 +118,7 @@ pub(super) struct Statements {
     pub(super) checkpoint: tokio_postgres::Statement,
     pub(super) diagnose: tokio_postgres::Statement,
     pub(super) release: tokio_postgres::Statement,
+    pub(super) notify: tokio_postgres::Statement,
 }
 
 /// Runs the plan's task statements in `tx`, and finds out why the refused ones were.
@@ -129,6 +134,7 @@ pub(super) async fn write_tasks(
     let mut outcome = Outcome::default();
     // Each refused write with the attempt it named.
     let mut refused: Vec<(Uuid, i32)> = Vec::new();
+    let mut finished = Vec::new();
     let f = &plan.fresh;
     if !f.task.ids.is_empty() {
         let t = &f.task;
@@ -145,7 +151,8 @@ pub(super) async fn write_tasks(
             &lease_ms,
             &terminal,
         ];
-        let written = ids(tx.query(&s.insert, &params).await, "insert tasks")?;
+        let rows = tx.query(&s.insert, &params).await;
+        let written = ids(rows, &mut finished, "insert tasks")?;
         for id in &t.ids {
             if written.contains(id) {
                 outcome.inserted.push(TaskId::from_uuid(*id));
@@ -166,14 +173,21 @@ pub(super) async fn write_tasks(
             node_id,
             &terminal,
         ];
-        let written = ids(tx.query(&s.update, &params).await, "update tasks")?;
+        let rows = tx.query(&s.update, &params).await;
+        let written = ids(rows, &mut finished, "update tasks")?;
         missing(&h.ids, &h.attempts, &written, &mut refused);
     }
     let c = &plan.checkpoints;
     if !c.ids.is_empty() {
         let params: [&(dyn ToSql + Sync); 5] = [&c.ids, &c.attempts, &c.values, node_id, &terminal];
-        let written = ids(tx.query(&s.checkpoint, &params).await, "write checkpoints")?;
+        let rows = tx.query(&s.checkpoint, &params).await;
+        let written = ids(rows, &mut Vec::new(), "write checkpoints")?;
         missing(&c.ids, &c.attempts, &written, &mut refused);
+    }
+    if !finished.is_empty() {
+        tx.execute(&s.notify, &[&CHANNEL, &finished])
+            .await
+            .map_err(pg("send notifications"))?;
     }
     if !refused.is_empty() {
         outcome.refused = diagnose(tx, s, node, &refused).await?;
@@ -181,14 +195,31 @@ pub(super) async fn write_tasks(
     Ok(outcome)
 }
 
+/// The ids of the rows written; adds a `changed` notification to `finished` for each row
+/// that is terminal now (rows of three columns: id, seq, terminal).
 fn ids(
     rows: Result<Vec<tokio_postgres::Row>, tokio_postgres::Error>,
+    finished: &mut Vec<String>,
     doing: &'static str,
 ) -> Result<HashSet<Uuid>, StoreError> {
-    rows.map_err(pg(doing))?
-        .iter()
-        .map(|row| row.try_get(0).map_err(pg(doing)))
-        .collect()
+    let rows = rows.map_err(pg(doing))?;
+    let mut written = HashSet::with_capacity(rows.len());
+    for row in &rows {
+        let id: Uuid = row.try_get(0).map_err(pg(doing))?;
+        written.insert(id);
+        if row.len() == 3 && row.try_get::<_, bool>(2).map_err(pg(doing))? {
+            let seq: i64 = row.try_get(1).map_err(pg(doing))?;
+            let payload = Payload::Changed {
+                id,
+                seq: u64::try_from(seq).unwrap_or(0),
+            };
+            let text = serde_json::to_string(&payload).map_err(|e| {
+                StoreError::with_source("postgres cluster store: encode a notification", e)
+            })?;
+            finished.push(text);
+        }
+    }
+    Ok(written)
 }
 
 fn missing(ids: &[Uuid], attempts: &[i32], written: &HashSet<Uuid>, out: &mut Vec<(Uuid, i32)>) {

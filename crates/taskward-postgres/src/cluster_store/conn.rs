@@ -49,6 +49,7 @@ impl Backend for Link {
             checkpoint: prepare(c, &commit::sql(commit::CHECKPOINT, 5)).await?,
             diagnose: prepare(c, commit::DIAGNOSE).await?,
             release: prepare(c, commit::RELEASE).await?,
+            notify: prepare(c, commit::NOTIFY).await?,
         };
         Ok(Self {
             conn,
