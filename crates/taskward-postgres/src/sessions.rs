@@ -39,10 +39,14 @@ impl<'a> Sessions<'a> {
                 _ => {}
             }
         }
+        // In key order: nodes upserting the same sessions at once lock them in one order,
+        // so they wait for each other instead of deadlocking.
+        let mut order: Vec<(&str, usize)> = last.into_iter().collect();
+        order.sort_unstable();
         let mut sessions = Self::default();
-        for (i, write) in batch.iter().enumerate() {
-            match write {
-                StoreWrite::Session(session) if last[&*session.id] == i => {
+        for (_, i) in order {
+            match &batch[i] {
+                StoreWrite::Session(session) => {
                     sessions.ids.push(text_key(&session.id));
                     sessions
                         .principals
@@ -50,7 +54,7 @@ impl<'a> Sessions<'a> {
                     sessions.expiries.push(session.expires_at);
                     sessions.records.push(Json(&**session));
                 }
-                StoreWrite::SessionRemove(id) if last[&**id] == i => {
+                StoreWrite::SessionRemove(id) => {
                     sessions.removed.push(text_key(id));
                 }
                 _ => {}
