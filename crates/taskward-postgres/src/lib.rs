@@ -143,7 +143,7 @@
 //! rows held by the node, and every later write is fenced by the node and the attempt it
 //! holds the task under (the [`Fences`] it keeps; a task claimed with [`Cluster::claim`] is
 //! [adopted](ClusterStore::adopt) before the runtime writes it). A terminal record releases
-//! the lease. A `Remove` forgets the fence and leaves the row: the elected node's TTL sweep
+//! the lease and sends a `changed` notification, as [`Cluster::finish`] does. A `Remove` forgets the fence and leaves the row: the elected node's TTL sweep
 //! removes expired rows for everyone, and a node dropping a finished task from its memory
 //! must not delete it for the others. Sessions are written to the shared `sessions` table.
 //! Load returns every session and the tasks the node's [`NodeId`] holds, with their fences:
@@ -151,7 +151,7 @@
 //!
 //! ## Retries and refusals
 //!
-//! A batch is one transaction of at most seven array statements. A fenced write that matches
+//! A batch is one transaction of at most eight array statements. A fenced write that matches
 //! no row is not an error (the journal would retry it forever): the rest of the batch
 //! commits, and a [`Refusal`] (the task and why, a [`Fenced`]) goes to the bounded channel
 //! [`ClusterStore::refusals`] hands out once; when it is full, later refusals are dropped and
