@@ -16,10 +16,9 @@
 //! Every statement is idempotent: a batch retried after a connection lost during `COMMIT`
 //! (it may or may not have committed) leaves the same table.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
-use taskward_core::{SessionRecord, StoreError, StoreWrite, TaskId, TaskRecord};
+use taskward_core::{StoreError, StoreWrite, TaskId, TaskRecord};
 use time::OffsetDateTime;
 use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::{Statement, Transaction};
@@ -27,7 +26,8 @@ use uuid::Uuid;
 
 use crate::conn::Conn;
 use crate::error::pg;
-use crate::text::{scope_key, text_key};
+use crate::sessions::Sessions;
+use crate::text::scope_key;
 
 pub(crate) const DELETE_TASKS: &str = "DELETE FROM tasks WHERE id = ANY($1::uuid[])";
 pub(crate) const PUT_TASKS: &str = "INSERT INTO tasks (id, seq, scope, status, expires_at, record) \
@@ -37,11 +37,6 @@ pub(crate) const PUT_TASKS: &str = "INSERT INTO tasks (id, seq, scope, status, e
      status = excluded.status, expires_at = excluded.expires_at, record = excluded.record";
 pub(crate) const CHECKPOINTS: &str = "UPDATE tasks SET checkpoint = c.checkpoint \
      FROM unnest($1::uuid[], $2::json[]) AS c(id, checkpoint) WHERE tasks.id = c.id";
-pub(crate) const PUT_SESSIONS: &str = "INSERT INTO sessions (id, principal, expires_at, record) \
-     SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::json[]) \
-     ON CONFLICT (id) DO UPDATE SET principal = excluded.principal, \
-     expires_at = excluded.expires_at, record = excluded.record";
-pub(crate) const DELETE_SESSIONS: &str = "DELETE FROM sessions WHERE id = ANY($1::text[])";
 
 /// The columns of each statement, as arrays.
 #[derive(Default)]
@@ -50,11 +45,7 @@ struct Plan<'a> {
     put: TaskColumns<'a>,
     checkpoint_ids: Vec<Uuid>,
     checkpoints: Vec<Json<&'a serde_json::Value>>,
-    session_ids: Vec<Cow<'a, str>>,
-    principals: Vec<Option<Cow<'a, str>>>,
-    session_expiries: Vec<Option<OffsetDateTime>>,
-    sessions: Vec<Json<&'a SessionRecord>>,
-    removed_sessions: Vec<Cow<'a, str>>,
+    sessions: Sessions<'a>,
 }
 
 /// The columns of the `tasks` table that a record fills, as arrays (also used by the
@@ -74,24 +65,19 @@ impl<'a> Plan<'a> {
         // Per task: the index of its last `Put`/`Remove`, and of its last `Remove`.
         let mut tasks: HashMap<&TaskId, (usize, Option<usize>)> = HashMap::new();
         let mut checkpoints: HashMap<&TaskId, usize> = HashMap::new();
-        let mut sessions: HashMap<&str, usize> = HashMap::new();
         for (i, write) in batch.iter().enumerate() {
             match write {
                 StoreWrite::Put(record) => tasks.entry(&record.id).or_insert((i, None)).0 = i,
                 StoreWrite::Remove(id) => _ = tasks.insert(id, (i, Some(i))),
                 StoreWrite::Checkpoint(id, _) => _ = checkpoints.insert(id, i),
-                StoreWrite::Session(session) => _ = sessions.insert(&session.id, i),
-                StoreWrite::SessionRemove(id) => _ = sessions.insert(id, i),
-                // A write added to the contract after this build: failing is better than
-                // dropping it silently.
-                other => {
-                    return Err(StoreError::new(format!(
-                        "postgres store: a write this build does not know: {other:?}"
-                    )));
-                }
+                StoreWrite::Session(_) | StoreWrite::SessionRemove(_) => {}
+                other => return Err(unknown(other)),
             }
         }
-        let mut plan = Plan::default();
+        let mut plan = Plan {
+            sessions: Sessions::of(batch),
+            ..Plan::default()
+        };
         for (i, write) in batch.iter().enumerate() {
             match write {
                 StoreWrite::Put(record) if tasks[&record.id].0 == i => {
@@ -110,16 +96,6 @@ impl<'a> Plan<'a> {
                         plan.checkpoint_ids.push(*id.as_uuid());
                         plan.checkpoints.push(Json(&**value));
                     }
-                }
-                StoreWrite::Session(session) if sessions[&*session.id] == i => {
-                    plan.session_ids.push(text_key(&session.id));
-                    plan.principals
-                        .push(session.principal.as_deref().map(text_key));
-                    plan.session_expiries.push(session.expires_at);
-                    plan.sessions.push(Json(&**session));
-                }
-                StoreWrite::SessionRemove(id) if sessions[&**id] == i => {
-                    plan.removed_sessions.push(text_key(id));
                 }
                 _ => {}
             }
@@ -145,6 +121,14 @@ impl<'a> TaskColumns<'a> {
         self.records.push(Json(record));
         Ok(())
     }
+}
+
+/// A write added to the contract after this build: failing is better than dropping it
+/// silently.
+pub(crate) fn unknown(write: &StoreWrite) -> StoreError {
+    StoreError::new(format!(
+        "postgres store: a write this build does not know: {write:?}"
+    ))
 }
 
 /// When the record's TTL elapses (the `expires_at` column), `None` without a TTL or past the
@@ -187,24 +171,9 @@ pub(crate) async fn commit(conn: &mut Conn, batch: &[StoreWrite]) -> Result<(), 
         let params: [&(dyn ToSql + Sync); 2] = [&plan.checkpoint_ids, &plan.checkpoints];
         run(&tx, &s.checkpoints, &params, "write checkpoints").await?;
     }
-    if !plan.session_ids.is_empty() {
-        let params: [&(dyn ToSql + Sync); 4] = [
-            &plan.session_ids,
-            &plan.principals,
-            &plan.session_expiries,
-            &plan.sessions,
-        ];
-        run(&tx, &s.put_sessions, &params, "write sessions").await?;
-    }
-    if !plan.removed_sessions.is_empty() {
-        run(
-            &tx,
-            &s.delete_sessions,
-            &[&plan.removed_sessions],
-            "remove sessions",
-        )
+    plan.sessions
+        .write(&tx, &s.put_sessions, &s.delete_sessions)
         .await?;
-    }
     tx.commit().await.map_err(pg("commit a batch"))
 }
 

@@ -4,7 +4,7 @@ use taskward_core::{Durability, StoreError};
 use tokio_postgres::{Client, Config, NoTls, Statement};
 
 use crate::error::pg;
-use crate::{PostgresOptions, commit, schema};
+use crate::{PostgresOptions, commit, schema, sessions};
 
 /// The statements a commit runs, prepared once per connection.
 #[derive(Debug)]
@@ -62,8 +62,8 @@ impl Conn {
             delete_tasks: prepare(&client, commit::DELETE_TASKS).await?,
             put_tasks: prepare(&client, commit::PUT_TASKS).await?,
             checkpoints: prepare(&client, commit::CHECKPOINTS).await?,
-            put_sessions: prepare(&client, commit::PUT_SESSIONS).await?,
-            delete_sessions: prepare(&client, commit::DELETE_SESSIONS).await?,
+            put_sessions: prepare(&client, sessions::PUT_SESSIONS).await?,
+            delete_sessions: prepare(&client, sessions::DELETE_SESSIONS).await?,
         };
         Ok(Self { client, statements })
     }
@@ -71,4 +71,25 @@ impl Conn {
 
 async fn prepare(client: &Client, sql: &str) -> Result<Statement, StoreError> {
     client.prepare(sql).await.map_err(pg("prepare a statement"))
+}
+
+impl crate::worker::Backend for Conn {
+    type Setup = (Config, PostgresOptions);
+    type Load = (taskward_core::Loaded, taskward_core::LoadStats);
+
+    async fn open((config, options): &Self::Setup) -> Result<Self, StoreError> {
+        Conn::open(config, options).await
+    }
+
+    fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    async fn load(&mut self) -> Result<Self::Load, StoreError> {
+        crate::load::load(self).await
+    }
+
+    async fn commit(&mut self, batch: &[taskward_core::StoreWrite]) -> Result<(), StoreError> {
+        commit::commit(self, batch).await
+    }
 }

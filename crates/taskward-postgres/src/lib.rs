@@ -7,7 +7,8 @@
 //! batches from one writer thread (group commit: many submits share one transaction) and
 //! loads everything back once at start. [`Cluster`] and its companions are the database side
 //! of several nodes on one database (issue 12): see [Several nodes](#several-nodes-the-database-side).
-//! The runtime does not call them yet.
+//! [`ClusterStore`] is the durable store a node's runtime writes through in a cluster: see
+//! [A node's writes](#a-nodes-writes-clusterstore).
 //!
 //! # A tour
 //!
@@ -132,10 +133,36 @@
 //! - **Reads by key**: [`Cluster::get`] and [`Cluster::list`] (keyset by `seq`),
 //!   scope-checked: a foreign task reads as an unknown one.
 //!
-//! The store's commits ([`PostgresStore`]) are not fenced: once the runtime runs claimed
-//! tasks, their writes must go through the fenced calls, not the journal's `Put`.
+//! The single-node store's commits ([`PostgresStore`]) are not fenced: with several nodes, a
+//! node's runtime writes through a [`ClusterStore`] instead.
+//!
+//! # A node's writes: ClusterStore
+//!
+//! [`ClusterStore`] is the [`DurableStore`](taskward_core::DurableStore) of one node of a
+//! cluster: the runtime's journal writes the node's tasks into the shared `tasks` table, as
+//! rows held by the node, and every later write is fenced by the node and the attempt it
+//! holds the task under (the [`Fences`] it keeps; a task claimed with [`Cluster::claim`] is
+//! [adopted](ClusterStore::adopt) before the runtime writes it). A terminal record releases
+//! the lease and sends a `changed` notification, as [`Cluster::finish`] does. A `Remove` forgets the fence and leaves the row: the elected node's TTL sweep
+//! removes expired rows for everyone, and a node dropping a finished task from its memory
+//! must not delete it for the others. Sessions are written to the shared `sessions` table.
+//! Load returns every session and the tasks the node's [`NodeId`] holds, with their fences:
+//! keep a node's id across restarts, or its former tasks wait for the rescue.
+//!
+//! ## Retries and refusals
+//!
+//! A batch is one transaction of at most eight array statements. A fenced write that matches
+//! no row is not an error (the journal would retry it forever): the rest of the batch
+//! commits, and a [`Refusal`] (the task and why, a [`Fenced`]) goes to the bounded channel
+//! [`ClusterStore::refusals`] hands out once; when it is full, later refusals are dropped and
+//! counted ([`Refusals::dropped`]). A refused write of a task another node made terminal
+//! releases the node's hold. A database error fails the batch, and the journal retries it
+//! whole: each statement is idempotent, and a fenced write also matches a row that already
+//! holds exactly what it writes under the same node and attempt, so a retry after a `COMMIT`
+//! whose reply was lost refuses nothing the node wrote itself.
 
 mod cluster;
+mod cluster_store;
 mod commit;
 mod conn;
 mod error;
@@ -143,6 +170,7 @@ mod load;
 mod options;
 mod pool;
 mod schema;
+mod sessions;
 mod store;
 mod text;
 mod worker;
@@ -151,6 +179,7 @@ pub use cluster::{
     Answered, CancelRequested, Caps, Claimed, Cluster, ClusterError, ClusterOptions, Fence, Fenced,
     Heartbeat, Leadership, Listener, NewTask, NodeId, Notification, Rescued, SharedTable, Swept,
 };
+pub use cluster_store::{ClusterStore, ClusterStoreOptions, Fences, Refusal, Refusals};
 pub use options::PostgresOptions;
 pub use schema::SCHEMA_VERSION;
 pub use store::PostgresStore;

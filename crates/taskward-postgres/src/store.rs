@@ -5,6 +5,7 @@ use std::fmt;
 use taskward_core::{Durability, DurableStore, Loaded, StoreError, StoreWrite};
 use tokio_postgres::Config;
 
+use crate::conn::Conn;
 use crate::worker::Worker;
 use crate::{LoadStats, PostgresOptions};
 
@@ -16,7 +17,7 @@ use crate::{LoadStats, PostgresOptions};
 /// commit is one transaction. While the server is away a call fails, and the next one
 /// connects again.
 pub struct PostgresStore {
-    worker: Worker,
+    worker: Worker<Conn>,
     durability: Durability,
     dbname: Option<String>,
     last_load: LoadStats,
@@ -64,7 +65,7 @@ impl PostgresStore {
         config.connect_timeout(options.connect_timeout);
         let dbname = config.get_dbname().map(str::to_owned);
         let durability = options.durability;
-        let worker = Worker::start(config, options)?;
+        let worker = Worker::start((config, options))?;
         Ok(Self {
             worker,
             durability,

@@ -18,31 +18,46 @@
 use std::sync::mpsc as std_mpsc;
 use std::thread::JoinHandle;
 
-use taskward_core::{Loaded, StoreError, StoreWrite};
+use taskward_core::{StoreError, StoreWrite};
 use tokio::sync::mpsc;
-use tokio_postgres::Config;
-
-use crate::conn::Conn;
-use crate::{LoadStats, PostgresOptions, commit, load};
 
 type Reply<T> = std_mpsc::Sender<Result<T, StoreError>>;
 
+/// What a worker's thread serves: a connection that opens from its setup, loads and commits.
+/// [`Conn`](crate::conn::Conn) for [`PostgresStore`](crate::PostgresStore), the cluster
+/// store's connection for [`ClusterStore`](crate::ClusterStore).
+pub(crate) trait Backend: Sized + 'static {
+    /// What opening a connection needs (moved to the thread).
+    type Setup: Send + 'static;
+    /// What a load returns.
+    type Load: Send + 'static;
+
+    /// Opens a connection (the first, or again after a loss).
+    async fn open(setup: &Self::Setup) -> Result<Self, StoreError>;
+    /// Whether the connection is lost (the next request opens a new one first).
+    fn is_closed(&self) -> bool;
+    /// Reads the table back.
+    async fn load(&mut self) -> Result<Self::Load, StoreError>;
+    /// Applies a batch.
+    async fn commit(&mut self, batch: &[StoreWrite]) -> Result<(), StoreError>;
+}
+
 /// A call of the store, with where to send its answer.
-enum Request {
-    Load(Reply<(Loaded, LoadStats)>),
+enum Request<L> {
+    Load(Reply<L>),
     Commit(Vec<StoreWrite>, Reply<()>),
 }
 
 /// The handle on the store's thread: dropping it ends the thread (and closes the connection).
 #[derive(Debug)]
-pub(crate) struct Worker {
-    requests: Option<mpsc::UnboundedSender<Request>>,
+pub(crate) struct Worker<B: Backend> {
+    requests: Option<mpsc::UnboundedSender<Request<B::Load>>>,
     thread: Option<JoinHandle<()>>,
 }
 
-impl Worker {
+impl<B: Backend> Worker<B> {
     /// Starts the thread and opens the first connection; fails if that connection does.
-    pub(crate) fn start(config: Config, options: PostgresOptions) -> Result<Self, StoreError> {
+    pub(crate) fn start(setup: B::Setup) -> Result<Self, StoreError> {
         let (requests, receiver) = mpsc::unbounded_channel();
         let (ready, opened) = std_mpsc::channel();
         let thread = std::thread::Builder::new()
@@ -61,7 +76,7 @@ impl Worker {
                         return;
                     }
                 };
-                runtime.block_on(serve(config, options, receiver, ready));
+                runtime.block_on(serve::<B>(setup, receiver, ready));
             })
             .map_err(|e| StoreError::with_source("postgres store: cannot start its thread", e))?;
         let worker = Self {
@@ -74,7 +89,7 @@ impl Worker {
         }
     }
 
-    pub(crate) fn load(&self) -> Result<(Loaded, LoadStats), StoreError> {
+    pub(crate) fn load(&self) -> Result<B::Load, StoreError> {
         self.call(Request::Load)
     }
 
@@ -83,7 +98,7 @@ impl Worker {
         self.call(|reply| Request::Commit(batch, reply))
     }
 
-    fn call<T>(&self, request: impl FnOnce(Reply<T>) -> Request) -> Result<T, StoreError> {
+    fn call<T>(&self, request: impl FnOnce(Reply<T>) -> Request<B::Load>) -> Result<T, StoreError> {
         let (reply, answer) = std_mpsc::channel();
         let stopped = || StoreError::new("postgres store: its thread stopped");
         self.requests
@@ -95,7 +110,7 @@ impl Worker {
     }
 }
 
-impl Drop for Worker {
+impl<B: Backend> Drop for Worker<B> {
     fn drop(&mut self) {
         drop(self.requests.take());
         if let Some(thread) = self.thread.take() {
@@ -105,13 +120,12 @@ impl Drop for Worker {
 }
 
 /// The thread's loop: one request at a time, reconnecting first when the connection is gone.
-async fn serve(
-    config: Config,
-    options: PostgresOptions,
-    mut requests: mpsc::UnboundedReceiver<Request>,
+async fn serve<B: Backend>(
+    setup: B::Setup,
+    mut requests: mpsc::UnboundedReceiver<Request<B::Load>>,
     ready: std_mpsc::Sender<Result<(), StoreError>>,
 ) {
-    let mut conn = match Conn::open(&config, &options).await {
+    let mut conn = match B::open(&setup).await {
         Ok(conn) => {
             let _ = ready.send(Ok(()));
             conn
@@ -122,8 +136,8 @@ async fn serve(
         }
     };
     while let Some(request) = requests.recv().await {
-        if conn.client.is_closed() {
-            match Conn::open(&config, &options).await {
+        if conn.is_closed() {
+            match B::open(&setup).await {
                 Ok(new) => {
                     tracing::info!("postgres store: connected again");
                     conn = new;
@@ -135,15 +149,13 @@ async fn serve(
             }
         }
         match request {
-            Request::Load(reply) => _ = reply.send(load::load(&mut conn).await),
-            Request::Commit(batch, reply) => {
-                _ = reply.send(commit::commit(&mut conn, &batch).await);
-            }
+            Request::Load(reply) => _ = reply.send(conn.load().await),
+            Request::Commit(batch, reply) => _ = reply.send(conn.commit(&batch).await),
         }
     }
 }
 
-impl Request {
+impl<L> Request<L> {
     fn fail(self, error: StoreError) {
         match self {
             Request::Load(reply) => _ = reply.send(Err(error)),

@@ -34,6 +34,10 @@ pub use rescue::{Rescued, Swept};
 pub use shared::SharedTable;
 pub use signal::{Answered, CancelRequested};
 
+pub(crate) use notify::Payload;
+pub(crate) use options::millis;
+pub(crate) use record::TERMINAL;
+
 use crate::{pool, schema};
 
 /// The channel every notification of the cluster is sent on.

@@ -7,9 +7,12 @@ use uuid::Uuid;
 /// The id of one taskward node in a cluster: what a claim writes as the task's owner, and what
 /// heartbeats renew.
 ///
-/// A node draws a new id each time it starts ([`NodeId::new`]), so that a restarted process
-/// never renews the leases its previous life held: those are rescued, and its fenced writes
-/// are refused.
+/// A node that writes through a [`ClusterStore`](crate::ClusterStore) should keep its id
+/// across restarts (draw it once with [`NodeId::new`], keep it in a file of its data
+/// directory): a restart with the same id loads the tasks the node still holds and resumes
+/// or fails them through their fences. A node that draws a new id at each start loads none
+/// of them: its previous life's tasks are rescued once their lease expires, and the old
+/// id's fenced writes are refused.
 ///
 /// # Examples
 ///

@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod cluster;
+pub mod cluster_store;
 /// Records and sessions that exercise every column: the SQLite store's test helpers.
 #[path = "../../../taskward-sqlite/tests/common/mod.rs"]
 pub mod records;
