@@ -38,7 +38,7 @@ pub(crate) struct Kept {
 /// The principal, and with it the scope of the session's tasks, are in the record itself.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Data {
+pub(crate) struct Data {
     /// The protocol revision agreed at `initialize`.
     protocol_version: String,
 }
@@ -178,7 +178,6 @@ impl Server {
         let mut records = self.ward().take_restored_sessions();
         records.sort_by_key(|r| std::cmp::Reverse(r.last_seen));
         let now = OffsetDateTime::now_utc();
-        let idle = self.idle_timeout();
         let mut restored = Vec::new();
         for record in records {
             let (tx, rx) = mpsc::unbounded_channel();
@@ -198,24 +197,37 @@ impl Server {
                     continue;
                 }
             };
-            session.initialize(&data.protocol_version);
-            // Nobody listens until the client opens a stream again.
-            session.set_listened(false);
-            let since = Duration::try_from(now - record.last_seen)
-                .unwrap_or(Duration::ZERO)
-                .min(idle.unwrap_or(Duration::ZERO));
-            let last_used = Instant::now()
-                .checked_sub(since)
-                .unwrap_or_else(Instant::now);
-            session.set_last_used(last_used);
-            *session.kept() = Some(Kept {
-                created_at: record.created_at,
-                written: last_used,
-            });
+            self.revive(&session, &record, &data, now);
             self.install(&session);
             restored.push((record.id.to_string(), rx));
         }
         restored
+    }
+
+    /// Makes a session built from its stored `record` what it was: initialized with the
+    /// recorded protocol version, last used when the record says (within the idle timeout),
+    /// and kept, so that its use is written and its end forgets it. Nobody listens until the
+    /// client opens a stream.
+    pub(crate) fn revive(
+        &self,
+        session: &Session,
+        record: &SessionRecord,
+        data: &Data,
+        now: OffsetDateTime,
+    ) {
+        session.initialize(&data.protocol_version);
+        session.set_listened(false);
+        let since = Duration::try_from(now - record.last_seen)
+            .unwrap_or(Duration::ZERO)
+            .min(self.idle_timeout().unwrap_or(Duration::ZERO));
+        let last_used = Instant::now()
+            .checked_sub(since)
+            .unwrap_or_else(Instant::now);
+        session.set_last_used(last_used);
+        *session.kept() = Some(Kept {
+            created_at: record.created_at,
+            written: last_used,
+        });
     }
 
     /// Drops a stored session that is not restored: forgets it, and applies the close

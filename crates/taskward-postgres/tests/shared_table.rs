@@ -8,26 +8,15 @@ mod common;
 
 use std::time::Duration;
 
-use common::cluster::{cluster, done, enqueue, job, scope};
+use common::cluster::{cluster, done, held_elsewhere, job, scope};
 use common::fresh;
 use serde_json::json;
-use taskward_core::{CancelledBy, Error, ListQuery, Outcome, Scope, Status, TaskId, TaskRecord};
-use taskward_postgres::{Caps, Claimed, Cluster, Listener, NodeId, Notification, SharedTable};
+use taskward_core::{CancelledBy, Error, ListQuery, Outcome, Scope, Status, TaskId};
+use taskward_postgres::{Cluster, Listener, Notification, SharedTable};
 use taskward_runtime::Taskward;
 
 /// A guard against a hang: waiting for an event, never a timing assertion.
 const HANG: Duration = Duration::from_secs(60);
-
-/// Node "A": queues `records` and claims them all; returns the claims.
-async fn held_elsewhere(cluster: &Cluster, records: &[TaskRecord]) -> Vec<Claimed> {
-    enqueue(cluster, records, 0).await;
-    let claimed = cluster
-        .claim(NodeId::new(), &["a"], 100, &Caps::new())
-        .await
-        .expect("claim");
-    assert_eq!(claimed.len(), records.len());
-    claimed
-}
 
 /// Node "B": a runtime that holds none of them and reads the shared table.
 async fn node(cluster: &Cluster, url: &str) -> Taskward {

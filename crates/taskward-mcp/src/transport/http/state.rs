@@ -103,6 +103,32 @@ impl Shared {
             .filter(|session| session.principal() == principal)
     }
 
+    /// [`Shared::session`], and on a miss the session from the shared table of a node of
+    /// several, taken into this node when the request's principal opened it (see
+    /// [`Server::adopt`]).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancelled after the session was taken in, it stays open here, as the restore at start
+    /// would leave it.
+    pub(super) async fn session_anywhere(
+        self: &Arc<Self>,
+        id: &str,
+        principal: Option<&str>,
+    ) -> Option<Arc<Session>> {
+        if let Some(session) = self.session(id, principal) {
+            return Some(session);
+        }
+        if self.links().contains_key(id) {
+            // Open here, for another principal.
+            return None;
+        }
+        if let Some(notifications) = self.server.adopt(id, principal).await {
+            self.attach(id, notifications);
+        }
+        self.session(id, principal)
+    }
+
     /// [`Shared::session`] whoever opened it.
     fn session_of_any(&self, id: &str) -> Option<Arc<Session>> {
         let mut links = self.links();
