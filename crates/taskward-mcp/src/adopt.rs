@@ -9,10 +9,10 @@
 //! recorded protocol version, in its scope, kept), and the request is served. Another
 //! principal presenting the id is answered as for an unknown id, and takes nothing in.
 //!
-//! The table is asked on a miss only: a session this node has in memory is served without
-//! a read. A session ended on another node (DELETE) is gone from the table, so no other node
-//! takes it in again; a node that took it in earlier keeps it until its own idle timeout
-//! closes it there.
+//! A session this node has in memory is served without a read, but looked up again once per
+//! tenth of the idle timeout (once a minute without one; [`Server::ended_elsewhere`]): a
+//! session another node ended (DELETE) is gone from the table, so the next request after
+//! that look ends it here too, and is answered "session not found".
 //!
 //! [`Taskward::find_session`]: taskward_runtime::Taskward::find_session
 
@@ -21,6 +21,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use crate::kept::Data;
 use crate::server::Server;
@@ -67,5 +68,26 @@ impl Server {
         self.revive(&session, &record, &data, OffsetDateTime::now_utc());
         self.install(&session);
         Some(rx)
+    }
+
+    /// Whether a session this node holds was ended on another node: looked up in the shared
+    /// table when the look is due ([`Server::recheck_due`]), and found gone. A table that
+    /// cannot be read ends nothing.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it only reads (a cancelled look counts as taken).
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) async fn ended_elsewhere(&self, session: &Session) -> bool {
+        if !self.recheck_due(session, Instant::now(), true) {
+            return false;
+        }
+        match self.ward().find_session(session.id()).await {
+            Ok(found) => found.is_none(),
+            Err(error) => {
+                tracing::warn!(session = session.id(), %error, "the shared sessions cannot be read");
+                false
+            }
+        }
     }
 }

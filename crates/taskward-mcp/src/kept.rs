@@ -32,6 +32,8 @@ pub(crate) struct Kept {
     created_at: OffsetDateTime,
     /// The use of the session last written.
     written: Instant,
+    /// When the session was last found in the shared table (on a node of several).
+    checked: Instant,
 }
 
 /// The server's own part of a [`SessionRecord`]: what it needs to serve the session again.
@@ -102,6 +104,7 @@ impl Server {
         let kept = Kept {
             created_at: OffsetDateTime::now_utc(),
             written: now,
+            checked: now,
         };
         {
             let mut slot = session.kept();
@@ -137,6 +140,24 @@ impl Server {
             self.ward().persist_session(Arc::new(record));
             kept.written = used;
         }
+    }
+
+    /// Whether a kept session is due, at `now`, for a look in the shared table (is it still
+    /// there, or did another node end it?): on a node of several, once per write interval
+    /// (a tenth of the idle timeout). With `mark`, the look is counted as taken.
+    pub(crate) fn recheck_due(&self, session: &Session, now: Instant, mark: bool) -> bool {
+        if !self.ward().has_shared_tasks() {
+            return false;
+        }
+        let mut slot = session.kept();
+        let Some(kept) = slot.as_mut() else {
+            return false;
+        };
+        let due = now.saturating_duration_since(kept.checked) >= interval(self.idle_timeout());
+        if due && mark {
+            kept.checked = now;
+        }
+        due
     }
 
     /// Writes the kept sessions used since their last write ([`Server::seen`]); a busy
@@ -227,6 +248,7 @@ impl Server {
         *session.kept() = Some(Kept {
             created_at: record.created_at,
             written: last_used,
+            checked: Instant::now(),
         });
     }
 

@@ -16,12 +16,12 @@ use common::cluster::{cluster, done, held_elsewhere, job_in};
 use common::{PgServer, fresh};
 use serde_json::{Value, json};
 use taskward_core::{Scope, TaskId};
-use taskward_mcp::Server;
 use taskward_mcp::transport::http::auth::{Auth, StaticTokens};
 use taskward_mcp::transport::http::{self, HttpOptions};
 use taskward_mcp::wire::TASKS_EXTENSION;
+use taskward_mcp::{Server, ServerOptions};
 use taskward_postgres::{Cluster, Listener, Notification, SharedTable};
-use taskward_runtime::Taskward;
+use taskward_runtime::{TaskContext, TaskSpec, Taskward};
 use tower_service::Service;
 
 /// A guard against a hang: waiting for an event, never a timing assertion.
@@ -29,6 +29,9 @@ const HANG: Duration = Duration::from_secs(60);
 const ALICE: &str = "alice-token-0123456789";
 const BOB: &str = "bob-token-0123456789ab";
 const MODERN: &str = "2026-07-28";
+/// The sessions' idle timeout: a node re-checks a session it holds against the shared table
+/// at most once per tenth of it.
+const IDLE: Duration = Duration::from_secs(5);
 
 /// One node: a runtime on the shared tables (its durable store writes the shared `tasks`
 /// and `sessions` tables) and its MCP router, authenticating alice and bob.
@@ -48,7 +51,11 @@ async fn node(cluster: &Cluster, url: &str) -> Node {
         .spawn()
         .await
         .expect("spawn");
-    let server = Server::builder(ward.clone()).build();
+    let mut server_options = ServerOptions::default();
+    server_options.session_idle_timeout = Some(IDLE);
+    let server = Server::builder(ward.clone())
+        .options(server_options)
+        .build();
     let tokens = StaticTokens::parse(&format!("{ALICE} alice\n{BOB} bob\n")).expect("tokens");
     let mut options = HttpOptions::default();
     options.auth = Some(Auth::static_tokens(tokens));
@@ -360,4 +367,37 @@ async fn a_task_held_elsewhere_is_read_answered_and_cancelled_in_2026_07_28() {
     assert_eq!(cancelled["result"]["resultType"], "complete", "{cancelled}");
     assert_eq!(heard_cancel(&mut holder).await, records[1].id);
     b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_ended_on_one_node_is_soon_gone_on_the_node_that_held_it() {
+    let nodes = TwoNodes::start().await;
+    let (a, b, sid) = (&nodes.a, &nodes.b, &nodes.sid);
+    // A task of node A's own in the session, which its fast path answers from memory.
+    let local = a
+        .ward
+        .submit(
+            TaskSpec::new("local").scope(nodes.scope()),
+            |_: TaskContext| async { Ok(json!("x")) },
+        )
+        .await
+        .unwrap();
+    let get = request("tasks/get", json!({"taskId": local.id()}));
+    let (status, _, _) = a.send("POST", ALICE, Some(sid), Some(&get)).await;
+    assert_eq!(status, 200);
+    let (status, _) = b.legacy(ALICE, sid, "ping", json!({})).await;
+    assert_eq!(status, 200);
+    let (status, _, _) = b.send("DELETE", ALICE, Some(sid), None).await;
+    assert_eq!(status, 200);
+    // Past the re-check interval (a tenth of the idle timeout), well within the idle timeout:
+    // node A looks the session up again, finds it ended, and ends it too.
+    tokio::time::sleep(IDLE / 10 + Duration::from_millis(100)).await;
+    let (status, _, _) = a.send("POST", ALICE, Some(sid), Some(&get)).await;
+    assert_eq!(
+        status, 404,
+        "node A's fast path stopped serving the ended session"
+    );
+    let (status, _) = a.legacy(ALICE, sid, "ping", json!({})).await;
+    assert_eq!(status, 404, "and so did its general path");
+    nodes.stop().await;
 }

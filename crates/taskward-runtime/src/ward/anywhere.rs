@@ -76,6 +76,12 @@ impl Taskward {
         }
     }
 
+    /// Whether this runtime is a node of several: built with [`Builder::shared_tasks`], so
+    /// that it answers for tasks and sessions other nodes hold.
+    pub fn has_shared_tasks(&self) -> bool {
+        self.shared_tasks().is_some()
+    }
+
     pub(super) fn shared_tasks(&self) -> Option<&Arc<dyn SharedTasks>> {
         self.shared().shared_tasks.as_ref()
     }

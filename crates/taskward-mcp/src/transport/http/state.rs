@@ -105,7 +105,8 @@ impl Shared {
 
     /// [`Shared::session`], and on a miss the session from the shared table of a node of
     /// several, taken into this node when the request's principal opened it (see
-    /// [`Server::adopt`]).
+    /// [`Server::adopt`]). A session held here that another node ended (found gone from the
+    /// table, [`Server::ended_elsewhere`]) is ended here too, and `None`.
     ///
     /// # Cancel safety
     ///
@@ -116,6 +117,19 @@ impl Shared {
         id: &str,
         principal: Option<&str>,
     ) -> Option<Arc<Session>> {
+        // Looked at before it is used (`Shared::session` writes its use), so that a use
+        // written here does not put back a session another node removed.
+        let held = self
+            .server
+            .find_session(id)
+            .filter(|s| s.principal() == principal && self.links().contains_key(id));
+        if let Some(held) = held
+            && self.server.ended_elsewhere(&held).await
+        {
+            self.detach(id);
+            self.server.close_session(id).await;
+            return None;
+        }
         if let Some(session) = self.session(id, principal) {
             return Some(session);
         }
