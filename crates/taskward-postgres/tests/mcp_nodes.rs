@@ -15,7 +15,7 @@ use axum::http::Request;
 use common::cluster::{cluster, done, held_elsewhere, job_in};
 use common::{PgServer, fresh};
 use serde_json::{Value, json};
-use taskward_core::{Scope, TaskId};
+use taskward_core::{Scope, Status, TaskId};
 use taskward_mcp::transport::http::auth::{Auth, StaticTokens};
 use taskward_mcp::transport::http::{self, HttpOptions};
 use taskward_mcp::wire::TASKS_EXTENSION;
@@ -349,6 +349,17 @@ async fn a_task_held_elsewhere_is_read_answered_and_cancelled_in_2026_07_28() {
     assert_eq!(updated["result"]["resultType"], "complete", "{updated}");
     let answers = cluster.take_answers(claimed[0].fence).await.unwrap();
     assert_eq!(answers, [("name".to_owned(), json!("Ada"))]);
+
+    // Waiting for input on its holder: the shared record says so, but not which requests
+    // (they live in the holder's memory), so the detailed task leaves them out.
+    let mut waiting = records[1].clone();
+    waiting.status = Status::InputRequired;
+    cluster.progress(claimed[1].fence, &waiting).await.unwrap();
+    let got = b
+        .modern(ALICE, "tasks/get", json!({"taskId": records[1].id}))
+        .await;
+    assert_eq!(got["result"]["status"], "input_required", "{got}");
+    assert!(got["result"].get("inputRequests").is_none(), "{got}");
 
     // Finished by its holder: the detailed task carries the result inline.
     cluster
