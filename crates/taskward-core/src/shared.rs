@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::{ListQuery, Page, Scope, Status, StoreError, TaskId, TaskRecord};
+use crate::{ListQuery, Page, Scope, SessionRecord, Status, StoreError, TaskId, TaskRecord};
 
 /// A boxed, sendable future: what [`SharedTasks`]' methods return, so that the trait stays
 /// object safe (`Arc<dyn SharedTasks>`).
@@ -92,4 +92,19 @@ pub trait SharedTasks: Send + Sync + fmt::Debug + 'static {
     /// calls this, then reads the row, then awaits, and so never misses a change made
     /// between its read and its wait.
     fn changed(&self, id: TaskId) -> BoxFuture<'static, ()>;
+
+    /// The session of id `id` as the shared table has it (written by whichever node opened
+    /// it, through its [`DurableStore`](crate::DurableStore)): `None` when there is none, or
+    /// when its recorded expiry has passed. A protocol binding asks it for a session id it
+    /// does not know, so that a client's requests may land on any node.
+    ///
+    /// The default answers `None`: an implementation that shares no sessions need not
+    /// provide it.
+    fn session<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<SessionRecord>, StoreError>> {
+        let _ = id;
+        Box::pin(async { Ok(None) })
+    }
 }

@@ -213,13 +213,19 @@ pub(crate) async fn submit_task(
         .map_err(rpc_error)
 }
 
-pub(crate) fn get(
+/// `tasks/get`: the task wherever it runs (this node's memory first, then the shared table
+/// of a node of several).
+pub(crate) async fn get(
     server: &Server,
     session: &Session,
     params: Option<&Value>,
 ) -> Result<Value, ErrorObject> {
     let id = task_id(params)?;
-    let record = server.ward().get(session.scope(), id).map_err(rpc_error)?;
+    let record = server
+        .ward()
+        .find(session.scope(), id)
+        .await
+        .map_err(rpc_error)?;
     Ok(task_json(&record, server.options().poll_interval_ms))
 }
 
@@ -239,7 +245,8 @@ pub(crate) async fn result(
     if let (Some(Value::Object(cached)), Value::Object(meta)) = (
         server
             .ward()
-            .get(session.scope(), id)
+            .find(session.scope(), id)
+            .await
             .ok()
             .and_then(|r| cached_meta(&r)),
         &mut meta,
@@ -257,7 +264,9 @@ pub(crate) async fn result(
     }
 }
 
-pub(crate) fn list(
+/// `tasks/list`: one page of the session's tasks across every node (see
+/// `Taskward::find_page`).
+pub(crate) async fn list(
     server: &Server,
     session: &Session,
     params: Option<&Value>,
@@ -273,7 +282,8 @@ pub(crate) fn list(
     }
     let page = server
         .ward()
-        .list(session.scope(), &query)
+        .find_page(session.scope(), &query)
+        .await
         .map_err(rpc_error)?;
     let poll = server.options().poll_interval_ms;
     let tasks: Vec<Value> = page.tasks.iter().map(|r| task_json(r, poll)).collect();

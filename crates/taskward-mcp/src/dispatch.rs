@@ -65,9 +65,9 @@ async fn request_answer(
             Ok(json!({ "tools": tools }))
         }
         "tools/call" => calls::call_tool(server, session, &request.id, params).await,
-        "tasks/get" => calls::get(server, session, params),
+        "tasks/get" => calls::get(server, session, params).await,
         "tasks/result" => calls::result(server, session, params, sink).await,
-        "tasks/list" => calls::list(server, session, params),
+        "tasks/list" => calls::list(server, session, params).await,
         "tasks/cancel" => calls::cancel(server, session, params).await,
         other => Err(ErrorObject::method_not_found(format!(
             "method not found: {other}"

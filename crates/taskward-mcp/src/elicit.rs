@@ -36,7 +36,13 @@ pub(crate) async fn await_outcome(
     );
     let mut delivered: HashSet<String> = HashSet::new();
     loop {
-        let record = ward.get(scope, id)?;
+        let record = match ward.get(scope, id) {
+            Ok(record) => record,
+            // Not in this node's memory: held by another node (or unknown), whose input
+            // requests this node cannot see; `wait` reads its outcome from the shared table.
+            Err(Error::NotFound(_)) => return ward.wait(scope, id).await,
+            Err(error) => return Err(error),
+        };
         if record.outcome.is_some() {
             // Through `wait`, which returns once the end is durable: a `get` shows it as it
             // happens, before the store has it.

@@ -32,13 +32,15 @@ pub(crate) struct Kept {
     created_at: OffsetDateTime,
     /// The use of the session last written.
     written: Instant,
+    /// When the session was last found in the shared table (on a node of several).
+    checked: Instant,
 }
 
 /// The server's own part of a [`SessionRecord`]: what it needs to serve the session again.
 /// The principal, and with it the scope of the session's tasks, are in the record itself.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Data {
+pub(crate) struct Data {
     /// The protocol revision agreed at `initialize`.
     protocol_version: String,
 }
@@ -102,6 +104,7 @@ impl Server {
         let kept = Kept {
             created_at: OffsetDateTime::now_utc(),
             written: now,
+            checked: now,
         };
         {
             let mut slot = session.kept();
@@ -137,6 +140,24 @@ impl Server {
             self.ward().persist_session(Arc::new(record));
             kept.written = used;
         }
+    }
+
+    /// Whether a kept session is due, at `now`, for a look in the shared table (is it still
+    /// there, or did another node end it?): on a node of several, once per write interval
+    /// (a tenth of the idle timeout). With `mark`, the look is counted as taken.
+    pub(crate) fn recheck_due(&self, session: &Session, now: Instant, mark: bool) -> bool {
+        if !self.ward().has_shared_tasks() {
+            return false;
+        }
+        let mut slot = session.kept();
+        let Some(kept) = slot.as_mut() else {
+            return false;
+        };
+        let due = now.saturating_duration_since(kept.checked) >= interval(self.idle_timeout());
+        if due && mark {
+            kept.checked = now;
+        }
+        due
     }
 
     /// Writes the kept sessions used since their last write ([`Server::seen`]); a busy
@@ -178,7 +199,6 @@ impl Server {
         let mut records = self.ward().take_restored_sessions();
         records.sort_by_key(|r| std::cmp::Reverse(r.last_seen));
         let now = OffsetDateTime::now_utc();
-        let idle = self.idle_timeout();
         let mut restored = Vec::new();
         for record in records {
             let (tx, rx) = mpsc::unbounded_channel();
@@ -198,24 +218,38 @@ impl Server {
                     continue;
                 }
             };
-            session.initialize(&data.protocol_version);
-            // Nobody listens until the client opens a stream again.
-            session.set_listened(false);
-            let since = Duration::try_from(now - record.last_seen)
-                .unwrap_or(Duration::ZERO)
-                .min(idle.unwrap_or(Duration::ZERO));
-            let last_used = Instant::now()
-                .checked_sub(since)
-                .unwrap_or_else(Instant::now);
-            session.set_last_used(last_used);
-            *session.kept() = Some(Kept {
-                created_at: record.created_at,
-                written: last_used,
-            });
+            self.revive(&session, &record, &data, now);
             self.install(&session);
             restored.push((record.id.to_string(), rx));
         }
         restored
+    }
+
+    /// Makes a session built from its stored `record` what it was: initialized with the
+    /// recorded protocol version, last used when the record says (within the idle timeout),
+    /// and kept, so that its use is written and its end forgets it. Nobody listens until the
+    /// client opens a stream.
+    pub(crate) fn revive(
+        &self,
+        session: &Session,
+        record: &SessionRecord,
+        data: &Data,
+        now: OffsetDateTime,
+    ) {
+        session.initialize(&data.protocol_version);
+        session.set_listened(false);
+        let since = Duration::try_from(now - record.last_seen)
+            .unwrap_or(Duration::ZERO)
+            .min(self.idle_timeout().unwrap_or(Duration::ZERO));
+        let last_used = Instant::now()
+            .checked_sub(since)
+            .unwrap_or_else(Instant::now);
+        session.set_last_used(last_used);
+        *session.kept() = Some(Kept {
+            created_at: record.created_at,
+            written: last_used,
+            checked: Instant::now(),
+        });
     }
 
     /// Drops a stored session that is not restored: forgets it, and applies the close

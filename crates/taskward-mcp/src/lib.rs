@@ -46,6 +46,7 @@ pub mod status;
 pub mod transport;
 pub mod wire;
 
+mod adopt;
 mod calls;
 mod dispatch;
 mod elicit;

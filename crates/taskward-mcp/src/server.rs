@@ -304,6 +304,31 @@ impl Server {
         self.sessions().get(id).cloned()
     }
 
+    /// Reserves the place of a session about to be installed: false when a session of its
+    /// id is open already.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) fn claim_slot(&self, session: &Arc<Session>) -> bool {
+        let mut sessions = self.sessions();
+        if sessions.contains_key(session.id()) {
+            return false;
+        }
+        sessions.insert(session.id().to_owned(), session.clone());
+        true
+    }
+
+    /// Gives back a place [`claim_slot`](Self::claim_slot) reserved, if it still holds
+    /// `session`.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) fn release_slot(&self, session: &Arc<Session>) {
+        let mut sessions = self.sessions();
+        if sessions
+            .get(session.id())
+            .is_some_and(|s| Arc::ptr_eq(s, session))
+        {
+            sessions.remove(session.id());
+        }
+    }
+
     /// Every open session.
     pub(crate) fn session_list(&self) -> Vec<Arc<Session>> {
         self.sessions().values().cloned().collect()

@@ -6,28 +6,20 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use common::cluster::{cluster, done, enqueue, job, scope};
+use common::cluster::{cluster, done, held_elsewhere, job, scope};
 use common::fresh;
 use serde_json::json;
-use taskward_core::{CancelledBy, Error, ListQuery, Outcome, Scope, Status, TaskId, TaskRecord};
-use taskward_postgres::{Caps, Claimed, Cluster, Listener, NodeId, Notification, SharedTable};
+use taskward_core::{
+    CancelledBy, DurableStore, Error, ListQuery, Outcome, Scope, Status, StoreWrite, TaskId,
+};
+use taskward_postgres::{Cluster, Listener, Notification, SharedTable};
 use taskward_runtime::Taskward;
 
 /// A guard against a hang: waiting for an event, never a timing assertion.
 const HANG: Duration = Duration::from_secs(60);
-
-/// Node "A": queues `records` and claims them all; returns the claims.
-async fn held_elsewhere(cluster: &Cluster, records: &[TaskRecord]) -> Vec<Claimed> {
-    enqueue(cluster, records, 0).await;
-    let claimed = cluster
-        .claim(NodeId::new(), &["a"], 100, &Caps::new())
-        .await
-        .expect("claim");
-    assert_eq!(claimed.len(), records.len());
-    claimed
-}
 
 /// Node "B": a runtime that holds none of them and reads the shared table.
 async fn node(cluster: &Cluster, url: &str) -> Taskward {
@@ -200,5 +192,33 @@ async fn a_wait_on_one_node_wakes_when_another_node_finishes_the_task() {
         .unwrap()
         .unwrap();
     assert_eq!(outcome, Outcome::completed(json!("done")));
+    b.shutdown(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_any_node_wrote_is_found_until_it_expires_or_is_removed() {
+    let (_server, url) = fresh();
+    let cluster = cluster(&url).await;
+    let mut store = common::connect(&url);
+    // Ids with the characters the `text` key escapes.
+    let live = common::session("s%1\u{0}");
+    let mut stale = common::session("s-2");
+    stale.expires_at = Some(stale.created_at - Duration::from_secs(1));
+    let removed = common::session("s-3");
+    let writes = [live.clone(), stale, removed.clone()].map(|s| StoreWrite::Session(Arc::new(s)));
+    store.commit(&writes).expect("commit");
+    store
+        .commit(&[StoreWrite::SessionRemove("s-3".into())])
+        .expect("commit");
+    let b = node(&cluster, &url).await;
+
+    assert_eq!(b.find_session(&live.id).await.unwrap(), Some(live));
+    assert_eq!(b.find_session("s-2").await.unwrap(), None, "expired");
+    assert_eq!(b.find_session(&removed.id).await.unwrap(), None, "removed");
+    assert_eq!(b.find_session("s-4").await.unwrap(), None, "unknown");
+    // A single node shares no sessions.
+    let single = Taskward::builder().spawn().await.unwrap();
+    assert_eq!(single.find_session(&removed.id).await.unwrap(), None);
+    single.shutdown(Duration::from_secs(5)).await.unwrap();
     b.shutdown(Duration::from_secs(5)).await.unwrap();
 }

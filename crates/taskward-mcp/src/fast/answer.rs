@@ -29,8 +29,9 @@ fn success(id: &RequestId, result: impl Serialize) -> Vec<u8> {
 }
 
 /// `tasks/get` of a session (`session`) or of a stateless request (`None`) of `principal`;
-/// `None` when the general path must answer (an unknown task, or in 2026-07-28 a failed or
-/// input-waiting task, whose details it adds).
+/// `None` when the general path must answer (a task not in this node's memory, which on a
+/// node of several it reads from the shared table; or in 2026-07-28 a failed or
+/// input-waiting task, whose details it adds). So the fast path never awaits.
 pub(crate) fn get(
     server: &Server,
     session: Option<&Session>,

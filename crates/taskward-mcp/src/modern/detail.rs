@@ -22,6 +22,10 @@ pub(crate) fn task(record: &TaskRecord, poll_interval_ms: u64) -> Map<String, Va
 
 /// The `DetailedTask` of a record: the `Task` fields, plus `result` (completed), `error`
 /// (failed) or `inputRequests` (input_required, every outstanding request by key).
+///
+/// The outstanding requests are known only to the memory of the node that holds the task:
+/// for a task held by another node (read from the shared table), `inputRequests` is left out
+/// rather than answered empty.
 pub(crate) fn detailed(server: &Server, scope: &Scope, record: &TaskRecord) -> Map<String, Value> {
     let mut task = task(record, server.options().poll_interval_ms);
     match (&record.outcome, record.status) {
@@ -40,14 +44,13 @@ pub(crate) fn detailed(server: &Server, scope: &Scope, record: &TaskRecord) -> M
             task.insert("error".into(), error);
         }
         (None, Status::InputRequired) => {
-            let requests: Map<String, Value> = server
-                .ward()
-                .input_requests(scope, record.id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|input| (input.key, input.request))
-                .collect();
-            task.insert("inputRequests".into(), Value::Object(requests));
+            if let Ok(requests) = server.ward().input_requests(scope, record.id) {
+                let requests: Map<String, Value> = requests
+                    .into_iter()
+                    .map(|input| (input.key, input.request))
+                    .collect();
+                task.insert("inputRequests".into(), Value::Object(requests));
+            }
         }
         _ => {}
     }

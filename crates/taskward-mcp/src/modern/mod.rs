@@ -113,7 +113,7 @@ async fn answer(
             }))
         }
         "tools/call" => tasks::call_tool(&ctx, params).await,
-        "tasks/get" => tasks::get(&ctx, params),
+        "tasks/get" => tasks::get(&ctx, params).await,
         "tasks/update" => tasks::update(&ctx, params).await,
         "tasks/cancel" => tasks::cancel(&ctx, params).await,
         "subscriptions/listen" => listen::listen(&ctx, params).await,

@@ -95,14 +95,15 @@ fn require_tasks(ctx: &Ctx<'_>, method: &str) -> Result<(), ErrorObject> {
     }
 }
 
-/// `tasks/get`: the `DetailedTask`, `resultType: "complete"`.
-pub(crate) fn get(ctx: &Ctx<'_>, params: Option<&Value>) -> Result<Value, ErrorObject> {
+/// `tasks/get`: the `DetailedTask`, `resultType: "complete"`, of a task wherever it runs.
+pub(crate) async fn get(ctx: &Ctx<'_>, params: Option<&Value>) -> Result<Value, ErrorObject> {
     require_tasks(ctx, "tasks/get")?;
     let id = task_id(params)?;
     let record = ctx
         .server
         .ward()
-        .get(&ctx.tasks_scope, id)
+        .find(&ctx.tasks_scope, id)
+        .await
         .map_err(rpc_error)?;
     let task = detail::detailed(ctx.server, &ctx.tasks_scope, &record);
     Ok(with_result_type(task, "complete"))
@@ -122,7 +123,7 @@ pub(crate) async fn update(ctx: &Ctx<'_>, params: Option<&Value>) -> Result<Valu
     let id = task_id(params)?;
     let update: UpdateParams = jsonrpc::params(params)?;
     let ward = ctx.server.ward();
-    ward.get(&ctx.tasks_scope, id).map_err(rpc_error)?;
+    ward.find(&ctx.tasks_scope, id).await.map_err(rpc_error)?;
     for (key, response) in update.input_responses {
         if let Err(error) = ward
             .provide_input(&ctx.tasks_scope, id, &key, response)

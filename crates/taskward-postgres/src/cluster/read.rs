@@ -1,11 +1,11 @@
 //! Reads by key for any node: a task not in the node's own table is read from the row.
 
-use taskward_core::{Scope, Status, StoreError, TaskId, TaskRecord};
+use taskward_core::{Scope, SessionRecord, Status, StoreError, TaskId, TaskRecord};
 
 use super::Cluster;
 use super::record;
 use crate::error::pg;
-use crate::text::scope_key;
+use crate::text::{scope_key, text_key};
 
 impl Cluster {
     /// The record of task `id` if it belongs to `scope`: one primary-key read. An unknown
@@ -29,6 +29,35 @@ impl Cluster {
             .map_err(pg("read a task"))?;
         let Some(row) = row else { return Ok(None) };
         Ok(record::from_row(&row, 0)?.filter(|r| r.scope == *scope))
+    }
+
+    /// The session of id `id` in the `sessions` table (which every node's durable store
+    /// writes): one primary-key read. `None` when there is no such row, when its expiry has
+    /// passed, or when its record does not parse.
+    ///
+    /// # Errors
+    ///
+    /// The database failing.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a read.
+    pub async fn session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
+        let conn = self.conn().await?;
+        let row = conn
+            .query_opt(
+                "SELECT record::text FROM sessions \
+                 WHERE id = $1 AND (expires_at IS NULL OR expires_at > now())",
+                &[&text_key(id).as_ref()],
+            )
+            .await
+            .map_err(pg("read a session"))?;
+        let Some(row) = row else { return Ok(None) };
+        let record: &str = row.try_get(0).map_err(pg("read a session"))?;
+        Ok(serde_json::from_str::<SessionRecord>(record)
+            .map_err(|e| tracing::warn!(session = id, "a shared session does not parse: {e}"))
+            .ok()
+            .filter(|session| &*session.id == id))
     }
 
     /// Up to `limit` records of `scope` with `seq` after `after` (all when `None`), in `seq`

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 use taskward_core::{
-    BoxFuture, CancelledBy, ListQuery, Page, Scope, SharedCancel, SharedInput, SharedTasks, Status,
-    StoreError, TaskId, TaskRecord,
+    BoxFuture, CancelledBy, ListQuery, Page, Scope, SessionRecord, SharedCancel, SharedInput,
+    SharedTasks, Status, StoreError, TaskId, TaskRecord,
 };
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -19,7 +19,8 @@ use super::{Answered, CancelRequested, Cluster, Listener, Notification};
 /// answers through the shared table, and waits woken by the cluster's notifications.
 ///
 /// Give it to the runtime with `Builder::shared_tasks`; `Taskward::find`, `find_page`,
-/// `cancel`, `provide_input` and `wait` then answer for a task held by any node.
+/// `cancel`, `provide_input` and `wait` then answer for a task held by any node, and
+/// `Taskward::find_session` reads a session any node wrote to the `sessions` table.
 ///
 /// It listens on one dedicated connection ([`Listener`]): a task's terminal write, a rescue
 /// or a cancel wakes whoever waits for it. A notification that was lost (the connection
@@ -218,6 +219,13 @@ impl SharedTasks for SharedTable {
                 Some(_) => SharedInput::Answered(Arc::new(self.read(scope, id).await?)),
             })
         })
+    }
+
+    fn session<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<SessionRecord>, StoreError>> {
+        Box::pin(self.cluster.session(id))
     }
 
     fn changed(&self, id: TaskId) -> BoxFuture<'static, ()> {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use taskward_core::{Outcome, Phase, Scope, Status, TaskId, TaskRecord};
-use taskward_postgres::{Cluster, ClusterOptions, NewTask};
+use taskward_postgres::{Caps, Claimed, Cluster, ClusterOptions, NewTask, NodeId};
 
 /// The scope of every test task.
 pub fn scope() -> Scope {
@@ -16,9 +16,25 @@ pub fn scope() -> Scope {
 
 /// A queued task of registered kind `kind`, creation order `seq`.
 pub fn job(kind: &str, seq: u64) -> TaskRecord {
-    let mut record = TaskRecord::new(TaskId::new(), scope(), kind.into(), seq);
+    job_in(&scope(), kind, seq)
+}
+
+/// [`job`] in `scope`.
+pub fn job_in(scope: &Scope, kind: &str, seq: u64) -> TaskRecord {
+    let mut record = TaskRecord::new(TaskId::new(), scope.clone(), kind.into(), seq);
     record.input = Some(Arc::new(json!({ "n": seq })));
     record
+}
+
+/// Another node holds `records` (of kind "a"): queued and claimed; returns the claims.
+pub async fn held_elsewhere(cluster: &Cluster, records: &[TaskRecord]) -> Vec<Claimed> {
+    enqueue(cluster, records, 0).await;
+    let claimed = cluster
+        .claim(NodeId::new(), &["a"], 100, &Caps::new())
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), records.len());
+    claimed
 }
 
 /// A closure task (no input): only its node can run it.

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use taskward_core::{
-    Error, ListQuery, Outcome, Page, Scope, SharedCancel, SharedInput, SharedTasks, TaskId,
-    TaskRecord,
+    Error, ListQuery, Outcome, Page, Scope, SessionRecord, SharedCancel, SharedInput, SharedTasks,
+    TaskId, TaskRecord,
 };
 
 use super::Taskward;
@@ -54,6 +54,32 @@ impl Taskward {
             Some(shared) => shared.list(scope, query).await.map_err(Error::Store),
             None => self.list(scope, query),
         }
+    }
+
+    /// A protocol binding's session by id, from the shared table: on a node of several
+    /// ([`Builder::shared_tasks`]), the session another node (or this one) opened and wrote
+    /// to the shared durable store; `None` when unknown, expired or removed, and always on a
+    /// single node (whose sessions are its own, given back at start by
+    /// [`take_restored_sessions`](Taskward::take_restored_sessions)).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the shared table cannot be read.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it only reads.
+    pub async fn find_session(&self, id: &str) -> Result<Option<SessionRecord>, Error> {
+        match self.shared_tasks() {
+            Some(shared) => shared.session(id).await.map_err(Error::Store),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether this runtime is a node of several: built with [`Builder::shared_tasks`], so
+    /// that it answers for tasks and sessions other nodes hold.
+    pub fn has_shared_tasks(&self) -> bool {
+        self.shared_tasks().is_some()
     }
 
     pub(super) fn shared_tasks(&self) -> Option<&Arc<dyn SharedTasks>> {

@@ -33,12 +33,18 @@ pub(super) async fn handle(
         SessionHeader::Id(id) => id,
         SessionHeader::Invalid => "",
     };
-    // Only sessions opened over HTTP, by the same principal, can be ended over HTTP.
+    // Only sessions opened over HTTP, by the same principal, can be ended over HTTP. On a
+    // node of several, one another node opened is taken in first, then ended here and
+    // removed from the shared table: answered once the removal is durable, so that no node
+    // takes it in again after the answer.
     let principal = principal.as_ref().map(|p| p.name());
-    if shared.session(id, principal).is_some()
+    if shared.session_anywhere(id, principal).await.is_some()
         && shared.detach(id)
         && shared.server.close_session(id).await
     {
+        if let Err(error) = shared.server.ward().synced().await {
+            tracing::warn!(session = id, %error, "an ended session may stay stored");
+        }
         StatusCode::OK.into_response()
     } else {
         reply::error(

@@ -37,6 +37,16 @@ pub(super) async fn answer(
         let SessionHeader::Id(sid) = headers::session_id(headers) else {
             return None;
         };
+        // A session due for a look in the shared table (another node may have ended it)
+        // takes the general path, which looks before the use is written.
+        let now = tokio::time::Instant::now();
+        if shared
+            .server
+            .find_session(sid)
+            .is_some_and(|s| shared.server.recheck_due(&s, now, false))
+        {
+            return None;
+        }
         let session = shared.session(sid, principal)?;
         if !session.is_initialized() {
             return None;

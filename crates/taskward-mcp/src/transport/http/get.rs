@@ -43,6 +43,10 @@ pub(super) async fn handle(
         SessionHeader::Id(id) => id,
         SessionHeader::Invalid => "",
     };
+    // A session another node opened is taken in first (see `Shared::session_anywhere`).
+    let _ = shared
+        .session_anywhere(id, principal.as_ref().map(|p| p.name()))
+        .await;
     let notifications = match shared.open_stream(id, principal.as_ref().map(|p| p.name())) {
         Ok(Some(rx)) => rx,
         Ok(None) => {

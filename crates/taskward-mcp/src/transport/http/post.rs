@@ -95,7 +95,7 @@ async fn legacy(
                 );
             }
         },
-        SessionHeader::Id(sid) => shared.session(sid, principal),
+        SessionHeader::Id(sid) => shared.session_anywhere(sid, principal).await,
         SessionHeader::Invalid => None,
     };
     let Some(session) = session else {

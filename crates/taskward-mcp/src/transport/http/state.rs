@@ -103,6 +103,46 @@ impl Shared {
             .filter(|session| session.principal() == principal)
     }
 
+    /// [`Shared::session`], and on a miss the session from the shared table of a node of
+    /// several, taken into this node when the request's principal opened it (see
+    /// [`Server::adopt`]). A session held here that another node ended (found gone from the
+    /// table, [`Server::ended_elsewhere`]) is ended here too, and `None`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancelled after the session was taken in, it stays open here, as the restore at start
+    /// would leave it.
+    pub(super) async fn session_anywhere(
+        self: &Arc<Self>,
+        id: &str,
+        principal: Option<&str>,
+    ) -> Option<Arc<Session>> {
+        // Looked at before it is used (`Shared::session` writes its use), so that a use
+        // written here does not put back a session another node removed.
+        let held = self
+            .server
+            .find_session(id)
+            .filter(|s| s.principal() == principal && self.links().contains_key(id));
+        if let Some(held) = held
+            && self.server.ended_elsewhere(&held).await
+        {
+            self.detach(id);
+            self.server.close_session(id).await;
+            return None;
+        }
+        if let Some(session) = self.session(id, principal) {
+            return Some(session);
+        }
+        if self.links().contains_key(id) {
+            // Open here, for another principal.
+            return None;
+        }
+        if let Some(notifications) = self.server.adopt(id, principal).await {
+            self.attach(id, notifications);
+        }
+        self.session(id, principal)
+    }
+
     /// [`Shared::session`] whoever opened it.
     fn session_of_any(&self, id: &str) -> Option<Arc<Session>> {
         let mut links = self.links();
