@@ -167,6 +167,7 @@ mod commit;
 mod conn;
 mod error;
 mod load;
+mod node;
 mod options;
 mod pool;
 mod schema;
@@ -180,6 +181,7 @@ pub use cluster::{
     Heartbeat, Leadership, Listener, NewTask, NodeId, Notification, Rescued, SharedTable, Swept,
 };
 pub use cluster_store::{ClusterStore, ClusterStoreOptions, Fences, Refusal, Refusals};
+pub use node::{Node, NodeHandle, NodeOptions};
 pub use options::PostgresOptions;
 pub use schema::SCHEMA_VERSION;
 pub use store::PostgresStore;
