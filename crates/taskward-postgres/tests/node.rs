@@ -29,6 +29,8 @@ const HANG: Duration = Duration::from_secs(60);
 struct Probe {
     started: Notify,
     saw_cancel: Notify,
+    /// Lets the `ask_later` work ask.
+    go: Notify,
 }
 
 fn node_options() -> NodeOptions {
@@ -61,6 +63,19 @@ async fn start(url: &str, probe: &Arc<Probe>) -> (Taskward, NodeHandle, Joined) 
                 ctx.cancelled().await;
                 probe.saw_cancel.notify_one();
                 Err::<Value, _>(TaskError::cancelled())
+            }
+        })
+        .register("ask_later", {
+            let probe = Arc::clone(probe);
+            move |ctx: TaskContext, _: Value| {
+                let probe = Arc::clone(&probe);
+                async move {
+                    probe.go.notified().await;
+                    let name = ctx
+                        .request_input("name", json!({ "message": "name?" }))
+                        .await?;
+                    Ok(json!({ "hello": name }))
+                }
             }
         })
         .register("ask", |ctx: TaskContext, _: Value| async move {
@@ -155,6 +170,33 @@ async fn an_answer_given_on_node_b_reaches_the_work_on_node_a() {
         .provide_input(&scope(), task.id(), "name", json!("Ada"))
         .await
         .expect("answered through B");
+
+    let outcome = within("A's task ends", task.wait())
+        .await
+        .expect("an outcome");
+    assert_eq!(outcome, Outcome::completed(json!({ "hello": "Ada" })));
+    stop(ward_a, node_a).await;
+    stop(ward_b, node_b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_given_before_the_work_asks_waits_for_it() {
+    let (_server, url) = fresh();
+    let probe = Arc::new(Probe::default());
+    let (ward_a, node_a, _) = start(&url, &probe).await;
+    let (ward_b, node_b, _) = start(&url, &Arc::new(Probe::default())).await;
+
+    let task = ward_a
+        .submit_kind(spec("ask_later"), json!(null))
+        .await
+        .expect("submitted on A");
+    ward_b
+        .provide_input(&scope(), task.id(), "name", json!("Ada"))
+        .await
+        .expect("answered through B before the work asks");
+    // Let A's node see the answer's notification (and heartbeats) before the work asks.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    probe.go.notify_one();
 
     let outcome = within("A's task ends", task.wait())
         .await

@@ -140,20 +140,28 @@ impl Driver {
         }
     }
 
-    /// Takes the answers waiting for task `id` and hands each to its work.
+    /// Takes the answers waiting for task `id` and hands each to its work, once the work
+    /// has asked: an answer that came first waits in the table for a later heartbeat.
     pub(super) async fn deliver_answers(&mut self, id: TaskId) {
         let Some(fence) = self.fences.get(id) else {
             return;
         };
+        let Some(record) = self.ward.inspect(id) else {
+            return;
+        };
+        let asked = self
+            .ward
+            .input_requests(&record.scope, id)
+            .is_ok_and(|requests| !requests.is_empty());
+        if !asked {
+            return;
+        }
         let answers = match self.cluster.take_answers(fence).await {
             Ok(answers) => answers,
             Err(err) => {
                 tracing::warn!(task = %id, "node: taking answers failed: {err}");
                 return;
             }
-        };
-        let Some(record) = self.ward.inspect(id) else {
-            return;
         };
         for (key, value) in answers {
             if let Err(err) = self
