@@ -48,8 +48,17 @@ async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
 
 /// A node on `url` running a runtime with the test kinds, and its duties.
 async fn start(url: &str, probe: &Arc<Probe>) -> (Taskward, NodeHandle, Joined) {
+    start_with(url, probe, node_options()).await
+}
+
+/// As [`start`], with `options`.
+async fn start_with(
+    url: &str,
+    probe: &Arc<Probe>,
+    options: NodeOptions,
+) -> (Taskward, NodeHandle, Joined) {
     let id = NodeId::new();
-    let (node, store, shared) = Node::join(url, id, node_options()).await.expect("join");
+    let (node, store, shared) = Node::join(url, id, options).await.expect("join");
     let slot = node.slot();
     let waits = Arc::clone(probe);
     let ward = Taskward::builder()
@@ -63,6 +72,20 @@ async fn start(url: &str, probe: &Arc<Probe>) -> (Taskward, NodeHandle, Joined) 
                 ctx.cancelled().await;
                 probe.saw_cancel.notify_one();
                 Err::<Value, _>(TaskError::cancelled())
+            }
+        })
+        .register("checkpoint_later", {
+            let probe = Arc::clone(probe);
+            move |ctx: TaskContext, _: Value| {
+                let probe = Arc::clone(&probe);
+                async move {
+                    probe.started.notify_one();
+                    probe.go.notified().await;
+                    ctx.checkpoint(json!({ "step": 1 }));
+                    ctx.cancelled().await;
+                    probe.saw_cancel.notify_one();
+                    Err::<Value, _>(TaskError::cancelled())
+                }
             }
         })
         .register("ask_later", {
@@ -204,6 +227,38 @@ async fn an_answer_given_before_the_work_asks_waits_for_it() {
     assert_eq!(outcome, Outcome::completed(json!({ "hello": "Ada" })));
     stop(ward_a, node_a).await;
     stop(ward_b, node_b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_write_of_a_task_claimed_elsewhere_stops_its_work_here() {
+    let (_server, url) = fresh();
+    let probe = Arc::new(Probe::default());
+    // Capacity 0: A never claims, so the rescued task goes to the other node.
+    let (ward_a, node_a, _) = start_with(&url, &probe, node_options().capacity(0)).await;
+    let task = ward_a
+        .submit_kind(spec("checkpoint_later"), json!(null))
+        .await
+        .expect("submitted on A");
+    within("the work starts on A", probe.started.notified()).await;
+
+    // The task is rescued (as if A had died) and claimed by another node.
+    let other = cluster(&url).await;
+    let later = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let rescued = other.rescue(later).await.unwrap();
+    assert_eq!(rescued.requeued, [task.id()]);
+    let claimed = other
+        .claim(NodeId::new(), &["checkpoint_later"], 1, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+
+    // A's next write is refused, and A's node stops the work.
+    probe.go.notify_one();
+    within("A's work sees its token", probe.saw_cancel.notified()).await;
+    let row = common::cluster_store::row(&url, task.id()).await.unwrap();
+    assert_eq!(row.status, "working");
+    assert_eq!((row.node, row.attempt), (Some(claimed[0].fence.node), 2));
+    stop(ward_a, node_a).await;
 }
 
 /// Polls task `id`'s row from a third handle until it is terminal.

@@ -40,6 +40,9 @@ impl Driver {
             }
         }
         self.missing = missing;
+        let ward = &self.ward;
+        self.lost
+            .retain(|id| ward.inspect(*id).is_some_and(|r| !r.is_terminal()));
     }
 
     /// Claims queued tasks of the registered kinds, up to the free capacity, and hands each
