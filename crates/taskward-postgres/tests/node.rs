@@ -261,6 +261,64 @@ async fn a_refused_write_of_a_task_claimed_elsewhere_stops_its_work_here() {
     stop(ward_a, node_a).await;
 }
 
+/// Waits until node `id`'s row has been renewed `beats` more times.
+async fn heartbeats(url: &str, id: NodeId, beats: usize) {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    let driver = tokio::spawn(connection);
+    let mut seen = Vec::new();
+    within("the node heartbeats", async {
+        while seen.len() <= beats {
+            let at: Option<time::OffsetDateTime> = client
+                .query_opt(
+                    "SELECT heartbeat_at FROM nodes WHERE id = $1",
+                    &[id.as_uuid()],
+                )
+                .await
+                .expect("read the node")
+                .map(|row| row.get(0));
+            if let Some(at) = at
+                && seen.last() != Some(&at)
+            {
+                seen.push(at);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    driver.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_claims_no_more_than_its_capacity_and_claims_again_when_one_ends() {
+    let (_server, url) = fresh();
+    let raw = cluster(&url).await;
+    let jobs: Vec<_> = (1..=3).map(|n| job("wait_for_cancel", n)).collect();
+    enqueue(&raw, &jobs, 0).await;
+    let probe = Arc::new(Probe::default());
+    let (ward, node, me) = start_with(&url, &probe, node_options().capacity(1)).await;
+
+    within("one task starts", probe.started.notified()).await;
+    heartbeats(&url, me.id, 3).await;
+    let running: Vec<_> = ward.live_tasks().iter().map(|r| r.id).collect();
+    assert_eq!(running.len(), 1, "capacity 1: one claimed task at a time");
+    let mut held = 0;
+    for job in &jobs {
+        held += usize::from(common::cluster_store::row(&url, job.id).await.unwrap().held);
+    }
+    assert_eq!(held, 1, "the others wait in the queue");
+
+    ward.cancel(&scope(), running[0], None)
+        .await
+        .expect("cancelled");
+    within("the next task starts", probe.started.notified()).await;
+    let now: Vec<_> = ward.live_tasks().iter().map(|r| r.id).collect();
+    assert_eq!(now.len(), 1);
+    assert_ne!(now, running);
+    stop(ward, node).await;
+}
+
 /// Polls task `id`'s row from a third handle until it is terminal.
 async fn terminal_row(url: &str, id: TaskId) -> taskward_core::TaskRecord {
     let reader = cluster(url).await;
