@@ -219,7 +219,9 @@
 //!   [`NodeOptions::capacity`] minus the claimed tasks still live on the node (tasks
 //!   submitted on the node itself do not count), of the runtime's kinds, under
 //!   [`NodeOptions::caps`]; each claim is [adopted](Fences::adopt) by the store, then by the
-//!   runtime (`Taskward::adopt`), which runs it from its checkpoint.
+//!   runtime (`Taskward::adopt`), which runs it from its checkpoint. A task the node claims
+//!   back while it still runs it (its lease had lapsed) goes on under the new claim; one it
+//!   already ended here is given back to the queue, claimable again a lease later.
 //! - **Leadership** ([`Leadership`]): while the node leads, every period, [`Cluster::rescue`]
 //!   then [`Cluster::sweep`]; a dead node's tasks are requeued or failed within the lease
 //!   plus one period.

@@ -31,6 +31,8 @@ struct Probe {
     saw_cancel: Notify,
     /// Lets the `ask_later` work ask.
     go: Notify,
+    /// Makes `checkpoint_later` complete at once.
+    quick: std::sync::atomic::AtomicBool,
 }
 
 fn node_options() -> NodeOptions {
@@ -79,6 +81,9 @@ async fn start_with(
             move |ctx: TaskContext, _: Value| {
                 let probe = Arc::clone(&probe);
                 async move {
+                    if probe.quick.load(std::sync::atomic::Ordering::Relaxed) {
+                        return Ok(json!("quick"));
+                    }
                     probe.started.notify_one();
                     probe.go.notified().await;
                     ctx.checkpoint(json!({ "step": 1 }));
@@ -317,6 +322,119 @@ async fn a_node_claims_no_more_than_its_capacity_and_claims_again_when_one_ends(
     assert_eq!(now.len(), 1);
     assert_ne!(now, running);
     stop(ward, node).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_claims_back_a_task_it_still_runs_goes_on_under_the_new_claim() {
+    let (_server, url) = fresh();
+    let probe = Arc::new(Probe::default());
+    let (ward, node, me) = start_with(&url, &probe, node_options().capacity(1)).await;
+    let task = ward
+        .submit_kind(spec("checkpoint_later"), json!(null))
+        .await
+        .expect("submitted");
+    within("the work starts", probe.started.notified()).await;
+
+    // Its lease is taken for lapsed: the task is queued again, and this node claims it back.
+    let raw = cluster(&url).await;
+    let later = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+    assert_eq!(raw.rescue(later).await.unwrap().requeued, [task.id()]);
+    within("claimed back", async {
+        loop {
+            let row = common::cluster_store::row(&url, task.id()).await.unwrap();
+            if row.held && row.attempt == 2 {
+                assert_eq!(row.node, Some(me.id));
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+
+    // It counts against the node's capacity (1) as a claimed task: another stays queued.
+    let other = job("resume", 100);
+    enqueue(&raw, std::slice::from_ref(&other), 0).await;
+    heartbeats(&url, me.id, 3).await;
+    let queued = common::cluster_store::row(&url, other.id).await.unwrap();
+    assert!(!queued.held && queued.status == "working", "{queued:?}");
+
+    // The running work's writes go through under the new claim.
+    probe.go.notify_one();
+    within("the checkpoint lands", async {
+        while common::cluster_store::row(&url, task.id())
+            .await
+            .unwrap()
+            .checkpoint
+            .is_none()
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    ward.cancel(&scope(), task.id(), None)
+        .await
+        .expect("cancelled here");
+    within("A's work sees its token", probe.saw_cancel.notified()).await;
+    let ended = terminal_row(&url, task.id()).await;
+    assert_eq!(ended.status, Status::Cancelled);
+    let row = common::cluster_store::row(&url, task.id()).await.unwrap();
+    assert_eq!((row.node, row.attempt, row.held), (Some(me.id), 2, false));
+    stop(ward, node).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_claimed_back_by_a_node_that_ended_it_is_given_back_to_another() {
+    let (_server, url) = fresh();
+    let probe = Arc::new(Probe::default());
+    let (ward_a, node_a, a) = start(&url, &probe).await;
+    let task = ward_a
+        .submit_kind(spec("checkpoint_later"), json!(null))
+        .await
+        .expect("submitted on A");
+    within("the work starts on A", probe.started.notified()).await;
+
+    // A's lease is taken for lapsed; the task is queued again, claimable shortly.
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let driver = tokio::spawn(connection);
+    client
+        .execute(
+            "UPDATE tasks SET lease_until = NULL, node = NULL, queued = true, \
+             available_at = now() + interval '1 second' WHERE id = $1",
+            &[task.id().as_uuid()],
+        )
+        .await
+        .unwrap();
+    driver.abort();
+    // A's next write is refused: A stops the work, and its record here ends.
+    probe.go.notify_one();
+    within("A's work sees its token", probe.saw_cancel.notified()).await;
+    // Then A claims the task back, and cannot run it again.
+    within("A claims it back", async {
+        loop {
+            let row = common::cluster_store::row(&url, task.id()).await.unwrap();
+            if row.attempt >= 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+
+    // B finishes it: A gave it back rather than holding it.
+    let quick = Arc::new(Probe::default());
+    quick
+        .quick
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let (ward_b, node_b, b) = start(&url, &quick).await;
+    let ended = terminal_row(&url, task.id()).await;
+    assert_eq!(ended.outcome, Some(Outcome::completed(json!("quick"))));
+    let row = common::cluster_store::row(&url, task.id()).await.unwrap();
+    assert_eq!(row.node, Some(b.id));
+    assert_ne!(row.node, Some(a.id));
+    stop(ward_a, node_a).await;
+    stop(ward_b, node_b).await;
 }
 
 /// Polls task `id`'s row from a third handle until it is terminal.

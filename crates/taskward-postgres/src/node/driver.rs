@@ -96,7 +96,13 @@ impl Driver {
     /// work here stops (the runtime has no way yet to drop a task without recording an end:
     /// it records a cancel, which the store refuses in turn).
     async fn refused(&mut self, refusal: Refusal) {
+        let held_again = |attempt: u32, node: Option<NodeId>| {
+            node == Some(self.id) && self.fences.get(refusal.id).map(|f| f.attempt) == Some(attempt)
+        };
         match refusal.why {
+            // A write of a lapsed attempt, refused after this node claimed the task back:
+            // the task goes on here under the new claim.
+            Fenced::Reclaimed { attempt, node } if held_again(attempt, node) => {}
             Fenced::Terminal(status) => {
                 tracing::info!(task = %refusal.id, %status, "node: the task ended on another node");
                 self.cancel_local(refusal.id, "ended on another node").await;

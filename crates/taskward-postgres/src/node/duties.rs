@@ -7,6 +7,7 @@ use taskward_core::{StoredTask, TaskId};
 use time::OffsetDateTime;
 
 use super::driver::Driver;
+use super::give_back::give_back;
 use crate::Claimed;
 
 impl Driver {
@@ -74,11 +75,30 @@ impl Driver {
         }
     }
 
-    /// Runs a claimed task here: its fence first, then the runtime adopts it.
+    /// Runs a claimed task here: its fence first, then the runtime adopts it. A task this
+    /// node claimed back while it still runs it (its lease had lapsed) goes on under the new
+    /// claim; one it ended already here cannot run again in this runtime, and is given back
+    /// to the queue for another node, not before a lease from now.
     async fn start(&mut self, claimed: Claimed) {
         let id = claimed.fence.id;
+        let here = self.ward.inspect(id);
+        if here.as_ref().is_some_and(|r| r.is_terminal()) {
+            let lease = self.options.cluster.lease;
+            match give_back(&self.cluster, claimed.fence, lease).await {
+                Ok(_) => {
+                    tracing::warn!(task = %id, "node: claimed a task it ended here already; given back")
+                }
+                Err(err) => tracing::warn!(task = %id, "node: giving a claim back failed: {err}"),
+            }
+            return;
+        }
         if let Err(err) = self.fences.adopt(&claimed) {
             tracing::error!(task = %id, "node: cannot adopt a claim: {err}");
+            return;
+        }
+        if here.is_some() {
+            tracing::info!(task = %id, attempt = claimed.fence.attempt, "node: claimed back a task it still runs");
+            self.claimed.insert(id);
             return;
         }
         let stored = StoredTask::new(claimed.record, claimed.checkpoint);

@@ -4,6 +4,7 @@
 
 mod driver;
 mod duties;
+mod give_back;
 mod handle;
 mod options;
 mod slot;
