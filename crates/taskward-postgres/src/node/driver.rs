@@ -96,12 +96,16 @@ impl Driver {
     /// work here stops (the runtime has no way yet to drop a task without recording an end:
     /// it records a cancel, which the store refuses in turn).
     async fn refused(&mut self, refusal: Refusal) {
+        // The refusal names the row's attempt when it was refused; a node that has claimed
+        // the task back since holds a later one (or that one, as its holder).
         let held_again = |attempt: u32, node: Option<NodeId>| {
-            node == Some(self.id) && self.fences.get(refusal.id).map(|f| f.attempt) == Some(attempt)
+            self.fences.get(refusal.id).is_some_and(|fence| {
+                fence.attempt > attempt || (fence.attempt == attempt && node == Some(self.id))
+            })
         };
         match refusal.why {
-            // A write of a lapsed attempt, refused after this node claimed the task back:
-            // the task goes on here under the new claim.
+            // A write of a lapsed attempt, refused before or after this node claimed the task
+            // back: the task goes on here under the new claim.
             Fenced::Reclaimed { attempt, node } if held_again(attempt, node) => {}
             Fenced::Terminal(status) => {
                 tracing::info!(task = %refusal.id, %status, "node: the task ended on another node");
