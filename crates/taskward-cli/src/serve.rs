@@ -86,13 +86,13 @@ type SetCap = fn(Builder, usize) -> Builder;
 
 impl ServeArgs {
     /// The runtime these options ask for, with the demo tools registered as kinds of work
-    /// (so that their tasks resume after a restart) and the chosen store.
+    /// (so that their tasks resume after a restart); the store is added by
+    /// [`StoreArgs::apply`](crate::serve_store::StoreArgs::apply).
     fn runtime(&self) -> Result<Builder, BoxError> {
         let mut builder = Taskward::builder();
         for tool in demo::tools() {
             builder = builder.register_kind(tool.kind());
         }
-        builder = self.keep.apply(builder)?;
         if let Some(n) = self.max_live_tasks {
             builder = builder.max_live_tasks(n);
         }
@@ -158,7 +158,10 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), BoxError> {
         }
         Some((listener, options))
     };
-    let ward = args.runtime()?.spawn().await?;
+    let (builder, node) = args.keep.apply(args.runtime()?).await?;
+    let ward = builder.spawn().await?;
+    // With postgres, this process is a node of the cluster: its duties run beside the runtime.
+    let node = node.map(|node| node.run(ward.clone()));
     let server = Server::builder(ward.clone())
         .server_info("taskward", env!("CARGO_PKG_VERSION"))
         .poll_interval(Duration::from_millis(args.poll_interval_ms))
@@ -180,6 +183,9 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), BoxError> {
         }
         Some((listener, options)) => serve_http::serve(server, listener, options).await,
     };
+    if let Some(node) = node {
+        node.stop().await;
+    }
     match ward.shutdown(SHUTDOWN_DEADLINE).await {
         Ok(report) => tracing::info!(
             runners = report.runners,

@@ -8,7 +8,8 @@
 //! loads everything back once at start. [`Cluster`] and its companions are the database side
 //! of several nodes on one database (issue 12): see [Several nodes](#several-nodes-the-database-side).
 //! [`ClusterStore`] is the durable store a node's runtime writes through in a cluster: see
-//! [A node's writes](#a-nodes-writes-clusterstore).
+//! [A node's writes](#a-nodes-writes-clusterstore). [`Node`] joins a runtime to the cluster
+//! and does its duties: see [Running a node](#running-a-node).
 //!
 //! # A tour
 //!
@@ -59,7 +60,8 @@
 //!
 //! # Schema and migrations
 //!
-//! Three tables (version 1; version 2 adds the cluster's columns and tables, see below). `tasks`: one row per task, keyed by its id (`uuid`), with the columns a
+//! Three tables (version 1; version 2 adds the cluster's columns and tables, see below;
+//! version 3 the `node_slots` sequence, see [Running a node](#running-a-node)). `tasks`: one row per task, keyed by its id (`uuid`), with the columns a
 //! query needs (`seq`, `scope`, `status`, `expires_at` as `timestamptz` or NULL; indexed by
 //! `seq`, `status` and `expires_at`), the record as `json` and the last checkpoint as `json`
 //! or NULL. `sessions`: `id`, `principal`, `expires_at`, the record as `json`.
@@ -98,8 +100,8 @@
 //! # Several nodes: the database side
 //!
 //! [`Cluster`] is a node's handle on the shared tables: a pool of connections
-//! (`deadpool-postgres`), each method one short transaction. The runtime integration (who
-//! calls what, when) is pending; this is the API it will call.
+//! (`deadpool-postgres`), each method one short transaction. [`Node`] calls it for a
+//! runtime: see [Running a node](#running-a-node).
 //!
 //! - **Schema v2** adds per task `kind` (the registered kind's name, NULL for a closure
 //!   task), `priority`, `queued` and `available_at`, `node`, `attempt` (the claims so far:
@@ -160,6 +162,77 @@
 //! whole: each statement is idempotent, and a fenced write also matches a row that already
 //! holds exactly what it writes under the same node and attempt, so a retry after a `COMMIT`
 //! whose reply was lost refuses nothing the node wrote itself.
+//!
+//! # Running a node
+//!
+//! [`Node::join`] connects as one node (keep its [`NodeId`] across restarts) and gives the
+//! node's [`ClusterStore`], a [`SharedTable`] and the node's slot, for the runtime's builder;
+//! [`Node::run`] spawns the node's duties and returns the [`NodeHandle`] that stops them.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//!
+//! use serde_json::{Value, json};
+//! use taskward_core::TaskError;
+//! use taskward_postgres::{ClusterOptions, Node, NodeId, NodeOptions};
+//! use taskward_runtime::{TaskContext, Taskward};
+//!
+//! async fn resize(_ctx: TaskContext, input: Value) -> Result<Value, TaskError> {
+//!     Ok(json!({ "resized": input }))
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let id: NodeId = std::fs::read_to_string("/var/lib/taskward/node-id")?.parse()?;
+//! let options = NodeOptions::new()
+//!     .capacity(16)
+//!     .cluster(ClusterOptions::new().heartbeat(Duration::from_secs(5)));
+//! let (node, store, shared) =
+//!     Node::join("postgres://taskward@db/taskward", id, options).await?;
+//! let ward = Taskward::builder()
+//!     .register("resize", resize)
+//!     .durable(store)
+//!     .shared_tasks(shared)
+//!     .node_slot(node.slot())
+//!     .spawn()
+//!     .await?;
+//! let duties = node.run(ward.clone());
+//! // ... serve requests with `ward` ...
+//! duties.stop().await;
+//! ward.shutdown(Duration::from_secs(5)).await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The duties run in one loop, outside the runtime's handlers; a database error is logged
+//! and the duty runs again at the next period ([`ClusterOptions::heartbeat`]):
+//!
+//! - **Heartbeat**, every period ([`Cluster::heartbeat`]): renews the node's leases; a held
+//!   task cancelled elsewhere that still runs here is cancelled locally (its token fires);
+//!   the answers of a held task whose work has asked for input are taken
+//!   ([`Cluster::take_answers`]) and handed to it (an answer that came first waits in the
+//!   table for a later heartbeat); a task the node runs that two heartbeats in a row no
+//!   longer list is logged as lost.
+//! - **Signals**, at once ([`Listener`]): a cancel or an input answer naming this node acts
+//!   as above; tasks queued of a kind the runtime registered trigger a claim; a listener
+//!   that reconnected triggers a heartbeat and a claim.
+//! - **Claims**, at each trigger and every period ([`Cluster::claim`]): up to
+//!   [`NodeOptions::capacity`] minus the claimed tasks still live on the node (tasks
+//!   submitted on the node itself do not count), of the runtime's kinds, under
+//!   [`NodeOptions::caps`]; each claim is [adopted](Fences::adopt) by the store, then by the
+//!   runtime (`Taskward::adopt`), which runs it from its checkpoint. A task the node claims
+//!   back while it still runs it (its lease had lapsed) goes on under the new claim; one it
+//!   already ended here is given back to the queue, claimable again a lease later.
+//! - **Leadership** ([`Leadership`]): while the node leads, every period, [`Cluster::rescue`]
+//!   then [`Cluster::sweep`]; a dead node's tasks are requeued or failed within the lease
+//!   plus one period.
+//! - **Refusals** ([`Refusals`]): a task whose write was refused (ended or claimed
+//!   elsewhere) and still runs here is cancelled locally; a reclaimed one is logged as
+//!   lost. The runtime cannot yet drop a task without recording an end, so its local
+//!   record reads `cancelled` while the table holds what happened.
+//!
+//! The slot is `nextval('node_slots') % NODE_SLOTS` (1024), drawn at each join: slots are
+//! unique among the nodes that joined within any 1024 consecutive joins, which is what makes
+//! their tasks' `seq`s unique (`Builder::node_slot`).
 
 mod cluster;
 mod cluster_store;
@@ -167,6 +240,7 @@ mod commit;
 mod conn;
 mod error;
 mod load;
+mod node;
 mod options;
 mod pool;
 mod schema;
@@ -180,6 +254,7 @@ pub use cluster::{
     Heartbeat, Leadership, Listener, NewTask, NodeId, Notification, Rescued, SharedTable, Swept,
 };
 pub use cluster_store::{ClusterStore, ClusterStoreOptions, Fences, Refusal, Refusals};
+pub use node::{Node, NodeHandle, NodeOptions};
 pub use options::PostgresOptions;
 pub use schema::SCHEMA_VERSION;
 pub use store::PostgresStore;

@@ -80,8 +80,14 @@ CREATE TABLE task_inputs (
 );
 ";
 
+/// Version 3: the sequence that numbers the nodes that join (issue 12). A node's slot (what
+/// makes its tasks' `seq` unique across nodes) is `nextval('node_slots') % NODE_SLOTS`.
+const V3: &str = "
+CREATE SEQUENCE node_slots AS bigint MINVALUE 0 START WITH 0;
+";
+
 /// The migration steps, in order: step `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes: a fresh database is migrated to it, and a database
 /// with a newer version in `schema_version` is refused with [`SchemaTooNew`].

@@ -108,7 +108,8 @@ fn a_version_1_database_is_upgraded_in_place_and_keeps_its_data() {
         db,
         "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version",
     );
-    assert_eq!(versions, "1,2");
+    let expected: Vec<String> = (1..=SCHEMA_VERSION).map(|v| v.to_string()).collect();
+    assert_eq!(versions, expected.join(","));
     let loaded = store.load().unwrap();
     assert_eq!(loaded.tasks.len(), 1);
     assert_eq!(loaded.tasks[0].record, a);
@@ -126,4 +127,38 @@ fn a_version_1_database_is_upgraded_in_place_and_keeps_its_data() {
     // The new tables are there.
     let tables = server.psql(db, "SELECT count(*) FROM nodes, task_inputs");
     assert_eq!(tables, "0");
+}
+
+#[test]
+fn a_version_2_database_is_upgraded_to_3_keeps_its_data_and_numbers_slots_from_0() {
+    let (server, url) = fresh();
+    let db = dbname(&url);
+    let mut store = connect(&url);
+    let a = common::working(1);
+    store.commit(&[common::put(&a)]).unwrap();
+    drop(store);
+    // Back to version 2 as a v2 build left it: no sequence, no row 3.
+    server.psql(
+        db,
+        "DROP SEQUENCE node_slots; DELETE FROM schema_version WHERE version = 3;",
+    );
+    assert_eq!(
+        server.psql(
+            db,
+            "SELECT count(*) FROM pg_class WHERE relname = 'node_slots'"
+        ),
+        "0"
+    );
+
+    let mut store = connect(&url);
+    let versions = server.psql(
+        db,
+        "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version",
+    );
+    assert_eq!(versions, "1,2,3");
+    let loaded = store.load().unwrap();
+    assert_eq!(loaded.tasks.len(), 1);
+    assert_eq!(loaded.tasks[0].record, a);
+    assert_eq!(server.psql(db, "SELECT nextval('node_slots')"), "0");
+    assert_eq!(server.psql(db, "SELECT nextval('node_slots')"), "1");
 }

@@ -165,4 +165,11 @@ impl Kinds {
     pub(crate) fn get(&self, name: &str) -> Option<&Kind> {
         self.by_name.get(name)
     }
+
+    /// The names of the kinds, sorted.
+    pub(crate) fn names(&self) -> Vec<Arc<str>> {
+        let mut names: Vec<Arc<str>> = self.by_name.keys().cloned().collect();
+        names.sort();
+        names
+    }
 }

@@ -1,5 +1,7 @@
-//! `taskward serve` with the SQLite store in a data directory, as a child process.
+//! `taskward serve` as a child process (with the SQLite store in a data directory, or the
+//! options a test gives).
 
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -22,18 +24,26 @@ impl Server {
     /// Starts `taskward serve` on a free loopback port over `data_dir` with the durability
     /// policy `durability`, and waits for the line naming its address.
     pub(crate) fn start(data_dir: &Path, durability: &str) -> Server {
+        let mut args: Vec<OsString> = [
+            "--store",
+            "sqlite",
+            "--durability",
+            durability,
+            "--data-dir",
+        ]
+        .map(OsString::from)
+        .into();
+        args.push(data_dir.into());
+        Server::start_with(&args)
+    }
+
+    /// Starts `taskward serve` on a free loopback port with the options `args`, and waits
+    /// for the line naming its address.
+    pub(crate) fn start_with(args: &[OsString]) -> Server {
         let mut child = Command::new(BIN)
             .arg("serve")
-            .args([
-                "--http",
-                "127.0.0.1:0",
-                "--store",
-                "sqlite",
-                "--durability",
-                durability,
-            ])
-            .arg("--data-dir")
-            .arg(data_dir)
+            .args(["--http", "127.0.0.1:0"])
+            .args(args)
             // Polls are the client's business here; keep the advertised interval short.
             .args(["--poll-interval-ms", "100"])
             .env("RUST_LOG", "warn")

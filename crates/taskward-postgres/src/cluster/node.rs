@@ -1,6 +1,7 @@
 //! Node ids.
 
 use std::fmt;
+use std::str::FromStr;
 
 use uuid::Uuid;
 
@@ -22,6 +23,8 @@ use uuid::Uuid;
 /// let a = NodeId::new();
 /// assert_ne!(a, NodeId::new());
 /// assert_eq!(NodeId::from_uuid(*a.as_uuid()), a);
+/// assert_eq!(a.to_string().parse::<NodeId>().unwrap(), a);
+/// assert!("not a uuid".parse::<NodeId>().is_err());
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct NodeId(Uuid);
@@ -46,6 +49,15 @@ impl NodeId {
 impl Default for NodeId {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Parses the hyphenated form [`Display`](fmt::Display) writes (or any form of a UUID).
+impl FromStr for NodeId {
+    type Err = uuid::Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(s.trim()).map(Self)
     }
 }
 

@@ -61,6 +61,24 @@ impl Taskward {
         self.shared().kinds.get(name).is_some()
     }
 
+    /// The names of the registered kinds, sorted: what a node of several claims from the
+    /// shared queue.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use taskward_runtime::{TaskContext, Taskward};
+    /// # use serde_json::{json, Value};
+    /// # async fn double(_: TaskContext, n: Value) -> Result<Value, taskward_core::TaskError> { Ok(json!(n.as_i64().unwrap_or(0) * 2)) }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), taskward_core::Error> {
+    /// let ward = Taskward::builder().register("double", double).spawn().await?;
+    /// assert_eq!(ward.kinds(), vec![std::sync::Arc::<str>::from("double")]);
+    /// # Ok(()) }
+    /// ```
+    pub fn kinds(&self) -> Vec<Arc<str>> {
+        self.shared().kinds.names()
+    }
+
     /// Suspends a running task of a registered kind (OTP's `sys:suspend`): its attempt is
     /// stopped ([`TaskContext::is_suspending`](crate::TaskContext::is_suspending) says so,
     /// and its token fires), the work saves its checkpoint and returns, and the task stays
