@@ -21,6 +21,17 @@ pub(crate) struct Answer {
 
 /// POSTs `message` to `/mcp` (as a 2025-11-25 client, with the session when given).
 pub(crate) fn post(addr: SocketAddr, session: Option<&str>, message: &Value) -> io::Result<Answer> {
+    post_as(addr, "2025-11-25", session, message)
+}
+
+/// POSTs `message` to `/mcp` with the `MCP-Protocol-Version` header `version` (and the
+/// session when given).
+pub(crate) fn post_as(
+    addr: SocketAddr,
+    version: &str,
+    session: Option<&str>,
+    message: &Value,
+) -> io::Result<Answer> {
     let body = serde_json::to_vec(message).map_err(io::Error::other)?;
     let mut stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT)?;
     stream.set_read_timeout(Some(IO_TIMEOUT))?;
@@ -28,7 +39,7 @@ pub(crate) fn post(addr: SocketAddr, session: Option<&str>, message: &Value) -> 
     stream.set_nodelay(true)?;
     let mut head = format!(
         "POST /mcp HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-         Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2025-11-25\r\n\
+         Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: {version}\r\n\
          Content-Length: {}\r\nConnection: close\r\n",
         body.len()
     );

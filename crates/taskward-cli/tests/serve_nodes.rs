@@ -1,0 +1,237 @@
+//! Three `taskward serve --store postgres://…` processes on one PostgreSQL: a client's
+//! requests land on random nodes and every node answers for every task (get, cancel, input
+//! answers, a 2025-11-25 session's `tasks/result`), and the tasks of a node killed with
+//! SIGKILL are rescued and finished by the others, once.
+
+mod crash_support {
+    #[allow(dead_code)]
+    #[path = "http.rs"]
+    pub(crate) mod http;
+    #[allow(dead_code)]
+    #[path = "mcp.rs"]
+    pub(crate) mod mcp;
+    #[allow(dead_code)]
+    #[path = "nodes.rs"]
+    pub(crate) mod nodes;
+    #[allow(dead_code)]
+    #[path = "rng.rs"]
+    pub(crate) mod rng;
+    #[allow(dead_code)]
+    #[path = "server.rs"]
+    pub(crate) mod server;
+}
+
+#[path = "../../taskward-postgres/tests/common/server.rs"]
+mod pg_server;
+
+use std::collections::HashMap;
+
+use crash_support::mcp;
+use crash_support::nodes::{Cluster, call, get, modern};
+use crash_support::rng::Rng;
+use serde_json::json;
+
+/// The run's seed: `TASKWARD_NODES_SEED`, else the clock; printed so a run can be replayed.
+fn rng() -> Rng {
+    let seed = std::env::var("TASKWARD_NODES_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        });
+    eprintln!("serve_nodes: TASKWARD_NODES_SEED={seed}");
+    Rng::new(seed)
+}
+
+/// Three distinct nodes (A, B, C) in a random order.
+fn shuffle(rng: &mut Rng) -> [usize; 3] {
+    let mut order = [0, 1, 2];
+    for i in (1..3).rev() {
+        order.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    order
+}
+
+#[test]
+fn any_node_answers_for_a_task_of_another() {
+    let mut rng = rng();
+    let cluster = Cluster::start(3);
+    let addr = |n: usize| cluster.addr(n);
+
+    // A long sleep created on A is read as working on B and C, cancelled through B.
+    let [a, b, c] = shuffle(&mut rng);
+    let id = call(addr(a), "sleep", json!({"seconds": 300}));
+    assert_eq!(
+        cluster.row(&id, "node"),
+        cluster.ids[a],
+        "held by the node it was created on"
+    );
+    for n in [b, c] {
+        assert_eq!(get(addr(n), &id)["status"], "working", "on node {n}");
+    }
+    let cancelled = modern(addr(b), "tasks/cancel", json!({"taskId": id})).expect("cancel");
+    assert_eq!(cancelled["resultType"], "complete");
+    cluster.wait_until("the cancel reaches the holder", || {
+        cluster.row(&id, "status") == "cancelled" && cluster.row(&id, "lease_until IS NULL") == "t"
+    });
+    for n in [a, b, c] {
+        assert_eq!(get(addr(n), &id)["status"], "cancelled", "on node {n}");
+    }
+
+    // ask_name created on A, answered through C (the key read on A), read completed on B.
+    let [a, b, c] = shuffle(&mut rng);
+    let id = call(addr(a), "ask_name", json!({}));
+    let mut key = None;
+    cluster.wait_until("ask_name asks", || {
+        let task = get(addr(a), &id);
+        key = task["inputRequests"]
+            .as_object()
+            .and_then(|requests| requests.keys().next().cloned());
+        key.is_some()
+    });
+    let key = key.expect("an input key");
+    let update = json!({
+        "taskId": id,
+        "inputResponses": {key: {"action": "accept", "content": {"name": "Nodes"}}}
+    });
+    let updated = modern(addr(c), "tasks/update", update).expect("tasks/update on C");
+    assert_eq!(updated["resultType"], "complete");
+    cluster.wait_until("ask_name completes", || {
+        get(addr(b), &id)["status"] == "completed"
+    });
+    let done = get(addr(b), &id);
+    assert!(
+        done["result"].to_string().contains("Hello, Nodes!"),
+        "the answer is in the result: {done}"
+    );
+
+    // A short sleep polled on random nodes until terminal.
+    let id = call(
+        addr(rng.below(3) as usize),
+        "sleep",
+        json!({"seconds": 0.2}),
+    );
+    cluster.wait_until("the short sleep ends", || {
+        get(addr(rng.below(3) as usize), &id)["status"] == "completed"
+    });
+
+    // A 2025-11-25 session opened on A; tasks/result of its task sent to B.
+    let [a, b, _] = shuffle(&mut rng);
+    let session = mcp::initialize(addr(a)).expect("a session on A");
+    let created = mcp::request(
+        addr(a),
+        &session,
+        "tools/call",
+        json!({"name": "count_primes", "arguments": {"limit": 200000}, "task": {}}),
+    )
+    .expect("a task in the session");
+    let id = created["task"]["taskId"].as_str().expect("a task id");
+    let answer = mcp::task_result(addr(b), &session, id, None).expect("tasks/result on B");
+    let text = answer["result"].to_string();
+    assert!(
+        text.contains("17984 primes below 200000"),
+        "the tool result: {answer}"
+    );
+    assert_eq!(cluster.row(id, "status"), "completed");
+}
+
+#[test]
+fn the_tasks_of_a_killed_node_are_finished_once_by_the_others() {
+    let mut rng = rng();
+    let mut cluster = Cluster::start(3);
+    // Some finished before the kill, whose rows must not change.
+    let mut finished = Vec::new();
+    for n in 0..3 {
+        finished.push(call(cluster.addr(n), "sleep", json!({"seconds": 0.05})));
+    }
+    cluster.wait_until("the first tasks end", || {
+        finished
+            .iter()
+            .all(|id| cluster.row(id, "status") == "completed")
+    });
+    let before: HashMap<String, String> = finished
+        .iter()
+        .map(|id| {
+            (
+                id.clone(),
+                cluster.row(id, "attempt || ' ' || record::text"),
+            )
+        })
+        .collect();
+    // Running ones, two per kind on each node.
+    let mut running = Vec::new();
+    for n in 0..3 {
+        for _ in 0..2 {
+            running.push(call(cluster.addr(n), "sleep", json!({"seconds": 2})));
+            running.push(call(
+                cluster.addr(n),
+                "count_primes",
+                json!({"limit": 20_000_000}),
+            ));
+        }
+    }
+    let victim = rng.below(3) as usize;
+    let dead = cluster.ids[victim].clone();
+    let held: Vec<(String, i64)> = cluster
+        .sql(&format!(
+            "SELECT id, attempt FROM tasks WHERE node = '{dead}' AND lease_until IS NOT NULL"
+        ))
+        .lines()
+        .map(|l| {
+            let (id, attempt) = l.split_once('|').expect("id|attempt");
+            (id.to_owned(), attempt.parse().expect("an attempt"))
+        })
+        .collect();
+    eprintln!("serve_nodes: killing node {victim} ({dead}), holding {held:?}");
+    assert!(!held.is_empty(), "the victim holds tasks");
+    cluster.kill(victim);
+
+    cluster.wait_until("the dead node's tasks are finished by others", || {
+        held.iter()
+            .all(|(id, _)| cluster.row(id, "status") == "completed")
+    });
+    let mut rescued = 0;
+    for (id, attempt) in &held {
+        assert_eq!(cluster.row(id, "lease_until IS NULL"), "t", "{id} released");
+        let now: i64 = cluster.row(id, "attempt").parse().expect("an attempt");
+        if now == *attempt {
+            // It ended on the victim between the read of its rows and the kill.
+            assert_eq!(cluster.row(id, "node::text"), dead, "{id} unclaimed");
+            continue;
+        }
+        assert_eq!(
+            now,
+            attempt + 1,
+            "task {id} was claimed once more, so run once more"
+        );
+        assert_ne!(
+            cluster.row(id, "node::text"),
+            dead,
+            "{id} ended by another node"
+        );
+        rescued += 1;
+    }
+    assert!(
+        rescued >= 2,
+        "at least the victim's two sleeps were rescued"
+    );
+    for (id, row) in &before {
+        assert_eq!(
+            &cluster.row(id, "attempt || ' ' || record::text"),
+            row,
+            "{id} finished before the kill is unchanged"
+        );
+    }
+    let stuck = cluster.sql(&format!(
+        "SELECT count(*) FROM tasks WHERE node = '{dead}' AND lease_until IS NOT NULL"
+    ));
+    assert_eq!(stuck, "0", "nothing is left held by the dead node");
+    // The others' running tasks finish too.
+    cluster.wait_until("every task ends", || {
+        running
+            .iter()
+            .all(|id| cluster.row(id, "status") == "completed")
+    });
+}
