@@ -1,7 +1,7 @@
 //! `ClusterStore` coalesces progress: a held task's writes that change only its progress
 //! reach its row at most about every `progress_interval`, the last one by the store itself;
-//! a status or phase change and a terminal record are written in their own batch; the
-//! pending progress of a removed task is never written.
+//! a status or phase change and a terminal record are written in their own batch, a checkpoint
+//! takes the pending progress along; the pending progress of a removed task is never written.
 
 mod common;
 
@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use common::cluster::{closure, done};
 use common::cluster_store::{drain, store_with_refusals};
-use common::{PgServer, fresh, put};
+use common::{PgServer, checkpoint, fresh, put};
+use serde_json::json;
 use taskward_core::{DurableStore, Phase, Progress, Status, StoreWrite, TaskId, TaskRecord};
 use taskward_postgres::{ClusterStore, NodeId, Refusals};
 use tokio_postgres::{Client, NoTls};
@@ -58,6 +59,16 @@ async fn state(client: &Client, id: TaskId) -> (String, Option<i64>) {
         .await
         .expect("read the row");
     (row.get(0), row.get(1))
+}
+
+/// The text of SQL expression `expr` on task `id`'s row.
+async fn text(client: &Client, id: TaskId, expr: &str) -> Option<String> {
+    let sql = format!("SELECT ({expr})::text FROM tasks WHERE id = $1");
+    client
+        .query_one(&sql, &[id.as_uuid()])
+        .await
+        .expect("read the row")
+        .get(0)
 }
 
 /// `record` with `done` units of progress.
@@ -129,14 +140,7 @@ async fn status_phase_and_terminal_changes_are_written_in_their_batch() {
     retrying.phase = Some(Phase::RetryWait);
     retrying.progress = Some(Progress::new(4, Some(50), None));
     store.commit(&[put(&retrying)]).unwrap();
-    let phase: Option<String> = db
-        .query_one(
-            "SELECT record->>'phase' FROM tasks WHERE id = $1",
-            &[task.id.as_uuid()],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let phase = text(&db, task.id, "record->>'phase'").await;
     assert_eq!(
         (phase.as_deref(), state(&db, task.id).await.1),
         (Some("retry_wait"), Some(4)),
@@ -166,5 +170,21 @@ async fn the_pending_progress_of_a_removed_task_is_never_written() {
     assert_eq!(state(&db, task.id).await, ("working".to_owned(), None));
     drop(store);
     assert_eq!(updates(&db, task.id).await, 0, "nor when the store closes");
+    assert_eq!(drain(&mut refusals), []);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_takes_the_pending_progress_along() {
+    let (_server, mut store, mut refusals, db, task) = inserted().await;
+    store.commit(&[progress(&task, 8)]).unwrap();
+    store
+        .commit(&[checkpoint(task.id, json!({ "next": 9 }))])
+        .unwrap();
+    let checkpoint = text(&db, task.id, "checkpoint::text").await;
+    assert_eq!(
+        (checkpoint.as_deref(), state(&db, task.id).await.1),
+        (Some(r#"{"next":9}"#), Some(8)),
+        "the checkpoint and the progress before it are written in its batch"
+    );
     assert_eq!(drain(&mut refusals), []);
 }
