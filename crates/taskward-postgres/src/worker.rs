@@ -14,6 +14,10 @@
 //! finds it closed fails, and the next request connects again first. The journal retries a
 //! failed commit with backoff (10 ms doubling to 5 s), so commits resume by themselves once
 //! the server is back; submits wait meanwhile.
+//!
+//! Between requests the thread also wakes when its backend has held writes back
+//! ([`Backend::next_flush`]: the cluster store's coalesced progress) and writes them, and it
+//! writes whatever is still held back when the store is dropped.
 
 use std::sync::mpsc as std_mpsc;
 use std::thread::JoinHandle;
