@@ -149,7 +149,9 @@
 //! removes expired rows for everyone, and a node dropping a finished task from its memory
 //! must not delete it for the others. Sessions are written to the shared `sessions` table.
 //! Load returns every session and the tasks the node's [`NodeId`] holds, with their fences:
-//! keep a node's id across restarts, or its former tasks wait for the rescue.
+//! keep a node's id across restarts, or its former tasks wait for the rescue. A held task's
+//! progress is [coalesced](ClusterStore#progress-is-coalesced): written at most about every
+//! [`ClusterStoreOptions::progress_interval`] (250 ms), the last one by the store itself.
 //!
 //! ## Retries and refusals
 //!

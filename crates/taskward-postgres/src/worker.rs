@@ -14,6 +14,10 @@
 //! finds it closed fails, and the next request connects again first. The journal retries a
 //! failed commit with backoff (10 ms doubling to 5 s), so commits resume by themselves once
 //! the server is back; submits wait meanwhile.
+//!
+//! Between requests the thread also wakes when its backend has held writes back
+//! ([`Backend::next_flush`]: the cluster store's coalesced progress) and writes them, and it
+//! writes whatever is still held back when the store is dropped.
 
 use std::sync::mpsc as std_mpsc;
 use std::thread::JoinHandle;
@@ -40,6 +44,14 @@ pub(crate) trait Backend: Sized + 'static {
     async fn load(&mut self) -> Result<Self::Load, StoreError>;
     /// Applies a batch.
     async fn commit(&mut self, batch: &[StoreWrite]) -> Result<(), StoreError>;
+    /// When the backend has writes it held back to flush by itself (none by default).
+    fn next_flush(&self) -> Option<tokio::time::Instant> {
+        None
+    }
+    /// Writes what it held back and is due (all of it with `all`: the store is closing).
+    async fn flush(&mut self, _all: bool) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// A call of the store, with where to send its answer.
@@ -135,23 +147,51 @@ async fn serve<B: Backend>(
             return;
         }
     };
-    while let Some(request) = requests.recv().await {
-        if conn.is_closed() {
-            match B::open(&setup).await {
-                Ok(new) => {
-                    tracing::info!("postgres store: connected again");
-                    conn = new;
-                }
-                Err(e) => {
-                    request.fail(e);
+    loop {
+        let request = match conn.next_flush() {
+            None => requests.recv().await,
+            Some(at) => tokio::select! {
+                request = requests.recv() => request,
+                () = tokio::time::sleep_until(at) => {
+                    flush(&setup, &mut conn, false).await;
                     continue;
                 }
-            }
+            },
+        };
+        let Some(request) = request else { break };
+        if let Err(e) = reopen(&setup, &mut conn).await {
+            request.fail(e);
+            continue;
         }
         match request {
             Request::Load(reply) => _ = reply.send(conn.load().await),
             Request::Commit(batch, reply) => _ = reply.send(conn.commit(&batch).await),
         }
+    }
+    // The store is closing: what it held back goes now, if the connection is up.
+    if conn.next_flush().is_some() && !conn.is_closed() {
+        flush(&setup, &mut conn, true).await;
+    }
+}
+
+/// Opens the connection again if it is lost.
+async fn reopen<B: Backend>(setup: &B::Setup, conn: &mut B) -> Result<(), StoreError> {
+    if conn.is_closed() {
+        *conn = B::open(setup).await?;
+        tracing::info!("postgres store: connected again");
+    }
+    Ok(())
+}
+
+/// Writes what the backend held back and is due; a failure is logged (the backend keeps the
+/// writes and tries again later: on a connection that could not open again, its write fails
+/// at once and waits its next turn, so a server that is down costs no busy loop).
+async fn flush<B: Backend>(setup: &B::Setup, conn: &mut B, all: bool) {
+    if let Err(e) = reopen(setup, conn).await {
+        tracing::warn!("postgres store: cannot connect to flush held-back writes: {e}");
+    }
+    if let Err(e) = conn.flush(all).await {
+        tracing::warn!("postgres store: cannot flush held-back writes: {e}");
     }
 }
 

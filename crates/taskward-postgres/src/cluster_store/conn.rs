@@ -1,8 +1,13 @@
 //! The cluster store's connection on its worker thread: the single-node store's connection
 //! (policy, migration, session statements) plus the fenced task statements.
 
+use std::sync::{Arc, Mutex, MutexGuard};
+
 use taskward_core::{LoadStats, Loaded, StoreError, StoreWrite};
+use tokio::time::Instant;
 use tokio_postgres::{Client, Config};
+
+use super::coalesce::Coalescer;
 
 use super::commit::{self, Statements};
 use super::fences::Fences;
@@ -23,6 +28,8 @@ pub(super) struct Setup {
     pub(super) lease_ms: i64,
     pub(super) fences: Fences,
     pub(super) sink: Sink,
+    /// The progress waiting to be written: kept across reconnections.
+    pub(super) coalescer: Arc<Mutex<Coalescer>>,
 }
 
 /// One connection of the cluster store.
@@ -34,6 +41,7 @@ pub(super) struct Link {
     lease_ms: i64,
     fences: Fences,
     sink: Sink,
+    coalescer: Arc<Mutex<Coalescer>>,
 }
 
 impl Backend for Link {
@@ -58,6 +66,7 @@ impl Backend for Link {
             lease_ms: setup.lease_ms,
             fences: setup.fences.clone(),
             sink: setup.sink.clone(),
+            coalescer: Arc::clone(&setup.coalescer),
         })
     }
 
@@ -75,10 +84,47 @@ impl Backend for Link {
             fences.insert(task.record.id, u32::try_from(attempt).unwrap_or(0));
         }
         drop(fences);
+        self.coalesce().clear();
         Ok((loaded, stats))
     }
 
+    /// Writes the batch, but for the progress it defers (see [`Coalescer::split`]).
     async fn commit(&mut self, batch: &[StoreWrite]) -> Result<(), StoreError> {
+        let now = Instant::now();
+        let split = {
+            let fences = self.fences.lock();
+            self.coalesce().split(batch, &fences, now)
+        };
+        self.write(&split.writes).await?;
+        self.coalesce().committed(split, now);
+        Ok(())
+    }
+
+    fn next_flush(&self) -> Option<Instant> {
+        self.coalesce().next_due()
+    }
+
+    async fn flush(&mut self, all: bool) -> Result<(), StoreError> {
+        let now = Instant::now();
+        let due = self.coalesce().take_due(now, all);
+        if due.is_empty() {
+            return Ok(());
+        }
+        let result = self.write(&due).await;
+        self.coalesce().flushed(due, now, result.is_ok());
+        result
+    }
+}
+
+impl Link {
+    fn coalesce(&self) -> MutexGuard<'_, Coalescer> {
+        // Every change of the coalescer is a whole-map step: consistent after a panic.
+        self.coalescer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Applies `batch` in one transaction: fenced task writes, sessions; then the fences
+    /// follow and the refusals are reported.
+    async fn write(&mut self, batch: &[StoreWrite]) -> Result<(), StoreError> {
         if batch.is_empty() {
             return Ok(());
         }

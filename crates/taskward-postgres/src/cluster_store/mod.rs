@@ -2,6 +2,7 @@
 //! node's tasks into the cluster's `tasks` table, every write fenced. See the
 //! [crate docs](crate#a-nodes-writes-clusterstore).
 
+mod coalesce;
 mod commit;
 mod conn;
 mod fences;
@@ -10,6 +11,7 @@ mod plan;
 mod refusal;
 
 use std::fmt;
+use std::sync::{Arc, Mutex};
 
 use taskward_core::{Durability, DurableStore, Loaded, StoreError, StoreWrite};
 
@@ -17,6 +19,7 @@ pub use fences::Fences;
 pub use options::ClusterStoreOptions;
 pub use refusal::{Refusal, Refusals};
 
+use self::coalesce::Coalescer;
 use self::conn::{Link, Setup};
 use self::refusal::Sink;
 use crate::cluster::millis;
@@ -51,6 +54,22 @@ use crate::{Claimed, LoadStats, NodeId, PostgresOptions, pool};
 /// across restarts (a file in its data directory) so that it finds its tasks again; a node
 /// with a new id loads none, and the elected node rescues the old id's tasks once their
 /// lease expires.
+///
+/// # Progress is coalesced
+///
+/// A held task's non-terminal `Put` whose status and phase are the ones last written for it
+/// (only its progress, status message or such changed), less than
+/// [`progress_interval`](ClusterStoreOptions::progress_interval) (250 ms) after the task's
+/// last write, is not written in its batch: it waits as the task's pending record (a later
+/// one replaces it). The task's next write that does not wait supersedes it (a checkpoint
+/// alone takes it along), and the store's thread writes it by itself once the interval has
+/// passed; a `Remove` drops it. So a node writes each task's progress at most about every
+/// interval, and `tasks/get` on another node shows it that late at most. Nothing a caller
+/// waits for waits: a new task's first write, a status or phase change, a terminal record,
+/// a checkpoint and sessions go in their batch. A crash loses at most a task's last
+/// interval of progress, which its next write (or a resume after a rescue) overwrites; the
+/// fencing, the refusals (a pending record refused when written is reported like any
+/// other) and the retries are those of every write.
 ///
 /// Heartbeats are the node driver's job ([`Cluster::heartbeat`](crate::Cluster::heartbeat)
 /// renews the leases of the rows this store inserts). Like
@@ -120,6 +139,7 @@ impl ClusterStore {
             lease_ms: millis(options.cluster.lease),
             fences: fences.clone(),
             sink,
+            coalescer: Arc::new(Mutex::new(Coalescer::new(options.progress_interval))),
         };
         Ok(Self {
             worker: Worker::start(setup)?,

@@ -1,5 +1,7 @@
 //! The cluster store's options.
 
+use std::time::Duration;
+
 use taskward_core::Durability;
 
 use crate::ClusterOptions;
@@ -8,7 +10,8 @@ use crate::ClusterOptions;
 /// (its [`lease`](ClusterOptions::lease) is the lease of the rows the store inserts, the one
 /// [`Cluster::heartbeat`](crate::Cluster::heartbeat) renews; its
 /// [`connect_timeout`](ClusterOptions::connect_timeout) bounds each connection), the
-/// durability policy, and the capacity of the refusal channel.
+/// durability policy, the capacity of the refusal channel, and the interval progress is
+/// coalesced over.
 ///
 /// # Examples
 ///
@@ -18,8 +21,10 @@ use crate::ClusterOptions;
 ///
 /// let options = ClusterStoreOptions::new(ClusterOptions::new())
 ///     .durability(Durability::Power)
-///     .refusals(64);
+///     .refusals(64)
+///     .progress_interval(std::time::Duration::from_millis(500));
 /// assert_eq!((options.durability, options.refusals), (Durability::Power, 64));
+/// assert_eq!(options.progress_interval.as_millis(), 500);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -32,16 +37,29 @@ pub struct ClusterStoreOptions {
     /// How many refusals wait unread before later ones are dropped (default 1024, at
     /// least 1).
     pub refusals: usize,
+    /// The least time between two writes of a held task that change only its progress,
+    /// status message or other detail, not its status or phase (default 250 ms; zero writes
+    /// every record). A record within the interval waits as the task's pending record, and
+    /// is written with the task's next write or once the interval has passed: see
+    /// [`ClusterStore`](crate::ClusterStore#progress-is-coalesced).
+    pub progress_interval: Duration,
 }
 
 impl ClusterStoreOptions {
-    /// The `cluster` options, policy `process`, 1024 refusals.
+    /// The `cluster` options, policy `process`, 1024 refusals, progress every 250 ms.
     pub fn new(cluster: ClusterOptions) -> Self {
         Self {
             cluster,
             durability: Durability::Process,
             refusals: 1024,
+            progress_interval: Duration::from_millis(250),
         }
+    }
+
+    /// Sets the interval a held task's progress is coalesced over (zero: no coalescing).
+    pub fn progress_interval(mut self, interval: Duration) -> Self {
+        self.progress_interval = interval;
+        self
     }
 
     /// Sets the policy.
