@@ -20,11 +20,13 @@ impl Cluster {
     /// Cancel safe: a read.
     pub async fn get(&self, scope: &Scope, id: TaskId) -> Result<Option<TaskRecord>, StoreError> {
         let conn = self.conn().await?;
+        // Prepared once per pooled connection: a read is then one round trip, not two.
+        let statement = conn
+            .prepare_cached("SELECT id, record::text FROM tasks WHERE id = $1 AND scope = $2")
+            .await
+            .map_err(pg("read a task"))?;
         let row = conn
-            .query_opt(
-                "SELECT id, record::text FROM tasks WHERE id = $1 AND scope = $2",
-                &[id.as_uuid(), &scope_key(scope)],
-            )
+            .query_opt(&statement, &[id.as_uuid(), &scope_key(scope)])
             .await
             .map_err(pg("read a task"))?;
         let Some(row) = row else { return Ok(None) };
@@ -44,12 +46,15 @@ impl Cluster {
     /// Cancel safe: a read.
     pub async fn session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
         let conn = self.conn().await?;
-        let row = conn
-            .query_opt(
+        let statement = conn
+            .prepare_cached(
                 "SELECT record::text FROM sessions \
                  WHERE id = $1 AND (expires_at IS NULL OR expires_at > now())",
-                &[&text_key(id).as_ref()],
             )
+            .await
+            .map_err(pg("read a session"))?;
+        let row = conn
+            .query_opt(&statement, &[&text_key(id).as_ref()])
             .await
             .map_err(pg("read a session"))?;
         let Some(row) = row else { return Ok(None) };
@@ -81,10 +86,16 @@ impl Cluster {
         let conn = self.conn().await?;
         let after = after.map_or(-1, |s| i64::try_from(s).unwrap_or(i64::MAX));
         let statuses: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
-        let rows = conn
-            .query(
+        let statement = conn
+            .prepare_cached(
                 "SELECT id, record::text FROM tasks WHERE scope = $1 AND seq > $2 \
                  AND (cardinality($3::text[]) = 0 OR status = ANY($3)) ORDER BY seq LIMIT $4",
+            )
+            .await
+            .map_err(pg("list tasks"))?;
+        let rows = conn
+            .query(
+                &statement,
                 &[&scope_key(scope), &after, &statuses, &i64::from(limit)],
             )
             .await
