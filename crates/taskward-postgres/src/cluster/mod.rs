@@ -32,6 +32,7 @@ pub use notify::{Listener, Notification};
 pub use options::ClusterOptions;
 pub use rescue::{Rescued, Swept};
 pub use shared::SharedTable;
+pub(crate) use shared::Waiters;
 pub use signal::{Answered, CancelRequested};
 
 pub(crate) use notify::Payload;

@@ -22,8 +22,10 @@ use super::{Answered, CancelRequested, Cluster, Listener, Notification};
 /// `cancel`, `provide_input` and `wait` then answer for a task held by any node, and
 /// `Taskward::find_session` reads a session any node wrote to the `sessions` table.
 ///
-/// It listens on one dedicated connection ([`Listener`]): a task's terminal write, a rescue
-/// or a cancel wakes whoever waits for it. A notification that was lost (the connection
+/// Started with [`start`](Self::start), it listens on one dedicated connection
+/// ([`Listener`]); the view a [`Node`](crate::Node) joins with is woken by the node's own
+/// listener instead. Either way a task's terminal write, a rescue or a cancel wakes whoever
+/// waits for it. A notification that was lost (the connection
 /// dropped) wakes every waiter, and a waiter reads the row again at least every heartbeat
 /// period, so a missed notification costs a delay, never a hang.
 ///
@@ -46,12 +48,13 @@ use super::{Answered, CancelRequested, Cluster, Listener, Notification};
 pub struct SharedTable {
     cluster: Cluster,
     waiters: Arc<Waiters>,
-    listening: JoinHandle<()>,
+    /// The listener of a table started on its own; `None` when a node's listener feeds it.
+    listening: Option<JoinHandle<()>>,
 }
 
 /// Who waits for which task's row to change.
 #[derive(Debug, Default)]
-struct Waiters {
+pub(crate) struct Waiters {
     by_task: Mutex<HashMap<TaskId, Vec<oneshot::Sender<()>>>>,
 }
 
@@ -83,6 +86,15 @@ impl Waiters {
             let _ = waiter.send(());
         }
     }
+
+    /// Wakes whoever waits for what `notification` says changed.
+    pub(crate) fn notified(&self, notification: &Notification) {
+        match notification {
+            Notification::Changed { id, .. } | Notification::Cancel { id, .. } => self.wake(id),
+            Notification::MaybeMissed => self.wake_all(),
+            _ => {}
+        }
+    }
 }
 
 impl SharedTable {
@@ -98,24 +110,30 @@ impl SharedTable {
     /// Cancelling it drops the connection; nothing is left running.
     pub async fn start(cluster: Cluster, url: &str) -> Result<Self, StoreError> {
         let mut listener = Listener::connect(url, cluster.options()).await?;
-        let waiters = Arc::new(Waiters::default());
-        let woken = waiters.clone();
-        let listening = tokio::spawn(async move {
+        let mut shared = Self::fed(cluster);
+        let woken = shared.waiters();
+        shared.listening = Some(tokio::spawn(async move {
             while let Some(notification) = listener.recv().await {
-                match notification {
-                    Notification::Changed { id, .. } | Notification::Cancel { id, .. } => {
-                        woken.wake(&id);
-                    }
-                    Notification::MaybeMissed => woken.wake_all(),
-                    _ => {}
-                }
+                woken.notified(&notification);
             }
-        });
-        Ok(Self {
+        }));
+        Ok(shared)
+    }
+
+    /// A view with no listener of its own: whoever listens (a [`Node`](crate::Node)'s
+    /// duties) hands each notification to [`waiters`](Self::waiters), so that a node keeps
+    /// one listening connection, not two.
+    pub(crate) fn fed(cluster: Cluster) -> Self {
+        Self {
             cluster,
-            waiters,
-            listening,
-        })
+            waiters: Arc::new(Waiters::default()),
+            listening: None,
+        }
+    }
+
+    /// Who waits on this view: to be woken by the notifications a node's listener receives.
+    pub(crate) fn waiters(&self) -> Arc<Waiters> {
+        Arc::clone(&self.waiters)
     }
 
     /// The cluster this view reads.
@@ -132,7 +150,9 @@ impl SharedTable {
 
 impl Drop for SharedTable {
     fn drop(&mut self) {
-        self.listening.abort();
+        if let Some(listening) = &self.listening {
+            listening.abort();
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! notifications and the store's refusals, one at a time.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use taskward_core::TaskId;
 use taskward_runtime::Taskward;
@@ -9,6 +10,7 @@ use tokio::sync::oneshot;
 use tokio::time::{MissedTickBehavior, interval};
 
 use super::{Node, NodeOptions};
+use crate::cluster::Waiters;
 use crate::{
     Cluster, Fenced, Fences, Leadership, Listener, NodeId, Notification, Refusal, Refusals,
 };
@@ -22,6 +24,7 @@ pub(super) struct Driver {
     pub(super) refusals: Refusals,
     pub(super) listener: Listener,
     pub(super) leadership: Leadership,
+    pub(super) waiters: Arc<Waiters>,
     pub(super) ward: Taskward,
     /// The tasks this node claimed, until they end here: what its capacity counts.
     pub(super) claimed: HashSet<TaskId>,
@@ -42,6 +45,7 @@ impl Driver {
             refusals: node.refusals,
             listener: node.listener,
             leadership: node.leadership,
+            waiters: node.waiters,
             ward,
             claimed: HashSet::new(),
             missing: HashSet::new(),
@@ -76,6 +80,8 @@ impl Driver {
     /// A notification: signals for this node act at once; a queue of a registered kind
     /// triggers a claim; a possibly missed notification triggers a heartbeat and a claim.
     async fn notified(&mut self, notification: Notification) {
+        // First the waits of the node's shared view (`wait` of another node's task).
+        self.waiters.notified(&notification);
         match notification {
             Notification::Cancel { id, node } if node == Some(self.id) => {
                 self.cancel_local(id, "cancelled on another node").await;

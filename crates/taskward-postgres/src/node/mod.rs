@@ -10,6 +10,7 @@ mod options;
 mod slot;
 
 use std::fmt;
+use std::sync::Arc;
 
 use taskward_core::StoreError;
 use taskward_runtime::Taskward;
@@ -18,6 +19,7 @@ use tokio::sync::oneshot;
 pub use handle::NodeHandle;
 pub use options::NodeOptions;
 
+use crate::cluster::Waiters;
 use crate::{
     Cluster, ClusterStore, ClusterStoreOptions, Fences, Leadership, Listener, NodeId, Refusals,
     SharedTable,
@@ -65,6 +67,8 @@ pub struct Node {
     refusals: Refusals,
     listener: Listener,
     leadership: Leadership,
+    /// The waits of the node's shared view, woken by its listener.
+    waiters: Arc<Waiters>,
 }
 
 impl Node {
@@ -105,7 +109,8 @@ impl Node {
         let fences = store.fences();
         let listener = Listener::connect(url, &options.cluster).await?;
         let leadership = Leadership::start(url, &options.cluster)?;
-        let shared = SharedTable::start(cluster.clone(), url).await?;
+        // One listening connection per node: the duties' listener wakes the view's waiters.
+        let shared = SharedTable::fed(cluster.clone());
         let node = Node {
             id,
             slot,
@@ -115,6 +120,7 @@ impl Node {
             refusals,
             listener,
             leadership,
+            waiters: shared.waiters(),
         };
         Ok((node, store, shared))
     }
