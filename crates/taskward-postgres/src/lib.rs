@@ -249,6 +249,7 @@ mod schema;
 mod sessions;
 mod store;
 mod text;
+mod tls;
 mod worker;
 
 pub use cluster::{

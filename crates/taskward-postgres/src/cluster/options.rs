@@ -1,5 +1,6 @@
-//! The cluster's options: lease, heartbeat, pool size, retry intervals.
+//! The cluster's options: lease, heartbeat, pool size, retry intervals, TLS.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// How a node takes part in a cluster: the lease its claims hold, how often it should
@@ -36,10 +37,15 @@ pub struct ClusterOptions {
     /// [`Leadership`](crate::Leadership) wait before trying again after a failure, and how
     /// often a non-leader tries to take the lead (default 1 s).
     pub retry: Duration,
+    /// The CA certificates (a PEM file) the server's certificate must chain to, for the
+    /// URL's `sslmode` (default none: `verify-ca` and `verify-full` then trust the system's
+    /// roots, `prefer` and `require` encrypt without checking the certificate, as libpq).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl ClusterOptions {
-    /// The defaults: heartbeat 10 s, lease 30 s, 8 connections, connect timeout 10 s, retry 1 s.
+    /// The defaults: heartbeat 10 s, lease 30 s, 8 connections, connect timeout 10 s, retry
+    /// 1 s, no CA file.
     pub fn new() -> Self {
         Self {
             heartbeat: Duration::from_secs(10),
@@ -47,6 +53,7 @@ impl ClusterOptions {
             pool_size: 8,
             connect_timeout: Duration::from_secs(10),
             retry: Duration::from_secs(1),
+            ca_file: None,
         }
     }
 
@@ -72,6 +79,12 @@ impl ClusterOptions {
     /// Sets the connect timeout.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets the CA file (PEM) the server's certificate must chain to.
+    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
         self
     }
 
