@@ -1,4 +1,4 @@
-//! The cluster's options: lease, heartbeat, pool size, retry intervals, TLS.
+//! The cluster's options: lease, heartbeat, pool size, retry intervals, TLS, read cache.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -41,11 +41,16 @@ pub struct ClusterOptions {
     /// URL's `sslmode` (default none: `verify-ca` and `verify-full` then trust the system's
     /// roots, `prefer` and `require` encrypt without checking the certificate, as libpq).
     pub ca_file: Option<PathBuf>,
+    /// How many terminal records of other nodes' tasks a node keeps to answer reads from
+    /// memory (default 10,000; 0: none). See [`SharedTable`](crate::SharedTable).
+    pub terminal_cache: usize,
+    /// How many bytes (their JSON text) those records may take (default 16 MiB).
+    pub terminal_cache_bytes: usize,
 }
 
 impl ClusterOptions {
     /// The defaults: heartbeat 10 s, lease 30 s, 8 connections, connect timeout 10 s, retry
-    /// 1 s, no CA file.
+    /// 1 s, no CA file, a cache of 10,000 terminal records or 16 MiB.
     pub fn new() -> Self {
         Self {
             heartbeat: Duration::from_secs(10),
@@ -54,6 +59,8 @@ impl ClusterOptions {
             connect_timeout: Duration::from_secs(10),
             retry: Duration::from_secs(1),
             ca_file: None,
+            terminal_cache: 10_000,
+            terminal_cache_bytes: 16 << 20,
         }
     }
 
@@ -85,6 +92,14 @@ impl ClusterOptions {
     /// Sets the CA file (PEM) the server's certificate must chain to.
     pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.ca_file = Some(path.into());
+        self
+    }
+
+    /// Sets the bounds of the cache of terminal records: at most `records` of them and
+    /// `bytes` bytes (either 0: no cache).
+    pub fn terminal_cache(mut self, records: usize, bytes: usize) -> Self {
+        self.terminal_cache = records;
+        self.terminal_cache_bytes = bytes;
         self
     }
 
