@@ -66,7 +66,10 @@ pub(crate) fn connector(check: Check, ca_file: Option<&Path>) -> Result<Tls, Sto
         (None, _) => Some(system_roots()?),
     };
     let verifier: Arc<dyn ServerCertVerifier> = match roots {
-        None => Arc::new(EncryptOnly(provider.signature_verification_algorithms)),
+        None => Arc::new(Relaxed {
+            chain: None,
+            algorithms: provider.signature_verification_algorithms,
+        }),
         Some(roots) => {
             let webpki =
                 WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
@@ -74,7 +77,10 @@ pub(crate) fn connector(check: Check, ca_file: Option<&Path>) -> Result<Tls, Sto
                     .map_err(|e| StoreError::with_source("postgres: TLS: no usable root", e))?;
             match check {
                 Check::Full => webpki,
-                Check::Encrypt | Check::Chain => Arc::new(ChainOnly(webpki)),
+                Check::Encrypt | Check::Chain => Arc::new(Relaxed {
+                    chain: Some(webpki),
+                    algorithms: provider.signature_verification_algorithms,
+                }),
             }
         }
     };
@@ -122,11 +128,17 @@ fn system_roots() -> Result<RootCertStore, StoreError> {
     Ok(roots)
 }
 
-/// `verify-ca`, and `require` with a CA file: the chain is checked, the name is not.
+/// The checks short of `verify-full`: with a chain verifier (`verify-ca`, and `prefer` or
+/// `require` with a CA file) the chain is checked and the name is not; without one
+/// (`prefer` and `require` without a CA file, as libpq) the certificate is not checked.
+/// The handshake's signatures always are.
 #[derive(Debug)]
-struct ChainOnly(Arc<WebPkiServerVerifier>);
+struct Relaxed {
+    chain: Option<Arc<WebPkiServerVerifier>>,
+    algorithms: WebPkiSupportedAlgorithms,
+}
 
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for Relaxed {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -135,10 +147,10 @@ impl ServerCertVerifier for ChainOnly {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-        {
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
@@ -152,7 +164,7 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
     }
 
     fn verify_tls13_signature(
@@ -161,51 +173,11 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
-    }
-}
-
-/// `prefer` and `require` without a CA file, as libpq: encrypted, the certificate not
-/// checked (the handshake's signatures still are).
-#[derive(Debug)]
-struct EncryptOnly(WebPkiSupportedAlgorithms);
-
-impl ServerCertVerifier for EncryptOnly {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_schemes()
+        self.algorithms.supported_schemes()
     }
 }
 

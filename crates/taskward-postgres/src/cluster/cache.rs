@@ -5,8 +5,8 @@
 //! a cancel finds it terminal, a rescue leaves it alone, and a node's `Remove` forgets its
 //! fence but keeps its row. It leaves the table only when the leader's sweep deletes it at
 //! its expiry (`created_at + ttl`). So a cached terminal record is served only before that
-//! expiry (read on the wall clock, as the sweep reads it), and a live record is never
-//! cached. Entries also go at a `changed` notification of their task, and all of them at a
+//! expiry (read on this node's wall clock; the sweep reads the leader's, so the two agree
+//! within the nodes' clock skew), and a live record is never cached. Entries also go at a `changed` notification of their task, and all of them at a
 //! possibly missed notification (a cheap guard: no write is expected to change them). The
 //! cache holds at most a count of entries and a number of bytes (the records' JSON text as
 //! read), evicting the oldest first.
