@@ -91,6 +91,12 @@ pub(crate) struct StoreArgs {
     /// postgres the server must run with fsync on).
     #[arg(long, value_name = "POLICY", default_value = "process", value_parser = parse_durability)]
     pub(crate) durability: Durability,
+    /// With postgres: the CA certificates (a PEM file) the server's certificate must chain
+    /// to. TLS itself is the URL's `sslmode` (`disable`, `prefer`, `require`, `verify-ca`,
+    /// `verify-full`); without this file `verify-ca` and `verify-full` trust the system's
+    /// roots, and `prefer` and `require` encrypt without checking the certificate.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) postgres_ca_file: Option<PathBuf>,
 }
 
 impl StoreArgs {
@@ -110,10 +116,14 @@ impl StoreArgs {
                     .unwrap_or_else(|| self.data_dir.join(NODE_ID));
                 let id = node_id(&path)?;
                 let heartbeat = Duration::from_millis(self.heartbeat_ms);
+                let mut cluster = ClusterOptions::new().heartbeat(heartbeat);
+                if let Some(ca) = &self.postgres_ca_file {
+                    cluster = cluster.ca_file(ca);
+                }
                 let options = NodeOptions::new()
                     .capacity(self.node_capacity)
                     .durability(self.durability)
-                    .cluster(ClusterOptions::new().heartbeat(heartbeat));
+                    .cluster(cluster);
                 let (node, store, shared) = Node::join(url, id, options).await?;
                 tracing::info!(
                     node = %id,

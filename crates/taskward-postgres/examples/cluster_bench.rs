@@ -12,6 +12,8 @@
 //!   connection.
 //! - `cluster_cancel_remote_p50` / `_p99`: ms from node B's `cancel` of a task running on
 //!   node A to A's work observing its token.
+//! - `cluster_get_remote_terminal_p50` / `_p99`: µs for `find` on node B of those tasks once
+//!   they are terminal (B's cache of terminal records answers after its first read of each).
 //! - `cluster_rescue_ms`: ms from the death of a node holding tasks of a registered kind
 //!   (its runtime dropped without shutdown, its duties gone) to the last of them completed by
 //!   the other nodes, beside the bound (the lease plus one heartbeat).
@@ -231,6 +233,22 @@ async fn main() {
         "cluster_cancel_remote_p50 {:.2} ms; p99 {:.2} ms (target <= 50)",
         percentile(&mut cancels, 0.5),
         percentile(&mut cancels, 0.99)
+    );
+
+    // The same tasks, now terminal: node B answers them from its cache of terminal records
+    // after its first read of each.
+    let mut terminal_gets = Vec::new();
+    for _ in 0..(if quick { 500 } else { 2_000 }) {
+        let id = ids[terminal_gets.len() % ids.len()];
+        let t = Instant::now();
+        let record = b.find(&scope, id).await.expect("find");
+        terminal_gets.push(t.elapsed().as_secs_f64() * 1e6);
+        assert!(record.is_terminal());
+    }
+    println!(
+        "cluster_get_remote_terminal_p50 {:.2} us; p99 {:.2} us",
+        percentile(&mut terminal_gets, 0.5),
+        percentile(&mut terminal_gets, 0.99)
     );
 
     // A fourth node, on a tokio runtime of its own, holds registered-kind tasks and dies.

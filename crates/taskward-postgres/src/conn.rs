@@ -1,9 +1,10 @@
 //! One connection: opened, set up for the durability policy, migrated, statements prepared.
 
 use taskward_core::{Durability, StoreError};
-use tokio_postgres::{Client, Config, NoTls, Statement};
+use tokio_postgres::{Client, Statement};
 
 use crate::error::pg;
+use crate::pool::Target;
 use crate::{PostgresOptions, commit, schema, sessions};
 
 /// The statements a commit runs, prepared once per connection.
@@ -24,15 +25,15 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    /// Connects (without TLS), sets `synchronous_commit`, checks the server's `fsync` under
+    /// Connects (TLS as the URL's `sslmode` asks), sets `synchronous_commit`, checks the server's `fsync` under
     /// `power`, migrates the schema and prepares the statements. The connection's I/O runs as
     /// a task of the current (the store's own) runtime.
     pub(crate) async fn open(
-        config: &Config,
+        target: &Target,
         options: &PostgresOptions,
     ) -> Result<Self, StoreError> {
-        let (mut client, connection) = config
-            .connect(NoTls)
+        let (mut client, connection) = target
+            .connect()
             .await
             .map_err(pg("connect to the server"))?;
         tokio::spawn(async move {
@@ -74,7 +75,7 @@ async fn prepare(client: &Client, sql: &str) -> Result<Statement, StoreError> {
 }
 
 impl crate::worker::Backend for Conn {
-    type Setup = (Config, PostgresOptions);
+    type Setup = (Target, PostgresOptions);
     type Load = (taskward_core::Loaded, taskward_core::LoadStats);
 
     async fn open((config, options): &Self::Setup) -> Result<Self, StoreError> {

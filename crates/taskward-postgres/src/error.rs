@@ -8,8 +8,23 @@ pub(crate) fn pg(doing: &'static str) -> impl FnOnce(tokio_postgres::Error) -> S
     move |e| {
         let detail = match e.as_db_error() {
             Some(db) => format!(": {}: {}", db.severity(), db.message()),
-            None => String::new(),
+            None => with_causes(String::new(), &e),
         };
         StoreError::with_source(format!("postgres store: {doing}{detail}"), e)
     }
+}
+
+/// `message`, then each cause in `error`'s chain that it does not say already (e.g. why a
+/// TLS handshake failed, which tokio-postgres keeps in a source its `Display` leaves out).
+pub(crate) fn with_causes(mut message: String, error: &dyn std::error::Error) -> String {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        let said = e.to_string();
+        if !said.is_empty() && !message.contains(&said) {
+            message.push_str(": ");
+            message.push_str(&said);
+        }
+        cause = e.source();
+    }
+    message
 }

@@ -213,7 +213,7 @@
 //!   the answers of a held task whose work has asked for input are taken
 //!   ([`Cluster::take_answers`]) and handed to it (an answer that came first waits in the
 //!   table for a later heartbeat); a task the node runs that two heartbeats in a row no
-//!   longer list is logged as lost.
+//!   longer list was lost, and is released (below).
 //! - **Signals**, at once ([`Listener`]): a cancel or an input answer naming this node acts
 //!   as above; tasks queued of a kind the runtime registered trigger a claim; a listener
 //!   that reconnected triggers a heartbeat and a claim.
@@ -228,9 +228,17 @@
 //!   then [`Cluster::sweep`]; a dead node's tasks are requeued or failed within the lease
 //!   plus one period.
 //! - **Refusals** ([`Refusals`]): a task whose write was refused (ended or claimed
-//!   elsewhere) and still runs here is cancelled locally; a reclaimed one is logged as
-//!   lost. The runtime cannot yet drop a task without recording an end, so its local
-//!   record reads `cancelled` while the table holds what happened.
+//!   elsewhere) and still runs here is released.
+//! - **Release** (`Taskward::release`): the work's token fires and, after its grace, the
+//!   work is aborted, but no end is recorded or written; the task leaves the node's memory,
+//!   so reads on this node go to the table, and a wait under way here follows the task there
+//!   and returns the outcome it reaches on its new node.
+//!
+//! Reads by key of other nodes' tasks ([`SharedTable`]) go to a dedicated read connection
+//! when it is free (else the pool), and a terminal record read once is answered from a
+//! bounded cache until the task's expiry ([`ClusterOptions::terminal_cache`]). Every
+//! connection is opened with TLS as the URL's `sslmode` asks (`disable`, `prefer`,
+//! `require`, `verify-ca`, `verify-full`), trusting [`ClusterOptions::ca_file`] if given.
 //!
 //! The slot is `nextval('node_slots') % NODE_SLOTS` (1024), drawn at each join: slots are
 //! unique among the nodes that joined within any 1024 consecutive joins, which is what makes
@@ -249,6 +257,7 @@ mod schema;
 mod sessions;
 mod store;
 mod text;
+mod tls;
 mod worker;
 
 pub use cluster::{

@@ -40,6 +40,9 @@ pub struct PostgresOptions {
     /// How long opening a connection may take before it fails (default 10 s); also bounds
     /// each reconnection after the server went away.
     pub connect_timeout: Duration,
+    /// The CA certificates (a PEM file) the server's certificate must chain to, for the
+    /// URL's `sslmode` (default none; see [`ClusterOptions::ca_file`](crate::ClusterOptions)).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl PostgresOptions {
@@ -48,6 +51,7 @@ impl PostgresOptions {
         Self {
             durability: Durability::Process,
             connect_timeout: Duration::from_secs(10),
+            ca_file: None,
         }
     }
 
@@ -60,6 +64,12 @@ impl PostgresOptions {
     /// Sets the connect timeout.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets the CA file (PEM) the server's certificate must chain to.
+    pub fn ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
         self
     }
 }

@@ -51,6 +51,8 @@ impl PostgresStore {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn connect(url: &str, options: PostgresOptions) -> Result<Self, StoreError> {
+        let (url, check) = crate::tls::split_mode(url);
+        let tls = crate::tls::connector(check, options.ca_file.as_deref())?;
         let mut config: Config = url.parse().map_err(|e| {
             StoreError::with_source("postgres store: the connection string does not parse", e)
         })?;
@@ -65,7 +67,7 @@ impl PostgresStore {
         config.connect_timeout(options.connect_timeout);
         let dbname = config.get_dbname().map(str::to_owned);
         let durability = options.durability;
-        let worker = Worker::start((config, options))?;
+        let worker = Worker::start((crate::pool::Target { config, tls }, options))?;
         Ok(Self {
             worker,
             durability,

@@ -133,13 +133,105 @@ async fn a_refused_write_of_a_task_claimed_elsewhere_stops_its_work_here() {
         .unwrap();
     assert_eq!(claimed.len(), 1);
 
+    let waiting = tokio::spawn({
+        let (ward, id) = (ward_a.clone(), task.id());
+        async move { ward.wait(&scope(), id).await }
+    });
+
     // A's next write is refused, and A's node stops the work.
     probe.go.notify_one();
     within("A's work sees its token", probe.saw_cancel.notified()).await;
     let row = common::cluster_store::row(&url, task.id()).await.unwrap();
     assert_eq!(row.status, "working");
     assert_eq!((row.node, row.attempt), (Some(claimed[0].fence.node), 2));
+
+    // A released it: it reads the other node's record, and its wait follows the task there.
+    released_here(&ward_a, task.id()).await;
+    let theirs = other
+        .get(&scope(), task.id())
+        .await
+        .unwrap()
+        .expect("the row");
+    let found = ward_a.find(&scope(), task.id()).await.expect("found on A");
+    assert_eq!(
+        *found, theirs,
+        "A reads the other node's record, not its own end"
+    );
+    finish_elsewhere(&other, &claimed[0], json!("finished elsewhere")).await;
+    let outcome = within("A's wait returns", waiting).await.unwrap();
+    assert_eq!(
+        outcome.expect("the outcome"),
+        Outcome::completed(json!("finished elsewhere"))
+    );
     stop(ward_a, node_a).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_whose_lease_another_node_took_is_released_by_the_heartbeat() {
+    let (_server, url) = fresh();
+    let probe = Arc::new(Probe::default());
+    let (ward_a, node_a, _) = start_with(&url, &probe, node_options().capacity(0)).await;
+    let task = ward_a
+        .submit_kind(spec("wait_for_cancel"), json!(null))
+        .await
+        .expect("submitted on A");
+    within("the work starts on A", probe.started.notified()).await;
+    let waiting = tokio::spawn({
+        let (ward, id) = (ward_a.clone(), task.id());
+        async move { ward.wait(&scope(), id).await }
+    });
+
+    // Its lease is taken for lapsed and another node claims it; A writes nothing meanwhile,
+    // and learns it from its heartbeats, which no longer list the task.
+    let other = cluster(&url).await;
+    let later = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+    assert_eq!(other.rescue(later).await.unwrap().requeued, [task.id()]);
+    let claimed = other
+        .claim(NodeId::new(), &["wait_for_cancel"], 1, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    within("A's work sees its token", probe.saw_cancel.notified()).await;
+    released_here(&ward_a, task.id()).await;
+    let found = ward_a.find(&scope(), task.id()).await.expect("found on A");
+    assert_eq!(found.status, Status::Working, "not cancelled: {found:?}");
+    let row = common::cluster_store::row(&url, task.id()).await.unwrap();
+    assert_eq!((row.node, row.attempt), (Some(claimed[0].fence.node), 2));
+
+    finish_elsewhere(&other, &claimed[0], json!("done on B")).await;
+    let outcome = within("A's wait returns", waiting).await.unwrap();
+    assert_eq!(
+        outcome.expect("the outcome"),
+        Outcome::completed(json!("done on B"))
+    );
+    stop(ward_a, node_a).await;
+}
+
+/// Waits until task `id` has left `ward`'s memory.
+async fn released_here(ward: &taskward_runtime::Taskward, id: taskward_core::TaskId) {
+    within("the task leaves A's memory", async {
+        while ward.inspect(id).is_some() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+}
+
+/// Completes `claimed`'s task with `value`, as the node that claimed it.
+async fn finish_elsewhere(
+    cluster: &taskward_postgres::Cluster,
+    claimed: &taskward_postgres::Claimed,
+    value: serde_json::Value,
+) {
+    let mut record = claimed.record.clone();
+    record.status = Status::Completed;
+    record.phase = None;
+    record.status_message = None;
+    record.outcome = Some(Outcome::completed(value));
+    cluster
+        .finish(claimed.fence, &record)
+        .await
+        .expect("finished elsewhere");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -132,7 +132,11 @@ async fn a_task_claimed_back_by_a_node_that_ended_it_is_given_back_to_another() 
         .await
         .unwrap();
     driver.abort();
-    // A's next write is refused: A stops the work, and its record here ends.
+    // A cancels it here (its write is refused): its record here ends.
+    ward_a
+        .cancel(&scope(), task.id(), None)
+        .await
+        .expect("cancelled on A");
     probe.go.notify_one();
     within("A's work sees its token", probe.saw_cancel.notified()).await;
     // Then A claims the task back, and cannot run it again.

@@ -222,3 +222,31 @@ async fn a_session_any_node_wrote_is_found_until_it_expires_or_is_removed() {
     single.shutdown(Duration::from_secs(5)).await.unwrap();
     b.shutdown(Duration::from_secs(5)).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_of_a_live_task_is_never_kept_so_its_end_shows_at_once() {
+    let (_server, url) = fresh();
+    let cluster = cluster(&url).await;
+    let record = job("a", 1);
+    let claimed = held_elsewhere(&cluster, std::slice::from_ref(&record)).await;
+    let b = node(&cluster, &url).await;
+    for _ in 0..3 {
+        let read = b.find(&scope(), record.id).await.unwrap();
+        assert_eq!(read.status, Status::Working);
+    }
+    cluster
+        .finish(claimed[0].fence, &done(&claimed[0].record))
+        .await
+        .unwrap();
+    // No wait for a notification: the next read goes to the row.
+    let read = b.find(&scope(), record.id).await.unwrap();
+    assert_eq!(read.status, Status::Completed);
+    // Kept from now on, for its scope only.
+    let again = b.find(&scope(), record.id).await.unwrap();
+    assert_eq!(again, read);
+    let stranger = Scope::session("s-2").with_principal("mallory");
+    assert!(matches!(
+        b.find(&stranger, record.id).await,
+        Err(Error::NotFound(_))
+    ));
+}

@@ -330,6 +330,7 @@ impl Builder {
         let kinds = self.kinds;
         let table = Arc::new(
             Table::new(self.config, store, journal, kinds.clone())
+                .with_memory(memory.clone())
                 .with_shared_tasks(self.shared_tasks),
         );
         let shared = Arc::new(Shared::new(table, runners));

@@ -81,6 +81,9 @@ pub(crate) struct Control {
     /// Set as the token is fired: read where a lock-free answer is wanted (the token's own
     /// `is_cancelled` takes its lock).
     cancelled: AtomicBool,
+    /// Set when the task is released (another node took it over): it has no outcome here,
+    /// and its waiters follow it to the shared table.
+    released: AtomicBool,
     pub(crate) progress: ProgressCell,
     /// Set by the first terminal transition; later ones fail to set it.
     pub(crate) outcome: OnceLock<Outcome>,
@@ -138,6 +141,7 @@ impl Control {
             name: parts.name,
             token: CancellationToken::new(),
             cancelled: AtomicBool::new(false),
+            released: AtomicBool::new(false),
             progress: ProgressCell::new(),
             outcome: OnceLock::new(),
             done: Notify::new(),
@@ -176,6 +180,18 @@ impl Control {
     /// Whether the task's token was fired, without taking its lock.
     pub(crate) fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::Acquire)
+    }
+
+    /// Marks the task released and wakes its waiters: they find no outcome here and follow
+    /// the task elsewhere.
+    pub(crate) fn release(&self) {
+        self.released.store(true, Ordering::Release);
+        self.done.notify_waiters();
+    }
+
+    /// Whether the task was released from this runtime.
+    pub(crate) fn is_released(&self) -> bool {
+        self.released.load(Ordering::Acquire)
     }
 
     pub(crate) fn is_terminal(&self) -> bool {

@@ -40,6 +40,9 @@ pub(crate) struct Counters {
 pub(crate) struct Table {
     pub(crate) config: Config,
     pub(crate) store: Arc<dyn TaskStore>,
+    /// The in-memory table below `store`: what a task released to another node leaves
+    /// without a write to the durable store (`store` itself, without one).
+    pub(crate) memory: Arc<dyn TaskStore>,
     /// The journal to the durable store, when one is configured.
     pub(crate) journal: Option<Arc<Journal>>,
     /// The registered kinds of work, by name.
@@ -80,6 +83,7 @@ impl Table {
         let events = Arc::new(EventRouter::new(config.event_capacity));
         Self {
             config,
+            memory: store.clone(),
             store,
             journal,
             kinds,
@@ -92,6 +96,12 @@ impl Table {
             counters: Counters::default(),
             started_at: tokio::time::Instant::now(),
         }
+    }
+
+    /// This table over `memory`, the in-memory table its journaled `store` writes through.
+    pub(crate) fn with_memory(mut self, memory: Arc<dyn TaskStore>) -> Self {
+        self.memory = memory;
+        self
     }
 
     /// This table, one node's among several: what it does not hold, it asks `shared` for.

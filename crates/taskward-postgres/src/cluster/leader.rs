@@ -6,11 +6,12 @@
 use taskward_core::StoreError;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::Client;
 
 use super::ClusterOptions;
 use crate::error::pg;
 use crate::pool;
+use crate::pool::Target;
 
 /// The key of the leader's advisory lock ("twleader" in ASCII).
 const LEADER_LOCK: i64 = 0x7477_6c65_6164_6572;
@@ -93,12 +94,12 @@ impl Drop for Leadership {
 /// One connection's life: try the lock until taken, then check the connection until it
 /// fails. Returns the error that ended it.
 async fn contend(
-    config: &Config,
+    target: &Target,
     leading: &watch::Sender<bool>,
     retry: std::time::Duration,
 ) -> Result<(), StoreError> {
-    let (client, connection) = config
-        .connect(NoTls)
+    let (client, connection) = target
+        .connect()
         .await
         .map_err(pg("connect for the leadership"))?;
     let mut driver = tokio::spawn(connection);

@@ -3,6 +3,7 @@
 //! rescue of a dead node's tasks, leader election, cancel and input signals with
 //! `pg_notify`, and reads by key. See the [crate docs](crate#several-nodes-the-database-side).
 
+mod cache;
 mod claim;
 mod enqueue;
 mod error;
@@ -12,6 +13,7 @@ mod node;
 mod notify;
 mod options;
 mod read;
+mod reader;
 mod record;
 mod rescue;
 mod shared;
@@ -74,6 +76,8 @@ pub(crate) const CHANNEL: &str = "taskward";
 pub struct Cluster {
     pool: Pool,
     options: ClusterOptions,
+    /// The dedicated connection of reads by key.
+    reader: std::sync::Arc<reader::Reader>,
 }
 
 impl Cluster {
@@ -90,12 +94,17 @@ impl Cluster {
     ///
     /// Cancelling it drops the connection; a migration cut short is rolled back.
     pub async fn connect(url: &str, options: ClusterOptions) -> Result<Self, StoreError> {
-        let config = pool::config(url, &options, "taskward")?;
-        let pool = pool::build(config, &options)?;
+        let target = pool::config(url, &options, "taskward")?;
+        let reader = std::sync::Arc::new(reader::Reader::new(target.clone(), options.retry));
+        let pool = pool::build(target, &options)?;
         let mut conn = pool::get(&pool).await?;
         schema::migrate(&mut conn).await?;
         drop(conn);
-        Ok(Self { pool, options })
+        Ok(Self {
+            pool,
+            options,
+            reader,
+        })
     }
 
     /// The options the cluster was opened with.

@@ -7,12 +7,13 @@ use serde::{Deserialize, Serialize};
 use taskward_core::{StoreError, TaskId};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tokio_postgres::{AsyncMessage, Client, Config, NoTls, Transaction};
+use tokio_postgres::{AsyncMessage, Client, Transaction};
 use uuid::Uuid;
 
 use super::{CHANNEL, ClusterOptions, NodeId};
 use crate::error::pg;
 use crate::pool;
+use crate::pool::Target;
 
 /// What a notification carries on the wire (JSON, tagged by `t`).
 #[derive(Debug, Serialize, Deserialize)]
@@ -197,13 +198,10 @@ impl Drop for Listener {
 /// One connection: connects, starts the driver that forwards notifications to `out`, runs
 /// `LISTEN`. Returns the client (keep it) and the driver (ends when the connection does).
 async fn listen(
-    config: &Config,
+    config: &Target,
     out: mpsc::UnboundedSender<Notification>,
 ) -> Result<(Client, JoinHandle<()>), StoreError> {
-    let (client, mut connection) = config
-        .connect(NoTls)
-        .await
-        .map_err(pg("connect the listener"))?;
+    let (client, mut connection) = config.connect().await.map_err(pg("connect the listener"))?;
     let driver = tokio::spawn(async move {
         while let Some(message) = poll_fn(|cx| connection.poll_message(cx)).await {
             match message {

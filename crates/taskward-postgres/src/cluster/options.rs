@@ -1,5 +1,6 @@
-//! The cluster's options: lease, heartbeat, pool size, retry intervals.
+//! The cluster's options: lease, heartbeat, pool size, retry intervals, TLS, read cache.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// How a node takes part in a cluster: the lease its claims hold, how often it should
@@ -36,10 +37,20 @@ pub struct ClusterOptions {
     /// [`Leadership`](crate::Leadership) wait before trying again after a failure, and how
     /// often a non-leader tries to take the lead (default 1 s).
     pub retry: Duration,
+    /// The CA certificates (a PEM file) the server's certificate must chain to, for the
+    /// URL's `sslmode` (default none: `verify-ca` and `verify-full` then trust the system's
+    /// roots, `prefer` and `require` encrypt without checking the certificate, as libpq).
+    pub ca_file: Option<PathBuf>,
+    /// How many terminal records of other nodes' tasks a node keeps to answer reads from
+    /// memory (default 10,000; 0: none). See [`SharedTable`](crate::SharedTable).
+    pub terminal_cache: usize,
+    /// How many bytes (their JSON text) those records may take (default 16 MiB).
+    pub terminal_cache_bytes: usize,
 }
 
 impl ClusterOptions {
-    /// The defaults: heartbeat 10 s, lease 30 s, 8 connections, connect timeout 10 s, retry 1 s.
+    /// The defaults: heartbeat 10 s, lease 30 s, 8 connections, connect timeout 10 s, retry
+    /// 1 s, no CA file, a cache of 10,000 terminal records or 16 MiB.
     pub fn new() -> Self {
         Self {
             heartbeat: Duration::from_secs(10),
@@ -47,6 +58,9 @@ impl ClusterOptions {
             pool_size: 8,
             connect_timeout: Duration::from_secs(10),
             retry: Duration::from_secs(1),
+            ca_file: None,
+            terminal_cache: 10_000,
+            terminal_cache_bytes: 16 << 20,
         }
     }
 
@@ -72,6 +86,20 @@ impl ClusterOptions {
     /// Sets the connect timeout.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets the CA file (PEM) the server's certificate must chain to.
+    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
+        self
+    }
+
+    /// Sets the bounds of the cache of terminal records: at most `records` of them and
+    /// `bytes` bytes (either 0: no cache).
+    pub fn terminal_cache(mut self, records: usize, bytes: usize) -> Self {
+        self.terminal_cache = records;
+        self.terminal_cache_bytes = bytes;
         self
     }
 

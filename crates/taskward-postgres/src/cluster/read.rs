@@ -3,7 +3,7 @@
 use taskward_core::{Scope, SessionRecord, Status, StoreError, TaskId, TaskRecord};
 
 use super::Cluster;
-use super::record;
+use super::{reader, record};
 use crate::error::pg;
 use crate::text::{scope_key, text_key};
 
@@ -19,18 +19,36 @@ impl Cluster {
     ///
     /// Cancel safe: a read.
     pub async fn get(&self, scope: &Scope, id: TaskId) -> Result<Option<TaskRecord>, StoreError> {
-        let conn = self.conn().await?;
-        // Prepared once per pooled connection: a read is then one round trip, not two.
-        let statement = conn
-            .prepare_cached("SELECT id, record::text FROM tasks WHERE id = $1 AND scope = $2")
-            .await
-            .map_err(pg("read a task"))?;
-        let row = conn
-            .query_opt(&statement, &[id.as_uuid(), &scope_key(scope)])
-            .await
-            .map_err(pg("read a task"))?;
+        Ok(self.get_sized(scope, id).await?.map(|(record, _)| record))
+    }
+
+    /// [`get`](Self::get), with the size of the record's JSON text.
+    pub(crate) async fn get_sized(
+        &self,
+        scope: &Scope,
+        id: TaskId,
+    ) -> Result<Option<(TaskRecord, usize)>, StoreError> {
+        let key = scope_key(scope);
+        // On the read connection when it is free: no pool checkout.
+        let row = match self.reader.get(id.as_uuid(), &key).await {
+            Some(read) => read.map_err(pg("read a task"))?,
+            None => {
+                let conn = self.conn().await?;
+                // Prepared once per pooled connection: a read is then one round trip.
+                let statement = conn
+                    .prepare_cached(reader::GET)
+                    .await
+                    .map_err(pg("read a task"))?;
+                conn.query_opt(&statement, &[id.as_uuid(), &key])
+                    .await
+                    .map_err(pg("read a task"))?
+            }
+        };
         let Some(row) = row else { return Ok(None) };
-        Ok(record::from_row(&row, 0)?.filter(|r| r.scope == *scope))
+        let text: &str = row.try_get(1).map_err(pg("read a task"))?;
+        Ok(record::from_row(&row, 0)?
+            .filter(|r| r.scope == *scope)
+            .map(|r| (r, text.len())))
     }
 
     /// The session of id `id` in the `sessions` table (which every node's durable store

@@ -10,13 +10,20 @@ use taskward_core::{
     BoxFuture, CancelledBy, ListQuery, Page, Scope, SessionRecord, SharedCancel, SharedInput,
     SharedTasks, Status, StoreError, TaskId, TaskRecord,
 };
+use time::OffsetDateTime;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use super::cache::TerminalCache;
 use super::{Answered, CancelRequested, Cluster, Listener, Notification};
 
 /// A node's view of the tasks other nodes hold: reads by key and by page, cancels and input
 /// answers through the shared table, and waits woken by the cluster's notifications.
+///
+/// A read by key of a terminal record is kept in a bounded cache
+/// ([`ClusterOptions::terminal_cache`](crate::ClusterOptions::terminal_cache)) and answered
+/// from memory until the task's expiry: a terminal row never changes again, and leaves the
+/// table only at that expiry (the leader's sweep). A live record is always read from the row.
 ///
 /// Give it to the runtime with `Builder::shared_tasks`; `Taskward::find`, `find_page`,
 /// `cancel`, `provide_input` and `wait` then answer for a task held by any node, and
@@ -52,10 +59,12 @@ pub struct SharedTable {
     listening: Option<JoinHandle<()>>,
 }
 
-/// Who waits for which task's row to change.
-#[derive(Debug, Default)]
+/// Who waits for which task's row to change, and the view's cache of terminal records,
+/// which the same notifications keep honest.
+#[derive(Debug)]
 pub(crate) struct Waiters {
     by_task: Mutex<HashMap<TaskId, Vec<oneshot::Sender<()>>>>,
+    cache: TerminalCache,
 }
 
 impl Waiters {
@@ -87,11 +96,18 @@ impl Waiters {
         }
     }
 
-    /// Wakes whoever waits for what `notification` says changed.
+    /// Wakes whoever waits for what `notification` says changed (and drops the cached
+    /// record it names, or all of them when one may have been missed).
     pub(crate) fn notified(&self, notification: &Notification) {
         match notification {
-            Notification::Changed { id, .. } | Notification::Cancel { id, .. } => self.wake(id),
-            Notification::MaybeMissed => self.wake_all(),
+            Notification::Changed { id, .. } | Notification::Cancel { id, .. } => {
+                self.cache.forget(*id);
+                self.wake(id);
+            }
+            Notification::MaybeMissed => {
+                self.cache.clear();
+                self.wake_all();
+            }
             _ => {}
         }
     }
@@ -124,9 +140,14 @@ impl SharedTable {
     /// duties) hands each notification to [`waiters`](Self::waiters), so that a node keeps
     /// one listening connection, not two.
     pub(crate) fn fed(cluster: Cluster) -> Self {
+        let options = cluster.options();
+        let cache = TerminalCache::new(options.terminal_cache, options.terminal_cache_bytes);
         Self {
+            waiters: Arc::new(Waiters {
+                by_task: Mutex::default(),
+                cache,
+            }),
             cluster,
-            waiters: Arc::new(Waiters::default()),
             listening: None,
         }
     }
@@ -171,7 +192,17 @@ impl SharedTasks for SharedTable {
         scope: &'a Scope,
         id: TaskId,
     ) -> BoxFuture<'a, Result<Option<TaskRecord>, StoreError>> {
-        Box::pin(self.cluster.get(scope, id))
+        Box::pin(async move {
+            let cache = &self.waiters.cache;
+            if let Some(record) = cache.get(scope, id, OffsetDateTime::now_utc()) {
+                return Ok(Some(record));
+            }
+            let Some((record, bytes)) = self.cluster.get_sized(scope, id).await? else {
+                return Ok(None);
+            };
+            cache.put(&record, bytes, OffsetDateTime::now_utc());
+            Ok(Some(record))
+        })
     }
 
     fn list<'a>(

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use taskward_core::{LoadStats, Loaded, StoreError, StoreWrite};
 use tokio::time::Instant;
-use tokio_postgres::{Client, Config};
+use tokio_postgres::Client;
 
 use super::coalesce::Coalescer;
 
@@ -22,7 +22,7 @@ use crate::{NodeId, PostgresOptions, load};
 /// What the worker's thread needs to open a connection.
 #[derive(Debug)]
 pub(super) struct Setup {
-    pub(super) config: Config,
+    pub(super) config: crate::pool::Target,
     pub(super) options: PostgresOptions,
     pub(super) node: NodeId,
     pub(super) lease_ms: i64,

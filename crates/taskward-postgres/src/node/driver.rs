@@ -31,8 +31,6 @@ pub(super) struct Driver {
     /// Tasks the last heartbeat did not list although the node runs them: lost if the next
     /// one does not list them either (one heartbeat's grace for a row being inserted).
     pub(super) missing: HashSet<TaskId>,
-    /// Tasks reported lost already (reported once).
-    pub(super) lost: HashSet<TaskId>,
 }
 
 impl Driver {
@@ -49,7 +47,6 @@ impl Driver {
             ward,
             claimed: HashSet::new(),
             missing: HashSet::new(),
-            lost: HashSet::new(),
         }
     }
 
@@ -98,9 +95,8 @@ impl Driver {
         }
     }
 
-    /// A write the database refused: the task is no longer this node's to finish, so its
-    /// work here stops (the runtime has no way yet to drop a task without recording an end:
-    /// it records a cancel, which the store refuses in turn).
+    /// A write the database refused: the task is no longer this node's to finish, so it is
+    /// released here (its work stops; reads and waits follow it to the shared table).
     async fn refused(&mut self, refusal: Refusal) {
         // The refusal names the row's attempt when it was refused; a node that has claimed
         // the task back since holds a later one (or that one, as its holder).
@@ -115,13 +111,11 @@ impl Driver {
             Fenced::Reclaimed { attempt, node } if held_again(attempt, node) => {}
             Fenced::Terminal(status) => {
                 tracing::info!(task = %refusal.id, %status, "node: the task ended on another node");
-                self.cancel_local(refusal.id, "ended on another node").await;
+                self.release_local(refusal.id).await;
             }
             why => {
-                if self.lost.insert(refusal.id) {
-                    tracing::warn!(task = %refusal.id, %why, "node: lost a task");
-                }
-                self.cancel_local(refusal.id, "lost to another node").await;
+                tracing::warn!(task = %refusal.id, %why, "node: lost a task");
+                self.release_local(refusal.id).await;
             }
         }
     }

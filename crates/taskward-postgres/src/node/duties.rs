@@ -12,7 +12,8 @@ use crate::Claimed;
 
 impl Driver {
     /// Renews the node's leases; fires the tokens of the held tasks cancelled elsewhere,
-    /// delivers waiting answers, and logs the tasks the node runs that it no longer holds.
+    /// delivers waiting answers, and releases the tasks the node runs that it no longer
+    /// holds (missing from two heartbeats in a row).
     pub(super) async fn heartbeat(&mut self) {
         let beat = match self.cluster.heartbeat(self.id, self.options.capacity).await {
             Ok(beat) => beat,
@@ -35,15 +36,12 @@ impl Driver {
             .map(|record| record.id)
             .filter(|id| !held.contains(id) && self.fences.get(*id).is_some())
             .collect();
-        for id in missing.intersection(&self.missing) {
-            if self.lost.insert(*id) {
-                tracing::warn!(task = %id, node = %self.id, "node: lost a task it runs (its lease was taken)");
-            }
-        }
+        let lost: Vec<TaskId> = missing.intersection(&self.missing).copied().collect();
         self.missing = missing;
-        let ward = &self.ward;
-        self.lost
-            .retain(|id| ward.inspect(*id).is_some_and(|r| !r.is_terminal()));
+        for id in lost {
+            tracing::warn!(task = %id, node = %self.id, "node: lost a task it runs (its lease was taken)");
+            self.release_local(id).await;
+        }
     }
 
     /// Claims queued tasks of the registered kinds, up to the free capacity, and hands each
@@ -160,6 +158,20 @@ impl Driver {
             .await
         {
             tracing::debug!(task = %id, "node: local cancel: {err}");
+        }
+    }
+
+    /// Releases task `id` from this node's memory: another node holds it now (or ended it).
+    /// Its work stops as by a cancel, but nothing is recorded here: reads and waits on this
+    /// node follow the task to the shared table. Its fence stays: a write of it still
+    /// queued is refused under it.
+    pub(super) async fn release_local(&mut self, id: TaskId) {
+        self.claimed.remove(&id);
+        match self.ward.release(id).await {
+            Ok(_) => {
+                tracing::info!(task = %id, node = %self.id, "node: released a task held elsewhere now")
+            }
+            Err(err) => tracing::debug!(task = %id, "node: release: {err}"),
         }
     }
 

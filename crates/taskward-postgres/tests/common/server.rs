@@ -26,12 +26,44 @@ pub struct PgServer {
     bin: PathBuf,
     port: u16,
     as_postgres: bool,
+    /// `ssl = on` with the certificate and key files in the temp dir.
+    tls: bool,
     child: Option<Child>,
 }
 
 impl PgServer {
     /// Starts a new server of its own (`fsync = off`: the tests do not cut the power).
     pub fn start() -> Self {
+        let mut server = Self::init();
+        server.run_postmaster();
+        server
+    }
+
+    /// Starts a new server of its own with `ssl = on`, serving the certificate chain
+    /// `cert_pem` with the private key `key_pem`.
+    pub fn start_with_tls(cert_pem: &str, key_pem: &str) -> Self {
+        let mut server = Self::init();
+        let (cert, key) = server.tls_files();
+        std::fs::write(&cert, cert_pem).expect("write the certificate");
+        std::fs::write(&key, key_pem).expect("write the key");
+        run(Command::new("chmod").arg("600").arg(&key));
+        if server.as_postgres {
+            run(Command::new("chown").arg("postgres:").arg(&cert).arg(&key));
+        }
+        server.tls = true;
+        server.run_postmaster();
+        server
+    }
+
+    fn tls_files(&self) -> (PathBuf, PathBuf) {
+        (
+            self.dir.path().join("server.crt"),
+            self.dir.path().join("server.key"),
+        )
+    }
+
+    /// A server's data directory, initialised, not running.
+    fn init() -> Self {
         let bin = bindir();
         let as_postgres = is_root();
         let dir = tempfile::Builder::new()
@@ -49,15 +81,14 @@ impl PgServer {
             .args(["-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"])
             .args(["--locale=C"]);
         run(&mut initdb);
-        let mut server = Self {
+        Self {
             dir,
             bin,
             port: free_port(),
             as_postgres,
+            tls: false,
             child: None,
-        };
-        server.run_postmaster();
-        server
+        }
     }
 
     /// A server shared by the tests of this process that run at the same time: started by
@@ -152,9 +183,16 @@ impl PgServer {
             .arg("-k")
             .arg(self.dir.path())
             .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
-            .args(["-c", "full_page_writes=off", "-c", "max_connections=200"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .args(["-c", "full_page_writes=off", "-c", "max_connections=200"]);
+        if self.tls {
+            let (cert, key) = self.tls_files();
+            postgres
+                .args(["-c", "ssl=on", "-c"])
+                .arg(format!("ssl_cert_file={}", cert.display()))
+                .arg("-c")
+                .arg(format!("ssl_key_file={}", key.display()));
+        }
+        postgres.stdout(Stdio::null()).stderr(Stdio::null());
         let child = postgres.spawn().expect("postgres starts");
         self.watch(child.id());
         self.child = Some(child);

@@ -66,6 +66,10 @@ pub(crate) enum Command {
         response: Value,
         answer: Answer<Result<std::sync::Arc<TaskRecord>, Error>>,
     },
+    Release {
+        id: TaskId,
+        answer: Answer<Result<std::sync::Arc<TaskRecord>, Error>>,
+    },
     Status(Answer<RegistryStatus>),
     BeginShutdown(Answer<ShutdownRunners>),
 }

@@ -59,6 +59,30 @@ impl Taskward {
         Ok(record)
     }
 
+    /// Releases a live task this node no longer holds (another node took it over): its work
+    /// is stopped as by a cancel (its token fires, then it is aborted after the grace
+    /// period), but no end is recorded or written: the task leaves this node's memory, a
+    /// [`wait`](Self::wait) on it (one already waiting too) follows it to the shared table
+    /// and returns the outcome it reaches there, and [`find`](Self::find) reads it there.
+    ///
+    /// By id alone, like [`inspect`](Self::inspect): for the node that runs this runtime,
+    /// never on a client's word. Children, owners' notices and the tasks waiting for it as
+    /// a dependency are not told (it has not ended). On a single node (no
+    /// [`Builder::shared_tasks`](crate::Builder::shared_tasks)) the task simply vanishes:
+    /// later reads and waits answer [`Error::NotFound`]. Returns the record as it was here.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an id not in memory; [`Error::AlreadyTerminal`] for a task
+    /// that ended here already.
+    ///
+    /// # Cancel safety
+    ///
+    /// The release is queued before the first await: dropping the future does not undo it.
+    pub async fn release(&self, id: TaskId) -> Result<Arc<TaskRecord>, Error> {
+        self.call(|answer| Command::Release { id, answer }).await?
+    }
+
     /// Applies a close policy to every live task of a scope (a session ended): keep them,
     /// cancel them (cancelled by owner), or transfer them to another scope. Returns how many
     /// tasks were cancelled or transferred.

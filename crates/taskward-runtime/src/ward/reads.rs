@@ -60,7 +60,8 @@ impl Taskward {
     /// Waits for a task's outcome: wakes on completion, failure, cancel and expiry. With a
     /// durable store it returns once the task's terminal record is durable, so that an
     /// outcome a caller was given is the one a restart finds. On a node of several, the
-    /// outcome of a task held by another node is read from the shared table.
+    /// outcome of a task held by another node is read from the shared table, also when this
+    /// node [released](Taskward::release) the task while the wait was under way.
     ///
     /// # Cancel safety
     ///
@@ -72,31 +73,40 @@ impl Taskward {
         {
             return self.wait_elsewhere(shared, scope, id).await;
         }
-        let outcome = self.outcome(scope, id).await?;
-        self.synced().await?;
-        Ok(outcome)
+        match (self.outcome(scope, id).await, self.shared_tasks()) {
+            (Ok(Some(outcome)), _) => {
+                self.synced().await?;
+                Ok(outcome)
+            }
+            // Released to another node while this waited: follow it there.
+            (Ok(None) | Err(Error::NotFound(_)), Some(shared)) => {
+                self.wait_elsewhere(shared, scope, id).await
+            }
+            (Ok(None), None) => Err(Error::NotFound(id)),
+            (Err(e), _) => Err(e),
+        }
     }
 
-    /// The outcome, once there is one (in memory; maybe not yet durable).
-    async fn outcome(&self, scope: &Scope, id: TaskId) -> Result<Outcome, Error> {
+    /// The outcome, once there is one (in memory; maybe not yet durable); `None` when the
+    /// task was released from this runtime (see [`release`](Taskward::release)).
+    async fn outcome(&self, scope: &Scope, id: TaskId) -> Result<Option<Outcome>, Error> {
         let record = self.get(scope, id)?;
         if let Some(outcome) = &record.outcome {
-            return Ok(outcome.clone());
+            return Ok(Some(outcome.clone()));
         }
         let Some(control) = self.shared().control(&id) else {
-            // Ended between the two reads.
-            return self
-                .get(scope, id)?
-                .outcome
-                .clone()
-                .ok_or(Error::NotFound(id));
+            // Ended (or released) between the two reads.
+            return Ok(self.get(scope, id)?.outcome.clone());
         };
         loop {
             let notified = control.done.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             if let Some(outcome) = control.outcome.get() {
-                return Ok(outcome.clone());
+                return Ok(Some(outcome.clone()));
+            }
+            if control.is_released() {
+                return Ok(None);
             }
             notified.await;
         }

@@ -77,6 +77,10 @@ impl Desk<'_> {
                 let provided = self.provide_input(&scope, id, &key, response);
                 self.answer(answer, provided);
             }
+            Command::Release { id, answer } => {
+                let released = self.release(id);
+                self.answer(answer, released);
+            }
             Command::Status(answer) => {
                 let status = self.status();
                 self.answer(answer, status);

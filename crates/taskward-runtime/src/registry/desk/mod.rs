@@ -18,6 +18,7 @@ mod depends;
 mod dispatch;
 pub(super) mod effects;
 mod queue;
+mod release;
 mod reports;
 pub(super) mod restore;
 mod retain;
