@@ -205,6 +205,13 @@ pub(crate) async fn submit_task(
         spec = spec.timeout(timeout);
     }
     let arguments = params.arguments.unwrap_or_default();
+    let ward = server.ward();
+    if ward.has_shared_queue() && ward.has_kind(tool.name()) {
+        // A node of several: the call waits in the shared queue for whichever node has
+        // room, and runs there as the tool's kind (its progress is not forwarded from here).
+        let input = crate::tool_kind::input(&arguments, true);
+        return ward.submit_kind(spec, input).await.map_err(rpc_error);
+    }
     let spec = resumable(server, spec, &tool, &arguments, true);
     server
         .ward()

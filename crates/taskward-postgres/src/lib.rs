@@ -253,7 +253,8 @@ mod worker;
 
 pub use cluster::{
     Answered, CancelRequested, Caps, Claimed, Cluster, ClusterError, ClusterOptions, Fence, Fenced,
-    Heartbeat, Leadership, Listener, NewTask, NodeId, Notification, Rescued, SharedTable, Swept,
+    Heartbeat, Leadership, Listener, NewTask, NodeId, Notification, Rescued, Settled, SharedTable,
+    Swept,
 };
 pub use cluster_store::{ClusterStore, ClusterStoreOptions, Fences, Refusal, Refusals};
 pub use node::{Node, NodeHandle, NodeOptions};

@@ -110,7 +110,7 @@ impl Node {
         let listener = Listener::connect(url, &options.cluster).await?;
         let leadership = Leadership::start(url, &options.cluster)?;
         // One listening connection per node: the duties' listener wakes the view's waiters.
-        let shared = SharedTable::fed(cluster.clone());
+        let shared = SharedTable::of_node(cluster.clone());
         let node = Node {
             id,
             slot,
