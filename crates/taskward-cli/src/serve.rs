@@ -258,6 +258,51 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn kind_caps_cap_a_tool_in_process_and_the_cluster_with_postgres() {
+        let args = |args: &[&str]| {
+            let mut argv = vec!["serve"];
+            argv.extend_from_slice(args);
+            Cli::try_parse_from(argv).map(|cli| cli.serve)
+        };
+        let memory = args(&["--store", "memory", "--kind-cap", "sleep=1"]).expect("parses");
+        let ward = memory
+            .runtime()
+            .expect("options")
+            .spawn()
+            .await
+            .expect("starts");
+        assert_eq!(ward.config().max_running_named.get("sleep"), Some(&1));
+        ward.shutdown(super::SHUTDOWN_DEADLINE)
+            .await
+            .expect("shutdown");
+
+        let url = "postgres://nobody@127.0.0.1:1/none";
+        let argv = ["--store", url, "--max-running", "3", "--kind-cap", "a=b=2"];
+        let pg = args(&argv).expect("parses");
+        let caps = pg.caps();
+        assert_eq!((caps.global, caps.per_kind.get("a=b")), (Some(3), Some(&2)));
+        let runtime = pg
+            .runtime()
+            .expect("options")
+            .spawn()
+            .await
+            .expect("starts");
+        assert_eq!(
+            runtime.config().max_running,
+            None,
+            "the cap is the cluster's"
+        );
+        runtime
+            .shutdown(super::SHUTDOWN_DEADLINE)
+            .await
+            .expect("shutdown");
+
+        for bad in ["sleep", "sleep=x", "=2"] {
+            assert!(args(&["--kind-cap", bad]).is_err(), "{bad}");
+        }
+    }
+
+    #[tokio::test]
     async fn max_running_caps_running_calls_and_is_off_by_default() {
         let runtime = |args: &[&str]| {
             let mut argv = vec!["serve", "--store", "memory"];
