@@ -150,3 +150,28 @@ async fn an_unknown_or_foreign_dependency_is_not_found_and_nothing_is_queued() {
     }
     stop_all(nodes).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dependent_is_claimed_as_its_dependency_completes_not_a_period_later() {
+    let (_server, url) = fresh();
+    let gauge = Arc::new(Gauge::default());
+    // A period longer than the hang guard: only the completion's notification can make the
+    // dependent claimed in time.
+    let slow = common::cluster::options().heartbeat(Duration::from_secs(600));
+    let a = queue_node(
+        &url,
+        &gauge,
+        node_options().capacity(0).cluster(slow.clone()),
+        |b| b,
+    )
+    .await;
+    let b = queue_node(&url, &gauge, node_options().cluster(slow), |b| b).await;
+    let nodes = [a, b];
+    let (dep, go) = dependency(&nodes[1].0, Ok(json!("first"))).await;
+    let task = dependent(&nodes[0].0, dep.id(), &gauge).await;
+
+    go.notify_one();
+    let outcome = within("the dependent ends", task.wait()).await.unwrap();
+    assert_eq!(outcome, Outcome::completed(json!("after")));
+    stop_all(nodes).await;
+}
