@@ -61,7 +61,8 @@
 //! # Schema and migrations
 //!
 //! Three tables (version 1; version 2 adds the cluster's columns and tables, see below;
-//! version 3 the `node_slots` sequence, see [Running a node](#running-a-node)). `tasks`: one row per task, keyed by its id (`uuid`), with the columns a
+//! version 3 the `node_slots` sequence, see [Running a node](#running-a-node); version 4
+//! `tasks.depends_on`, see [The shared queue](#the-shared-queue)). `tasks`: one row per task, keyed by its id (`uuid`), with the columns a
 //! query needs (`seq`, `scope`, `status`, `expires_at` as `timestamptz` or NULL; indexed by
 //! `seq`, `status` and `expires_at`), the record as `json` and the last checkpoint as `json`
 //! or NULL. `sessions`: `id`, `principal`, `expires_at`, the record as `json`.
@@ -224,13 +225,27 @@
 //!   runtime (`Taskward::adopt`), which runs it from its checkpoint. A task the node claims
 //!   back while it still runs it (its lease had lapsed) goes on under the new claim; one it
 //!   already ended here is given back to the queue, claimable again a lease later.
-//! - **Leadership** ([`Leadership`]): while the node leads, every period, [`Cluster::rescue`]
-//!   then [`Cluster::sweep`]; a dead node's tasks are requeued or failed within the lease
-//!   plus one period.
+//! - **Leadership** ([`Leadership`]): while the node leads, every period, [`Cluster::rescue`],
+//!   [`Cluster::sweep`] then [`Cluster::settle_dependents`]; a dead node's tasks are requeued
+//!   or failed within the lease plus one period.
 //! - **Refusals** ([`Refusals`]): a task whose write was refused (ended or claimed
 //!   elsewhere) and still runs here is cancelled locally; a reclaimed one is logged as
 //!   lost. The runtime cannot yet drop a task without recording an end, so its local
 //!   record reads `cancelled` while the table holds what happened.
+//!
+//! # The shared queue
+//!
+//! A node's [`SharedTable`] has the shared queue: its runtime routes each task of a
+//! registered kind that can travel (`Taskward::submit_kind`) to it instead of running it.
+//! The submits that arrive together are admitted in one transaction ([`Cluster::admit`]):
+//! the live limits are counted across the whole table under advisory locks, the
+//! dependencies checked, and the rows inserted queued with a `queued` notification per kind;
+//! the submit returns once that commits. Any node with room claims them. A queued task with
+//! `depends_on` (schema v4: `tasks.depends_on uuid[]`) is skipped by claims until every
+//! dependency is `completed`; the node whose write ends a task with queued dependents sends
+//! a `queued` notification for their kinds, so that they are claimed at once; and the
+//! leader's [`Cluster::settle_dependents`] ends, every period, the queued tasks whose
+//! dependency failed, was cancelled or is gone.
 //!
 //! The slot is `nextval('node_slots') % NODE_SLOTS` (1024), drawn at each join: slots are
 //! unique among the nodes that joined within any 1024 consecutive joins, which is what makes
