@@ -188,3 +188,40 @@ async fn the_live_limit_per_scope_holds_across_nodes() {
         .expect("another scope has room");
     stop_all(nodes).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_routed_task_is_cancelled_while_queued_and_answered_where_it_runs() {
+    let (_server, url) = fresh();
+    let gauge = Arc::new(Gauge::default());
+    let (a, a_duties) = queue_node(&url, &gauge, node_options().capacity(0), |b| b).await;
+
+    // No node has room: it waits queued, and a cancel on A ends it there.
+    let queued = a
+        .submit_kind(spec("hold"), json!(1))
+        .await
+        .expect("submitted");
+    let cancelled = queued.cancel(None).await.expect("cancelled through A");
+    assert_eq!(cancelled.status, Status::Cancelled);
+    let outcome = within("the queued task ends", queued.wait()).await.unwrap();
+    assert!(matches!(outcome, Outcome::Cancelled(_)), "{outcome:?}");
+
+    // B runs the next one; A answers its input request.
+    let (b, b_duties) = queue_node(&url, &gauge, node_options(), |b| b).await;
+    let asking = a
+        .submit_kind(spec("ask"), json!(null))
+        .await
+        .expect("submitted");
+    within("B's work asks", async {
+        while a.find(asking.scope(), asking.id()).await.unwrap().status != Status::InputRequired {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    a.provide_input(asking.scope(), asking.id(), "name", json!("Ada"))
+        .await
+        .expect("answered through A");
+    let outcome = within("the asking task ends", asking.wait()).await.unwrap();
+    assert_eq!(outcome, Outcome::completed(json!({ "hello": "Ada" })));
+    assert!(b.inspect(asking.id()).is_some(), "B ran it");
+    stop_all(vec![(a, a_duties), (b, b_duties)]).await;
+}

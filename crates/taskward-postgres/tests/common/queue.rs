@@ -48,7 +48,8 @@ impl Gauge {
 
 /// A node with the queue-test kinds: `brief` (runs 20 ms, counted by the gauge), `other`
 /// (the same, another kind), `hold` (waits for the gauge's release, then completes) and
-/// `sleep` (sleeps for its input's milliseconds).
+/// `ask` (asks for input `name`, completes with it) and `sleep` (sleeps for its input's
+/// milliseconds).
 pub async fn queue_node(
     url: &str,
     gauge: &Arc<Gauge>,
@@ -74,6 +75,12 @@ pub async fn queue_node(
                     Ok::<_, TaskError>(json!("released"))
                 }
             }
+        })
+        .register("ask", |ctx: TaskContext, _: Value| async move {
+            let name = ctx
+                .request_input("name", json!({ "message": "name?" }))
+                .await?;
+            Ok(json!({ "hello": name }))
         })
         .register("sleep", |_: TaskContext, input: Value| async move {
             let ms = input.as_u64().unwrap_or(0);
