@@ -339,3 +339,34 @@ async fn a_shutdown_over_a_durable_store_leaves_resumable_tasks_to_the_next_star
     }
     ward2.shutdown(Duration::from_secs(1)).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_resumed_task_keeps_the_timeout_it_was_submitted_with() {
+    let disk = Disk::new();
+    let (builder, mut rx) = counter(Some(&disk));
+    let ward = builder.spawn().await.unwrap();
+    // Ten seconds of counting: only its timeout ends the resumed attempt sooner.
+    let spec = TaskSpec::new("count").timeout(Duration::from_secs(2));
+    let task = ward
+        .submit_kind(spec, json!({ "to": 1000, "park_at": 2 }))
+        .await
+        .unwrap();
+    step(&mut rx, 2).await;
+    ward.submit(TaskSpec::new("barrier"), |_ctx| async { Ok(json!(null)) })
+        .await
+        .unwrap();
+    let after_crash = disk.crash_copy();
+    assert!(
+        task.record().policies.is_some(),
+        "the record carries the task's own timeout"
+    );
+
+    let (builder, _rx2) = counter(Some(&after_crash));
+    let ward2 = builder.spawn().await.unwrap();
+    match ward2.wait(&Scope::global(), task.id()).await.unwrap() {
+        Outcome::Failed(failure) => assert_eq!(failure.cause, taskward::FailureCause::TimedOut),
+        other => panic!("the resumed attempt should time out, not {other:?}"),
+    }
+    ward2.shutdown(Duration::from_secs(1)).await.unwrap();
+    ward.shutdown(Duration::from_secs(1)).await.unwrap();
+}

@@ -6,6 +6,7 @@ use clap::Args;
 use taskward_mcp::Server;
 use taskward_mcp::transport::http::StatusEndpoint;
 use taskward_mcp::transport::stdio;
+use taskward_postgres::Caps;
 use taskward_runtime::{Builder, Taskward};
 use tokio::net::TcpListener;
 
@@ -33,9 +34,15 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "N")]
     pub(crate) max_live_tasks: Option<usize>,
     /// At most this many tool calls run at once; more wait, queued (status `working`), and
-    /// start in the order they came [default: no cap].
+    /// start in the order they came [default: no cap]. With a postgres store, the cap is
+    /// cluster-wide: at most N calls of the tools run at once across every node (give each
+    /// node the same value).
     #[arg(long, value_name = "N")]
     pub(crate) max_running: Option<usize>,
+    /// At most N calls of tool NAME run at once (repeatable); with a postgres store, across
+    /// every node (give each node the same caps).
+    #[arg(long, value_name = "NAME=N", value_parser = parse_kind_cap)]
+    pub(crate) kind_cap: Vec<(String, u32)>,
     /// At most this many live tasks per session (scope); plain calls take none (0: no limit).
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub(crate) max_live_per_scope: usize,
@@ -96,8 +103,14 @@ impl ServeArgs {
         if let Some(n) = self.max_live_tasks {
             builder = builder.max_live_tasks(n);
         }
-        if let Some(n) = self.max_running {
-            builder = builder.max_running(n);
+        // With postgres the running caps are the cluster's (see `StoreArgs::apply`).
+        if !self.keep.is_postgres() {
+            if let Some(n) = self.max_running {
+                builder = builder.max_running(n);
+            }
+            for (name, n) in &self.kind_cap {
+                builder = builder.max_running_named(name.as_str(), *n as usize);
+            }
         }
         // 0 turns a bound off.
         let caps: [(usize, SetCap); 5] = [
@@ -126,6 +139,33 @@ impl ServeArgs {
         }
         Ok(builder)
     }
+
+    /// The caps of a node's claims from the shared queue: `--max-running` cluster-wide, and
+    /// each `--kind-cap`.
+    fn caps(&self) -> Caps {
+        let mut caps = Caps::new();
+        if let Some(n) = self.max_running {
+            caps = caps.global(u32::try_from(n).unwrap_or(u32::MAX));
+        }
+        for (name, n) in &self.kind_cap {
+            caps = caps.kind(name.as_str(), *n);
+        }
+        caps
+    }
+}
+
+/// `NAME=N` of `--kind-cap`.
+fn parse_kind_cap(text: &str) -> Result<(String, u32), String> {
+    let (name, n) = text
+        .rsplit_once('=')
+        .ok_or_else(|| format!("expected NAME=N, got {text:?}"))?;
+    let n = n
+        .parse()
+        .map_err(|e| format!("the cap of {name:?} is not a count: {e}"))?;
+    if name.is_empty() {
+        return Err("the tool's name is empty".to_owned());
+    }
+    Ok((name.to_owned(), n))
 }
 
 /// Serves until the transport ends (stdin closes) or Ctrl-C / SIGTERM, then shuts the
@@ -158,7 +198,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), BoxError> {
         }
         Some((listener, options))
     };
-    let (builder, node) = args.keep.apply(args.runtime()?).await?;
+    let (builder, node) = args.keep.apply(args.runtime()?, args.caps()).await?;
     let ward = builder.spawn().await?;
     // With postgres, this process is a node of the cluster: its duties run beside the runtime.
     let node = node.map(|node| node.run(ward.clone()));
@@ -215,6 +255,51 @@ mod tests {
     struct Cli {
         #[command(flatten)]
         serve: ServeArgs,
+    }
+
+    #[tokio::test]
+    async fn kind_caps_cap_a_tool_in_process_and_the_cluster_with_postgres() {
+        let args = |args: &[&str]| {
+            let mut argv = vec!["serve"];
+            argv.extend_from_slice(args);
+            Cli::try_parse_from(argv).map(|cli| cli.serve)
+        };
+        let memory = args(&["--store", "memory", "--kind-cap", "sleep=1"]).expect("parses");
+        let ward = memory
+            .runtime()
+            .expect("options")
+            .spawn()
+            .await
+            .expect("starts");
+        assert_eq!(ward.config().max_running_named.get("sleep"), Some(&1));
+        ward.shutdown(super::SHUTDOWN_DEADLINE)
+            .await
+            .expect("shutdown");
+
+        let url = "postgres://nobody@127.0.0.1:1/none";
+        let argv = ["--store", url, "--max-running", "3", "--kind-cap", "a=b=2"];
+        let pg = args(&argv).expect("parses");
+        let caps = pg.caps();
+        assert_eq!((caps.global, caps.per_kind.get("a=b")), (Some(3), Some(&2)));
+        let runtime = pg
+            .runtime()
+            .expect("options")
+            .spawn()
+            .await
+            .expect("starts");
+        assert_eq!(
+            runtime.config().max_running,
+            None,
+            "the cap is the cluster's"
+        );
+        runtime
+            .shutdown(super::SHUTDOWN_DEADLINE)
+            .await
+            .expect("shutdown");
+
+        for bad in ["sleep", "sleep=x", "=2"] {
+            assert!(args(&["--kind-cap", bad]).is_err(), "{bad}");
+        }
     }
 
     #[tokio::test]

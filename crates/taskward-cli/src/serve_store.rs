@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 use taskward_core::Durability;
-use taskward_postgres::{ClusterOptions, Node, NodeId, NodeOptions};
+use taskward_postgres::{Caps, ClusterOptions, Node, NodeId, NodeOptions};
 use taskward_runtime::Builder;
 use taskward_sqlite::SqliteStore;
 
@@ -100,12 +100,18 @@ pub(crate) struct StoreArgs {
 }
 
 impl StoreArgs {
+    /// Whether tasks are kept in postgres: this process is a node of a cluster.
+    pub(crate) fn is_postgres(&self) -> bool {
+        matches!(self.store, StoreChoice::Postgres(_))
+    }
+
     /// Adds the chosen store to the runtime (opening the database: a data directory in use
     /// by another process is an error here). With postgres, joins the cluster as a node:
     /// the node comes back, to [run](Node::run) once the runtime is spawned.
     pub(crate) async fn apply(
         &self,
         builder: Builder,
+        caps: Caps,
     ) -> Result<(Builder, Option<Node>), BoxError> {
         match &self.store {
             StoreChoice::Memory => Ok((builder, None)),
@@ -122,6 +128,7 @@ impl StoreArgs {
                 }
                 let options = NodeOptions::new()
                     .capacity(self.node_capacity)
+                    .caps(caps)
                     .durability(self.durability)
                     .cluster(cluster);
                 let (node, store, shared) = Node::join(url, id, options).await?;
@@ -181,7 +188,7 @@ mod pg_server;
 mod tests {
     use clap::Parser;
     use taskward_core::Scope;
-    use taskward_postgres::{Cluster, ClusterOptions, NodeId};
+    use taskward_postgres::{Caps, Cluster, ClusterOptions, NodeId};
     use taskward_runtime::TaskSpec;
 
     use super::{StoreArgs, StoreChoice};
@@ -224,7 +231,7 @@ mod tests {
         let args =
             parse(&["--store", &url, "--data-dir", data, "--heartbeat-ms", "100"]).expect("parses");
         let (builder, node) = args
-            .apply(taskward_runtime::Taskward::builder())
+            .apply(taskward_runtime::Taskward::builder(), Caps::new())
             .await
             .expect("joins");
         let node = node.expect("postgres runs a node");
@@ -260,7 +267,7 @@ mod tests {
         let again =
             parse(&["--store", &url, "--node-id-file", id_file.to_str().unwrap()]).expect("parses");
         let (_, node) = again
-            .apply(taskward_runtime::Taskward::builder())
+            .apply(taskward_runtime::Taskward::builder(), Caps::new())
             .await
             .expect("joins again");
         assert_eq!(node.expect("a node").id(), id);

@@ -28,8 +28,10 @@ mod event;
 mod id;
 mod input;
 mod outcome;
+mod policies;
 mod policy;
 mod query;
+mod queue;
 mod record;
 mod scope;
 mod shared;
@@ -45,8 +47,10 @@ pub use input::InputRequest;
 pub use outcome::{
     Cancellation, CancelledBy, Failure, FailureCause, Outcome, SUMMARY_BYTES, TaskError, summary,
 };
+pub use policies::TaskPolicies;
 pub use policy::{Backoff, CancelPolicy, ClosePolicy, Restart};
 pub use query::{Cursor, DEFAULT_PAGE_SIZE, InvalidCursor, ListQuery, MAX_PAGE_SIZE, Page};
+pub use queue::{Enqueue, Enqueued};
 pub use record::{Progress, TaskKind, TaskRecord};
 pub use scope::Scope;
 pub use shared::{BoxFuture, SharedCancel, SharedInput, SharedTasks};

@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use crate::Scope;
+use crate::policies::ms;
 
 /// Whether and how a task's failed work is run again, as OTP's child restart types.
 ///
@@ -18,7 +21,8 @@ use crate::Scope;
 /// assert_eq!(restart.delay_before(3), Some(Duration::from_millis(200)));
 /// assert_eq!(restart.delay_before(4), None);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Restart {
     /// Never run again: the first failure is final. The default.
@@ -101,16 +105,19 @@ impl Restart {
 }
 
 /// The wait between attempts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Backoff {
     /// The same wait each time.
-    Fixed(Duration),
+    Fixed(#[serde(with = "ms")] Duration),
     /// `base`, then doubled for each further retry, capped at `max`.
     Exponential {
         /// The first wait.
+        #[serde(with = "ms")]
         base: Duration,
         /// The longest wait.
+        #[serde(with = "ms")]
         max: Duration,
     },
 }
@@ -144,12 +151,14 @@ impl Backoff {
 }
 
 /// How a cancel (or a timeout) reaches the work.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum CancelPolicy {
     /// Fire the cooperative token at once, give the work this long to return, then abort it.
     Cooperative {
         /// The grace period.
+        #[serde(with = "ms")]
         grace: Duration,
     },
     /// Abort the work at once.

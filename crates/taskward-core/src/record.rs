@@ -174,6 +174,11 @@ pub struct TaskRecord {
     /// completed. Empty for most tasks.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<TaskId>,
+    /// The task's own policies (timeout, cancel, restart) when one differs from the default:
+    /// carried for a task of a registered kind, so that the node that claims it from the
+    /// shared queue, or a restart, runs it as submitted. `None` for most tasks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policies: Option<Box<crate::TaskPolicies>>,
 }
 
 fn is_zero(n: &i32) -> bool {
@@ -233,6 +238,7 @@ impl TaskRecord {
             seq,
             priority: 0,
             depends_on: Vec::new(),
+            policies: None,
         }
     }
 

@@ -7,7 +7,10 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::{ListQuery, Page, Scope, SessionRecord, Status, StoreError, TaskId, TaskRecord};
+use crate::{
+    Enqueue, Enqueued, ListQuery, Page, Scope, SessionRecord, Status, StoreError, TaskId,
+    TaskRecord,
+};
 
 /// A boxed, sendable future: what [`SharedTasks`]' methods return, so that the trait stays
 /// object safe (`Arc<dyn SharedTasks>`).
@@ -106,5 +109,28 @@ pub trait SharedTasks: Send + Sync + fmt::Debug + 'static {
     ) -> BoxFuture<'a, Result<Option<SessionRecord>, StoreError>> {
         let _ = id;
         Box::pin(async { Ok(None) })
+    }
+
+    /// Whether this table has a shared queue: a runtime with one routes each task of a
+    /// registered kind it may (see `Taskward::submit_kind` in taskward-runtime) to
+    /// [`enqueue`](Self::enqueue) instead of running it itself. The default answers `false`.
+    fn queues(&self) -> bool {
+        false
+    }
+
+    /// Queues a task of a registered kind for any node whose runtime registered the kind:
+    /// admitted under the live limits it names, counted across every node, and its
+    /// dependencies checked; durable in the queue when the future resolves with
+    /// [`Enqueued::Queued`]. An implementation may batch concurrent calls into one write.
+    ///
+    /// The default refuses: an implementation whose [`queues`](Self::queues) is `false`
+    /// need not provide it.
+    fn enqueue<'a>(&'a self, task: Enqueue) -> BoxFuture<'a, Result<Enqueued, StoreError>> {
+        let id = task.record.id;
+        Box::pin(async move {
+            Err(StoreError::new(format!(
+                "task {id}: this shared table has no queue"
+            )))
+        })
     }
 }

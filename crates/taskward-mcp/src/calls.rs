@@ -205,10 +205,29 @@ pub(crate) async fn submit_task(
         spec = spec.timeout(timeout);
     }
     let arguments = params.arguments.unwrap_or_default();
-    let spec = resumable(server, spec, &tool, &arguments, true);
-    server
-        .ward()
-        .submit(spec, work(tool, arguments, progress, true))
+    submit_call(server, spec, tool, arguments, progress, true).await
+}
+
+/// Submits the task of a task-augmented call. On a node of several with a shared queue, a
+/// tool registered as a kind of the runtime is queued for whichever node has room and runs
+/// there as the kind ([`Taskward::submit_kind`](taskward_runtime::Taskward::submit_kind);
+/// its progress is not forwarded from here); otherwise it runs here, made resumable when
+/// the tool is a kind.
+pub(crate) async fn submit_call(
+    server: &Server,
+    spec: TaskSpec,
+    tool: Tool,
+    arguments: Map<String, Value>,
+    progress: Option<(std::sync::Weak<Session>, Value)>,
+    fail_on_error: bool,
+) -> Result<TaskHandle, ErrorObject> {
+    let ward = server.ward();
+    if ward.has_shared_queue() && ward.has_kind(tool.name()) {
+        let input = crate::tool_kind::input(&arguments, fail_on_error);
+        return ward.submit_kind(spec, input).await.map_err(rpc_error);
+    }
+    let spec = resumable(server, spec, &tool, &arguments, fail_on_error);
+    ward.submit(spec, work(tool, arguments, progress, fail_on_error))
         .await
         .map_err(rpc_error)
 }

@@ -61,7 +61,8 @@
 //! # Schema and migrations
 //!
 //! Three tables (version 1; version 2 adds the cluster's columns and tables, see below;
-//! version 3 the `node_slots` sequence, see [Running a node](#running-a-node)). `tasks`: one row per task, keyed by its id (`uuid`), with the columns a
+//! version 3 the `node_slots` sequence, see [Running a node](#running-a-node); version 4
+//! `tasks.depends_on`, see [The shared queue](#the-shared-queue)). `tasks`: one row per task, keyed by its id (`uuid`), with the columns a
 //! query needs (`seq`, `scope`, `status`, `expires_at` as `timestamptz` or NULL; indexed by
 //! `seq`, `status` and `expires_at`), the record as `json` and the last checkpoint as `json`
 //! or NULL. `sessions`: `id`, `principal`, `expires_at`, the record as `json`.
@@ -224,9 +225,9 @@
 //!   runtime (`Taskward::adopt`), which runs it from its checkpoint. A task the node claims
 //!   back while it still runs it (its lease had lapsed) goes on under the new claim; one it
 //!   already ended here is given back to the queue, claimable again a lease later.
-//! - **Leadership** ([`Leadership`]): while the node leads, every period, [`Cluster::rescue`]
-//!   then [`Cluster::sweep`]; a dead node's tasks are requeued or failed within the lease
-//!   plus one period.
+//! - **Leadership** ([`Leadership`]): while the node leads, every period, [`Cluster::rescue`],
+//!   [`Cluster::sweep`] then [`Cluster::settle_dependents`]; a dead node's tasks are requeued
+//!   or failed within the lease plus one period.
 //! - **Refusals** ([`Refusals`]): a task whose write was refused (ended or claimed
 //!   elsewhere) and still runs here is released.
 //! - **Release** (`Taskward::release`): the work's token fires and, after its grace, the
@@ -239,6 +240,20 @@
 //! bounded cache until the task's expiry ([`ClusterOptions::terminal_cache`]). Every
 //! connection is opened with TLS as the URL's `sslmode` asks (`disable`, `prefer`,
 //! `require`, `verify-ca`, `verify-full`), trusting [`ClusterOptions::ca_file`] if given.
+//!
+//! # The shared queue
+//!
+//! A node's [`SharedTable`] has the shared queue: its runtime routes each task of a
+//! registered kind that can travel (`Taskward::submit_kind`) to it instead of running it.
+//! The submits that arrive together are admitted in one transaction ([`Cluster::admit`]):
+//! the live limits are counted across the whole table under advisory locks, the
+//! dependencies checked, and the rows inserted queued with a `queued` notification per kind;
+//! the submit returns once that commits. Any node with room claims them. A queued task with
+//! `depends_on` (schema v4: `tasks.depends_on uuid[]`) is skipped by claims until every
+//! dependency is `completed`; the node whose write ends a task with queued dependents sends
+//! a `queued` notification for their kinds, so that they are claimed at once; and the
+//! leader's [`Cluster::settle_dependents`] ends, every period, the queued tasks whose
+//! dependency failed, was cancelled or is gone.
 //!
 //! The slot is `nextval('node_slots') % NODE_SLOTS` (1024), drawn at each join: slots are
 //! unique among the nodes that joined within any 1024 consecutive joins, which is what makes
@@ -262,7 +277,8 @@ mod worker;
 
 pub use cluster::{
     Answered, CancelRequested, Caps, Claimed, Cluster, ClusterError, ClusterOptions, Fence, Fenced,
-    Heartbeat, Leadership, Listener, NewTask, NodeId, Notification, Rescued, SharedTable, Swept,
+    Heartbeat, Leadership, Listener, NewTask, NodeId, Notification, Rescued, Settled, SharedTable,
+    Swept,
 };
 pub use cluster_store::{ClusterStore, ClusterStoreOptions, Fences, Refusal, Refusals};
 pub use node::{Node, NodeHandle, NodeOptions};

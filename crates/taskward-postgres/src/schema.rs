@@ -86,8 +86,18 @@ const V3: &str = "
 CREATE SEQUENCE node_slots AS bigint MINVALUE 0 START WITH 0;
 ";
 
+/// Version 4: dependencies across nodes (issue 12). `depends_on` holds the ids a queued task
+/// waits for (NULL for most tasks): a claim skips it until every one of them is
+/// `completed`, and the elected node ends it when one fails, is cancelled or is gone. The
+/// partial index `tasks_waiting` lists the queued tasks that have dependencies. Existing
+/// rows have none.
+const V4: &str = "
+ALTER TABLE tasks ADD COLUMN depends_on uuid[];
+CREATE INDEX tasks_waiting ON tasks (seq) WHERE queued AND depends_on IS NOT NULL;
+";
+
 /// The migration steps, in order: step `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema version this build writes: a fresh database is migrated to it, and a database
 /// with a newer version in `schema_version` is refused with [`SchemaTooNew`].

@@ -137,10 +137,11 @@ fn a_version_2_database_is_upgraded_to_3_keeps_its_data_and_numbers_slots_from_0
     let a = common::working(1);
     store.commit(&[common::put(&a)]).unwrap();
     drop(store);
-    // Back to version 2 as a v2 build left it: no sequence, no row 3.
+    // Back to version 2 as a v2 build left it: no sequence, no row 3 (nor version 4's).
     server.psql(
         db,
-        "DROP SEQUENCE node_slots; DELETE FROM schema_version WHERE version = 3;",
+        "DROP INDEX tasks_waiting; ALTER TABLE tasks DROP COLUMN depends_on; \
+         DROP SEQUENCE node_slots; DELETE FROM schema_version WHERE version >= 3;",
     );
     assert_eq!(
         server.psql(
@@ -155,10 +156,47 @@ fn a_version_2_database_is_upgraded_to_3_keeps_its_data_and_numbers_slots_from_0
         db,
         "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version",
     );
-    assert_eq!(versions, "1,2,3");
+    assert_eq!(versions, "1,2,3,4");
     let loaded = store.load().unwrap();
     assert_eq!(loaded.tasks.len(), 1);
     assert_eq!(loaded.tasks[0].record, a);
     assert_eq!(server.psql(db, "SELECT nextval('node_slots')"), "0");
     assert_eq!(server.psql(db, "SELECT nextval('node_slots')"), "1");
+}
+
+#[test]
+fn a_version_3_database_is_upgraded_to_4_and_its_rows_have_no_dependencies() {
+    let (server, url) = fresh();
+    let db = dbname(&url);
+    let mut store = connect(&url);
+    let a = common::working(1);
+    store.commit(&[common::put(&a)]).unwrap();
+    drop(store);
+    // Back to version 3 as a v3 build left it: no `depends_on`, no row 4.
+    server.psql(
+        db,
+        "DROP INDEX tasks_waiting; ALTER TABLE tasks DROP COLUMN depends_on; \
+         DELETE FROM schema_version WHERE version = 4;",
+    );
+
+    let mut store = connect(&url);
+    let versions = server.psql(
+        db,
+        "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version",
+    );
+    assert_eq!(versions, "1,2,3,4");
+    let loaded = store.load().unwrap();
+    assert_eq!(loaded.tasks.len(), 1);
+    assert_eq!(loaded.tasks[0].record, a);
+    assert_eq!(
+        server.psql(db, "SELECT count(*) FROM tasks WHERE depends_on IS NULL"),
+        "1"
+    );
+    assert_eq!(
+        server.psql(
+            db,
+            "SELECT count(*) FROM pg_class WHERE relname = 'tasks_waiting'"
+        ),
+        "1"
+    );
 }

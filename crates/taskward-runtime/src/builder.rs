@@ -361,7 +361,7 @@ impl Builder {
         let ward = Taskward::new(shared, root, join);
         for stored in resumable {
             let id = stored.record.id;
-            match ward.resume_restored(stored).await {
+            match ward.resume_restored(stored, false).await {
                 Ok(_) => tracing::info!(task = %id, "resumed a task interrupted by the restart"),
                 Err(e) => tracing::error!(task = %id, error = %e, "could not resume a task"),
             }

@@ -1,6 +1,7 @@
 //! Describing a task to submit.
 
 mod admission;
+mod carried;
 
 pub(crate) use admission::MAX_DEPENDENCIES;
 
@@ -162,6 +163,8 @@ pub struct TaskSpec {
     pub(crate) queue_when_busy: bool,
     /// The tasks to wait for, distinct, in the order given.
     pub(crate) depends_on: Vec<TaskId>,
+    /// Run on the node that received it even where a shared queue routes its kind.
+    pub(crate) stays_local: bool,
 }
 
 impl TaskSpec {
@@ -186,6 +189,7 @@ impl TaskSpec {
             priority: 0,
             queue_when_busy: false,
             depends_on: Vec::new(),
+            stays_local: false,
         }
     }
 

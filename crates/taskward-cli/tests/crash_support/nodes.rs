@@ -31,6 +31,11 @@ pub(crate) struct Cluster {
 impl Cluster {
     /// Starts `count` nodes with `--heartbeat-ms 200` on a fresh database.
     pub(crate) fn start(count: usize) -> Cluster {
+        Self::start_with(count, &[])
+    }
+
+    /// As [`start`](Self::start), each node with `extra` arguments too.
+    pub(crate) fn start_with(count: usize, extra: &[&str]) -> Cluster {
         let pg = PgServer::shared();
         let conninfo = pg.fresh_database();
         let dbname = conninfo.rsplit('=').next().expect("a dbname").to_owned();
@@ -53,6 +58,10 @@ impl Cluster {
                 "--heartbeat-ms".into(),
                 "200".into(),
             ];
+            let args: Vec<OsString> = args
+                .into_iter()
+                .chain(extra.iter().map(OsString::from))
+                .collect();
             nodes.push(Some(Server::start_with(&args)));
             let id = std::fs::read_to_string(data.join("node-id")).expect("a node id file");
             ids.push(id.trim().to_owned());

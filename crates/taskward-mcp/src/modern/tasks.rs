@@ -77,12 +77,7 @@ pub(crate) async fn submit_task(
     if let Some(timeout) = tool.deadline() {
         spec = spec.timeout(timeout);
     }
-    let spec = crate::calls::resumable(server, spec, &tool, &arguments, false);
-    server
-        .ward()
-        .submit(spec, work(tool, arguments, None, false))
-        .await
-        .map_err(rpc_error)
+    crate::calls::submit_call(server, spec, tool, arguments, None, false).await
 }
 
 fn require_tasks(ctx: &Ctx<'_>, method: &str) -> Result<(), ErrorObject> {

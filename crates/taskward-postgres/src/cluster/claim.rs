@@ -87,9 +87,14 @@ const GLOBAL_LOCK: i64 = 0x0074_7763_6c61_696d;
 /// The first key of the per-kind claim locks (`pg_advisory_xact_lock(int4, int4)`).
 const KIND_LOCKS: i32 = 0x7477_6b64;
 
-const CANDIDATES: &str = "SELECT id, kind FROM tasks WHERE queued AND kind = ANY($1) \
+/// The queued tasks a claim may take: of the node's kinds, available, and whose
+/// dependencies (if any) have all completed (a dependency missing from the table blocks: the
+/// elected node's duty ends such a task, see [`Cluster::settle_dependents`]).
+const CANDIDATES: &str = "SELECT id, kind FROM tasks t WHERE queued AND kind = ANY($1) \
      AND (available_at IS NULL OR available_at <= now()) \
-     ORDER BY priority DESC, seq LIMIT $2 FOR UPDATE SKIP LOCKED";
+     AND (depends_on IS NULL OR NOT EXISTS (SELECT 1 FROM unnest(t.depends_on) AS d(id) \
+     LEFT JOIN tasks x ON x.id = d.id WHERE x.status IS DISTINCT FROM 'completed')) \
+     ORDER BY priority DESC, seq LIMIT $2 FOR UPDATE OF t SKIP LOCKED";
 const TAKE: &str = "UPDATE tasks SET queued = false, available_at = NULL, node = $2, \
      attempt = attempt + 1, lease_until = now() + $3::int8 * interval '1 millisecond' \
      WHERE id = ANY($1) \

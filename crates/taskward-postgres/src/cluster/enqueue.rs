@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use taskward_core::{StoreError, TaskRecord};
 use time::OffsetDateTime;
+use tokio_postgres::Transaction;
 use uuid::Uuid;
 
 use super::notify::{self, Payload};
@@ -74,12 +75,15 @@ impl NewTask {
 }
 
 const INSERT: &str = "INSERT INTO tasks (id, seq, scope, status, expires_at, record, kind, \
-     priority, max_attempts, available_at, queued, node, attempt, lease_until) \
-     SELECT t.*, $11::uuid IS NULL, $11::uuid, \
+     priority, max_attempts, available_at, queued, node, attempt, lease_until, depends_on) \
+     SELECT t.id, t.seq, t.scope, t.status, t.expires_at, t.record, t.kind, t.priority, \
+     t.max_attempts, t.available_at, $11::uuid IS NULL, $11::uuid, \
      CASE WHEN $11::uuid IS NULL THEN 0 ELSE 1 END, \
-     CASE WHEN $11::uuid IS NULL THEN NULL ELSE now() + $12::int8 * interval '1 millisecond' END \
+     CASE WHEN $11::uuid IS NULL THEN NULL ELSE now() + $12::int8 * interval '1 millisecond' END, \
+     string_to_array(t.deps, ',')::uuid[] \
      FROM unnest($1::uuid[], $2::int8[], $3::text[], $4::text[], $5::timestamptz[], \
-     $6::json[], $7::text[], $8::int4[], $9::int4[], $10::timestamptz[]) AS t \
+     $6::json[], $7::text[], $8::int4[], $9::int4[], $10::timestamptz[], $13::text[]) \
+     AS t(id, seq, scope, status, expires_at, record, kind, priority, max_attempts, available_at, deps) \
      ON CONFLICT (id) DO NOTHING RETURNING id";
 
 impl Cluster {
@@ -143,12 +147,28 @@ impl Cluster {
         if tasks.is_empty() {
             return Ok(Vec::new());
         }
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await.map_err(pg("begin an insert"))?;
+        let ids = self.insert_in(&tx, tasks, node).await?;
+        tx.commit().await.map_err(pg("commit an insert"))?;
+        Ok(ids)
+    }
+
+    /// Inserts `tasks` in the transaction `tx` (see [`insert`](Self::insert)), with the
+    /// `queued` notifications of queued ones.
+    pub(super) async fn insert_in(
+        &self,
+        tx: &Transaction<'_>,
+        tasks: &[NewTask],
+        node: Option<NodeId>,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        if tasks.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut cols = Columns::default();
         for task in tasks {
             cols.push(task)?;
         }
-        let mut conn = self.conn().await?;
-        let tx = conn.transaction().await.map_err(pg("begin an insert"))?;
         let node_id = node.map(|n| *n.as_uuid());
         let lease = millis(self.options.lease);
         let rows = tx
@@ -167,6 +187,7 @@ impl Cluster {
                     &cols.available_at,
                     &node_id,
                     &lease,
+                    &cols.depends_on,
                 ],
             )
             .await
@@ -175,10 +196,9 @@ impl Cluster {
             let kinds: BTreeSet<&str> = tasks.iter().map(|t| &*t.record.name).collect();
             for kind in kinds {
                 let payload = Payload::Queued { kind: kind.into() };
-                notify::send(&tx, &payload).await?;
+                notify::send(tx, &payload).await?;
             }
         }
-        tx.commit().await.map_err(pg("commit an insert"))?;
         rows.iter()
             .map(|row| row.try_get(0).map_err(pg("insert tasks")))
             .collect()
@@ -192,6 +212,8 @@ struct Columns<'a> {
     priorities: Vec<i32>,
     max_attempts: Vec<Option<i32>>,
     available_at: Vec<Option<OffsetDateTime>>,
+    /// Each task's dependencies as comma-separated ids, `None` without any.
+    depends_on: Vec<Option<String>>,
 }
 
 impl<'a> Columns<'a> {
@@ -206,6 +228,11 @@ impl<'a> Columns<'a> {
                 .map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
         );
         self.available_at.push(task.available_at);
+        self.depends_on
+            .push((!record.depends_on.is_empty()).then(|| {
+                let ids: Vec<String> = record.depends_on.iter().map(|d| d.to_string()).collect();
+                ids.join(",")
+            }));
         Ok(())
     }
 }

@@ -3,8 +3,11 @@
 //! rescue of a dead node's tasks, leader election, cancel and input signals with
 //! `pg_notify`, and reads by key. See the [crate docs](crate#several-nodes-the-database-side).
 
+mod admit;
+mod batch;
 mod cache;
 mod claim;
+mod dependents;
 mod enqueue;
 mod error;
 mod leader;
@@ -25,6 +28,7 @@ use deadpool_postgres::Pool;
 use taskward_core::StoreError;
 
 pub use claim::{Caps, Claimed};
+pub use dependents::Settled;
 pub use enqueue::NewTask;
 pub use error::{ClusterError, Fenced};
 pub use leader::Leadership;

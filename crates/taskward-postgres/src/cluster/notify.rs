@@ -187,6 +187,31 @@ impl Listener {
     pub async fn recv(&mut self) -> Option<Notification> {
         self.notifications.recv().await
     }
+
+    /// This listener, handing each notification to `waiters` as it arrives (before whoever
+    /// reads it from the listener, who may be busy): a node's waits of other nodes' tasks
+    /// are then woken at once, not after the node's duty at work.
+    pub(crate) fn waking(self, waiters: std::sync::Arc<super::Waiters>) -> Listener {
+        let (out, notifications) = mpsc::unbounded_channel();
+        let mut inner = self;
+        let task = tokio::spawn(async move {
+            while let Some(notification) = inner.recv().await {
+                waiters.notified(&notification);
+                if out.send(notification).is_err() {
+                    break;
+                }
+            }
+        });
+        Listener {
+            notifications,
+            task,
+        }
+    }
+
+    /// A notification already received, without waiting: `None` when none is queued now.
+    pub fn try_recv(&mut self) -> Option<Notification> {
+        self.notifications.try_recv().ok()
+    }
 }
 
 impl Drop for Listener {

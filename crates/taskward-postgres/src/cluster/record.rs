@@ -47,6 +47,16 @@ pub(crate) fn cancelled(
     record
 }
 
+/// The record failed with `failure`: terminal.
+pub(crate) fn failed(mut record: TaskRecord, failure: Failure) -> TaskRecord {
+    record.status = Status::Failed;
+    record.phase = None;
+    record.status_message = None;
+    record.outcome = Some(Outcome::Failed(failure));
+    record.last_updated_at = OffsetDateTime::now_utc();
+    record
+}
+
 /// The record of a task whose node died, queued again for another node.
 pub(crate) fn requeued(mut record: TaskRecord) -> TaskRecord {
     record.status = Status::Working;
@@ -57,16 +67,8 @@ pub(crate) fn requeued(mut record: TaskRecord) -> TaskRecord {
 }
 
 /// The record of a task whose node died and that cannot run again: failed `interrupted`.
-pub(crate) fn interrupted(mut record: TaskRecord, why: &str) -> TaskRecord {
-    record.status = Status::Failed;
-    record.phase = None;
-    record.status_message = None;
-    record.outcome = Some(Outcome::Failed(Failure::new(
-        FailureCause::Interrupted,
-        why,
-    )));
-    record.last_updated_at = OffsetDateTime::now_utc();
-    record
+pub(crate) fn interrupted(record: TaskRecord, why: &str) -> TaskRecord {
+    failed(record, Failure::new(FailureCause::Interrupted, why))
 }
 
 /// The task id of a row's uuid column.

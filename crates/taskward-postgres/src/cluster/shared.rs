@@ -7,13 +7,14 @@ use std::time::Duration;
 
 use serde_json::Value;
 use taskward_core::{
-    BoxFuture, CancelledBy, ListQuery, Page, Scope, SessionRecord, SharedCancel, SharedInput,
-    SharedTasks, Status, StoreError, TaskId, TaskRecord,
+    BoxFuture, CancelledBy, Enqueue, Enqueued, ListQuery, Page, Scope, SessionRecord, SharedCancel,
+    SharedInput, SharedTasks, Status, StoreError, TaskId, TaskRecord,
 };
 use time::OffsetDateTime;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use super::batch::Batcher;
 use super::cache::TerminalCache;
 use super::{Answered, CancelRequested, Cluster, Listener, Notification};
 
@@ -57,6 +58,8 @@ pub struct SharedTable {
     waiters: Arc<Waiters>,
     /// The listener of a table started on its own; `None` when a node's listener feeds it.
     listening: Option<JoinHandle<()>>,
+    /// The shared queue's group commit: a node's view only (a node claims what is queued).
+    queue: Option<Batcher>,
 }
 
 /// Who waits for which task's row to change, and the view's cache of terminal records,
@@ -149,7 +152,16 @@ impl SharedTable {
             }),
             cluster,
             listening: None,
+            queue: None,
         }
+    }
+
+    /// The view of a node: as [`fed`](Self::fed), with the shared queue, so that its runtime
+    /// routes the tasks of registered kinds there.
+    pub(crate) fn of_node(cluster: Cluster) -> Self {
+        let mut view = Self::fed(cluster);
+        view.queue = Some(Batcher::default());
+        view
     }
 
     /// Who waits on this view: to be woken by the notifications a node's listener receives.
@@ -284,6 +296,21 @@ impl SharedTasks for SharedTable {
         let fallback: Duration = self.cluster.options().heartbeat;
         Box::pin(async move {
             let _ = tokio::time::timeout(fallback, woken).await;
+        })
+    }
+
+    fn queues(&self) -> bool {
+        self.queue.is_some()
+    }
+
+    fn enqueue<'a>(&'a self, task: Enqueue) -> BoxFuture<'a, Result<Enqueued, StoreError>> {
+        Box::pin(async move {
+            match &self.queue {
+                Some(queue) => queue.enqueue(&self.cluster, task).await,
+                None => Err(StoreError::new(
+                    "postgres cluster: this shared view has no queue (a node's has)",
+                )),
+            }
         })
     }
 }

@@ -86,6 +86,12 @@ pub(super) const CHECKPOINT: &str = concat!(
 /// crate::Cluster::finish) sends.
 pub(super) const NOTIFY: &str = "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p";
 
+/// A `queued` notification per kind of the queued tasks that depend on a task made terminal
+/// (`$2`): a dependent whose dependencies have all completed is claimable at once, and the
+/// nodes that registered its kind claim now rather than at their next period.
+pub(super) const WAKE: &str = "SELECT pg_notify($1, json_build_object('t', 'queued', 'kind', w.kind)::text) \
+     FROM (SELECT DISTINCT kind FROM tasks WHERE queued AND depends_on && $2::uuid[]) AS w";
+
 /// Why each refused write matched no row: the row as it is (or none).
 pub(super) const DIAGNOSE: &str = "SELECT r.id, t.status, t.attempt, t.node \
      FROM unnest($1::uuid[]) AS r(id) LEFT JOIN tasks t ON t.id = r.id";
@@ -119,6 +125,7 @@ pub(super) struct Statements {
     pub(super) diagnose: tokio_postgres::Statement,
     pub(super) release: tokio_postgres::Statement,
     pub(super) notify: tokio_postgres::Statement,
+    pub(super) wake: tokio_postgres::Statement,
 }
 
 /// Runs the plan's task statements in `tx`, and finds out why the refused ones were.
@@ -135,6 +142,8 @@ pub(super) async fn write_tasks(
     // Each refused write with the attempt it named.
     let mut refused: Vec<(Uuid, i32)> = Vec::new();
     let mut finished = Vec::new();
+    // The ids of the tasks made terminal, for their dependents.
+    let mut ended: Vec<Uuid> = Vec::new();
     let f = &plan.fresh;
     if !f.task.ids.is_empty() {
         let t = &f.task;
@@ -152,7 +161,7 @@ pub(super) async fn write_tasks(
             &terminal,
         ];
         let rows = tx.query(&s.insert, &params).await;
-        let written = ids(rows, &mut finished, "insert tasks")?;
+        let written = ids(rows, &mut finished, &mut ended, "insert tasks")?;
         for id in &t.ids {
             if written.contains(id) {
                 outcome.inserted.push(TaskId::from_uuid(*id));
@@ -174,20 +183,23 @@ pub(super) async fn write_tasks(
             &terminal,
         ];
         let rows = tx.query(&s.update, &params).await;
-        let written = ids(rows, &mut finished, "update tasks")?;
+        let written = ids(rows, &mut finished, &mut ended, "update tasks")?;
         missing(&h.ids, &h.attempts, &written, &mut refused);
     }
     let c = &plan.checkpoints;
     if !c.ids.is_empty() {
         let params: [&(dyn ToSql + Sync); 5] = [&c.ids, &c.attempts, &c.values, node_id, &terminal];
         let rows = tx.query(&s.checkpoint, &params).await;
-        let written = ids(rows, &mut Vec::new(), "write checkpoints")?;
+        let written = ids(rows, &mut Vec::new(), &mut Vec::new(), "write checkpoints")?;
         missing(&c.ids, &c.attempts, &written, &mut refused);
     }
     if !finished.is_empty() {
         tx.execute(&s.notify, &[&CHANNEL, &finished])
             .await
             .map_err(pg("send notifications"))?;
+        tx.execute(&s.wake, &[&CHANNEL, &ended])
+            .await
+            .map_err(pg("wake the dependents"))?;
     }
     if !refused.is_empty() {
         outcome.refused = diagnose(tx, s, node, &refused).await?;
@@ -196,10 +208,11 @@ pub(super) async fn write_tasks(
 }
 
 /// The ids of the rows written; adds a `changed` notification to `finished` for each row
-/// that is terminal now (rows of three columns: id, seq, terminal).
+/// that is terminal now (rows of three columns: id, seq, terminal), and its id to `ended`.
 fn ids(
     rows: Result<Vec<tokio_postgres::Row>, tokio_postgres::Error>,
     finished: &mut Vec<String>,
+    ended: &mut Vec<Uuid>,
     doing: &'static str,
 ) -> Result<HashSet<Uuid>, StoreError> {
     let rows = rows.map_err(pg(doing))?;
@@ -217,6 +230,7 @@ fn ids(
                 StoreError::with_source("postgres cluster store: encode a notification", e)
             })?;
             finished.push(text);
+            ended.push(id);
         }
     }
     Ok(written)

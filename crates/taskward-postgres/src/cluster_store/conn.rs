@@ -58,6 +58,7 @@ impl Backend for Link {
             diagnose: prepare(c, commit::DIAGNOSE).await?,
             release: prepare(c, commit::RELEASE).await?,
             notify: prepare(c, commit::NOTIFY).await?,
+            wake: prepare(c, commit::WAKE).await?,
         };
         Ok(Self {
             conn,

@@ -2,7 +2,6 @@
 //! notifications and the store's refusals, one at a time.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use taskward_core::TaskId;
 use taskward_runtime::Taskward;
@@ -10,10 +9,12 @@ use tokio::sync::oneshot;
 use tokio::time::{MissedTickBehavior, interval};
 
 use super::{Node, NodeOptions};
-use crate::cluster::Waiters;
 use crate::{
     Cluster, Fenced, Fences, Leadership, Listener, NodeId, Notification, Refusal, Refusals,
 };
+
+/// The most notifications handled as one burst.
+const MAX_BURST: usize = 1024;
 
 /// What the loop keeps between its turns.
 pub(super) struct Driver {
@@ -24,7 +25,6 @@ pub(super) struct Driver {
     pub(super) refusals: Refusals,
     pub(super) listener: Listener,
     pub(super) leadership: Leadership,
-    pub(super) waiters: Arc<Waiters>,
     pub(super) ward: Taskward,
     /// The tasks this node claimed, until they end here: what its capacity counts.
     pub(super) claimed: HashSet<TaskId>,
@@ -43,7 +43,6 @@ impl Driver {
             refusals: node.refusals,
             listener: node.listener,
             leadership: node.leadership,
-            waiters: node.waiters,
             ward,
             claimed: HashSet::new(),
             missing: HashSet::new(),
@@ -74,24 +73,37 @@ impl Driver {
         self.lead().await;
     }
 
-    /// A notification: signals for this node act at once; a queue of a registered kind
-    /// triggers a claim; a possibly missed notification triggers a heartbeat and a claim.
-    async fn notified(&mut self, notification: Notification) {
-        // First the waits of the node's shared view (`wait` of another node's task).
-        self.waiters.notified(&notification);
-        match notification {
-            Notification::Cancel { id, node } if node == Some(self.id) => {
-                self.cancel_local(id, "cancelled on another node").await;
+    /// A notification, with every other one already received (a burst is handled as one;
+    /// the listener woke the waits of the node's shared view already): signals for this node
+    /// act; queues of a registered kind trigger one claim; a
+    /// possibly missed notification triggers a heartbeat and a claim.
+    async fn notified(&mut self, first: Notification) {
+        let mut burst = vec![first];
+        while burst.len() < MAX_BURST {
+            match self.listener.try_recv() {
+                Some(next) => burst.push(next),
+                None => break,
             }
-            Notification::Input { id, node, .. } if node == Some(self.id) => {
-                self.deliver_answers(id).await;
+        }
+        let (mut claim, mut missed) = (false, false);
+        for notification in burst {
+            match notification {
+                Notification::Cancel { id, node } if node == Some(self.id) => {
+                    self.cancel_local(id, "cancelled on another node").await;
+                }
+                Notification::Input { id, node, .. } if node == Some(self.id) => {
+                    self.deliver_answers(id).await;
+                }
+                Notification::Queued { kind } => claim |= self.ward.has_kind(&kind),
+                Notification::MaybeMissed => missed = true,
+                _ => {}
             }
-            Notification::Queued { kind } if self.ward.has_kind(&kind) => self.claim().await,
-            Notification::MaybeMissed => {
-                self.heartbeat().await;
-                self.claim().await;
-            }
-            _ => {}
+        }
+        if missed {
+            self.heartbeat().await;
+        }
+        if claim || missed {
+            self.claim().await;
         }
     }
 

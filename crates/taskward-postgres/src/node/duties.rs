@@ -111,7 +111,8 @@ impl Driver {
         }
     }
 
-    /// While this node leads: the rescue of dead nodes' tasks, then the TTL sweep.
+    /// While this node leads: the rescue of dead nodes' tasks, the TTL sweep, then the
+    /// dependents of tasks that will never complete.
     pub(super) async fn lead(&mut self) {
         if !self.leadership.is_leader() {
             return;
@@ -141,6 +142,17 @@ impl Driver {
             ),
             Ok(_) => {}
             Err(err) => tracing::warn!("node: sweep failed (retried next period): {err}"),
+        }
+        match self.cluster.settle_dependents().await {
+            Ok(s) if !s.failed.is_empty() || !s.cancelled.is_empty() => tracing::info!(
+                failed = s.failed.len(),
+                cancelled = s.cancelled.len(),
+                "node: ended tasks whose dependencies will not complete"
+            ),
+            Ok(_) => {}
+            Err(err) => {
+                tracing::warn!("node: settling dependents failed (retried next period): {err}")
+            }
         }
     }
 

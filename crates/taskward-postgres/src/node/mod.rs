@@ -10,7 +10,6 @@ mod options;
 mod slot;
 
 use std::fmt;
-use std::sync::Arc;
 
 use taskward_core::StoreError;
 use taskward_runtime::Taskward;
@@ -19,7 +18,6 @@ use tokio::sync::oneshot;
 pub use handle::NodeHandle;
 pub use options::NodeOptions;
 
-use crate::cluster::Waiters;
 use crate::{
     Cluster, ClusterStore, ClusterStoreOptions, Fences, Leadership, Listener, NodeId, Refusals,
     SharedTable,
@@ -67,8 +65,6 @@ pub struct Node {
     refusals: Refusals,
     listener: Listener,
     leadership: Leadership,
-    /// The waits of the node's shared view, woken by its listener.
-    waiters: Arc<Waiters>,
 }
 
 impl Node {
@@ -109,8 +105,7 @@ impl Node {
         let fences = store.fences();
         let listener = Listener::connect(url, &options.cluster).await?;
         let leadership = Leadership::start(url, &options.cluster)?;
-        // One listening connection per node: the duties' listener wakes the view's waiters.
-        let shared = SharedTable::fed(cluster.clone());
+        let shared = SharedTable::of_node(cluster.clone());
         let node = Node {
             id,
             slot,
@@ -118,9 +113,9 @@ impl Node {
             options,
             fences,
             refusals,
-            listener,
+            // One listening connection per node: it wakes the view's waiters too.
+            listener: listener.waking(shared.waiters()),
             leadership,
-            waiters: shared.waiters(),
         };
         Ok((node, store, shared))
     }

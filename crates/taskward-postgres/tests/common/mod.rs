@@ -5,6 +5,7 @@
 pub mod cluster;
 pub mod cluster_store;
 pub mod node;
+pub mod queue;
 /// Records and sessions that exercise every column: the SQLite store's test helpers.
 #[path = "../../../taskward-sqlite/tests/common/mod.rs"]
 pub mod records;

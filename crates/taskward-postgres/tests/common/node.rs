@@ -131,8 +131,10 @@ pub async fn stop(ward: Taskward, handle: NodeHandle) {
         .expect("shutdown");
 }
 
+/// A spec of `kind` that runs on the node it is submitted to (these tests are about where
+/// it runs; the shared queue's routing has tests of its own, tests/queue.rs).
 pub fn spec(kind: &str) -> TaskSpec {
-    TaskSpec::new(kind).scope(scope())
+    TaskSpec::new(kind).scope(scope()).stay_local()
 }
 
 /// Waits until node `id`'s row has been renewed `beats` more times.

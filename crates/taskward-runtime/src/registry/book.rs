@@ -29,10 +29,8 @@ pub(crate) struct Unwritten {
 /// so that a restarted registry finds it as it was.
 #[derive(Debug, Default)]
 pub(crate) struct Book {
-    /// The last seq given (see [`Book::seq`]).
-    pub(crate) next_seq: u64,
-    /// This node's slot, when it is one of several: seqs are then unique across nodes.
-    pub(crate) node_slot: Option<u16>,
+    /// The source of seqs (see [`Book::seq`]), shared with the routed submits.
+    pub(crate) seqs: Arc<super::Seqs>,
     pub(crate) next_event: u64,
     pub(crate) live_total: usize,
     pub(crate) live_by_scope: HashMap<Scope, usize>,
@@ -65,32 +63,10 @@ pub(crate) struct Book {
     pub(crate) admitting: bool,
 }
 
-/// The bits of a seq that hold the node's slot (see [`Book::seq`]).
-pub(crate) const SLOT_BITS: u32 = 10;
-
 impl Book {
-    /// The next task's seq: its creation order, unique in the table.
-    ///
-    /// On a single node a counter. On one of several nodes ([`Book::node_slot`]), unique
-    /// across them without asking: microseconds since the Unix epoch (or one past the last
-    /// seq's, if the clock has not moved on or went back) above the node's slot in the low
-    /// [`SLOT_BITS`] bits, so that a page of a scope across nodes is in creation order within
-    /// the clocks' skew, and two nodes never give the same seq. It fits PostgreSQL's
-    /// `bigint` until the year 2248.
+    /// The next task's seq: its creation order, unique in the table (see [`super::Seqs`]).
     pub(crate) fn seq(&mut self) -> u64 {
-        match self.node_slot {
-            None => self.next_seq += 1,
-            Some(slot) => {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| {
-                        u64::try_from(d.as_micros()).unwrap_or(u64::MAX >> SLOT_BITS)
-                    });
-                let time = now.max((self.next_seq >> SLOT_BITS) + 1);
-                self.next_seq = (time << SLOT_BITS) | u64::from(slot);
-            }
-        }
-        self.next_seq
+        self.seqs.next()
     }
 
     pub(crate) fn event_seq(&mut self) -> u64 {

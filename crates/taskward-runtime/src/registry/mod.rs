@@ -15,6 +15,7 @@ mod inbox;
 mod result_cache;
 mod retention;
 mod run_queue;
+mod seqs;
 mod shared;
 mod status;
 
@@ -31,6 +32,7 @@ pub(crate) use inbox::{Answer, Closed, Command, Entry, Inbox};
 pub(crate) use result_cache::{CacheKey, ResultCache};
 pub(crate) use retention::{Caps, Retention};
 pub(crate) use run_queue::{QueueKey, RunQueue};
+pub(crate) use seqs::Seqs;
 pub(crate) use shared::Shared;
 pub use status::{Limits, RegistryStatus};
 

@@ -26,6 +26,8 @@ pub(crate) struct Shared {
     /// Commands and reports for the registry, in one FIFO.
     pub(crate) inbox: Inbox,
     book: Mutex<Book>,
+    /// The book's source of seqs, for the submits routed to the shared queue.
+    pub(crate) seqs: Arc<super::Seqs>,
     registry: RwLock<Option<ActorRef<RegistryMsg>>>,
     /// Effects holding user callbacks that callers who worked the desk handed to the registry
     /// actor, oldest first: kept here so that a registry that dies before running them leaves
@@ -43,9 +45,10 @@ impl Deref for Shared {
 
 impl Shared {
     pub(crate) fn new(table: Arc<Table>, runners: Arc<Runners>) -> Self {
+        let seqs = Arc::new(super::Seqs::new(table.config.node_slot));
         let book = Book {
             queue: super::RunQueue::new(&table.config),
-            node_slot: table.config.node_slot,
+            seqs: Arc::clone(&seqs),
             ..Book::default()
         };
         Self {
@@ -53,6 +56,7 @@ impl Shared {
             runners,
             inbox: Inbox::default(),
             book: Mutex::new(book),
+            seqs,
             registry: RwLock::new(None),
             handed: Mutex::new(Vec::new()),
         }

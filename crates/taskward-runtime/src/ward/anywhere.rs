@@ -82,6 +82,13 @@ impl Taskward {
         self.shared_tasks().is_some()
     }
 
+    /// Whether this runtime routes tasks of registered kinds to a shared queue (a node of
+    /// several whose shared table has one): [`submit_kind`](Taskward::submit_kind) then
+    /// queues such a task for whichever node has room (see its docs).
+    pub fn has_shared_queue(&self) -> bool {
+        self.shared_tasks().is_some_and(|shared| shared.queues())
+    }
+
     pub(super) fn shared_tasks(&self) -> Option<&Arc<dyn SharedTasks>> {
         self.shared().shared_tasks.as_ref()
     }

@@ -16,6 +16,19 @@ impl Taskward {
     /// recorded with the task so that its work can run again, from its last checkpoint, after
     /// a restart or a [`suspend`](Taskward::suspend).
     ///
+    /// On a node of several with a shared queue ([`has_shared_queue`](Taskward::has_shared_queue))
+    /// the task is not run here: it is admitted against the live limits counted across the
+    /// cluster, recorded as a queued row (status `working`, phase `queued`, its policies
+    /// carried in [`TaskRecord::policies`]) and the submit returns once that row is durable
+    /// (concurrent submits share one transaction). Whichever node with room claims it
+    /// (this one included) runs it; [`find`](Taskward::find), [`wait`](Taskward::wait),
+    /// [`cancel`](Taskward::cancel) and [`provide_input`](Taskward::provide_input) reach it
+    /// wherever it runs ([`get`](Taskward::get) reads only this node's memory). A spec that
+    /// cannot travel stays here and runs as on a single node: one with an owner actor, a
+    /// parent, an idempotency key, resource limits, outside the live limits, of a kind that
+    /// caches its results, or asked to [`stay_local`](TaskSpec::stay_local). A routed task
+    /// publishes no events on this node.
+    ///
     /// # Errors
     ///
     /// [`Error::UnknownKind`] when no kind is registered under the spec's name (nothing is
@@ -52,6 +65,9 @@ impl Taskward {
             .get(&spec.name)
             .ok_or_else(|| Error::UnknownKind(spec.name.clone()))?;
         let spec = spec.input(input);
+        if let Some(shared) = self.routes(&spec, kind) {
+            return self.enqueue_elsewhere(&shared, spec).await;
+        }
         let work = kind.work(spec.input.clone().unwrap_or_default());
         self.admit(spec, Some(work), None).await
     }
@@ -140,23 +156,29 @@ impl Taskward {
     ///
     /// As [`submit`](Taskward::submit).
     pub async fn adopt(&self, stored: StoredTask) -> Result<TaskHandle, Error> {
-        self.resume_restored(stored).await
+        self.resume_restored(stored, true).await
     }
 
-    /// Runs again a task of a registered kind that was live when the process stopped, from
-    /// its last checkpoint: same id, next attempt. Called once per such task as the runtime
-    /// starts.
-    pub(crate) async fn resume_restored(&self, stored: StoredTask) -> Result<TaskHandle, Error> {
+    /// Runs again a task of a registered kind that was live when the process stopped (or,
+    /// `adopted`, that this node claimed), from its last checkpoint: same id, next attempt,
+    /// under the policies its record carries. A restored task waits again for its
+    /// dependencies; an adopted one was claimed once they had all completed.
+    pub(crate) async fn resume_restored(
+        &self,
+        stored: StoredTask,
+        adopted: bool,
+    ) -> Result<TaskHandle, Error> {
         let record = &stored.record;
         let kind = self
             .shared()
             .kinds
             .get(&record.name)
             .ok_or_else(|| Error::UnknownKind(record.name.clone()))?;
-        let input = record.input.clone().unwrap_or_default();
-        let work = kind.work(input.clone());
-        let mut spec = TaskSpec::new(record.name.clone()).scope(record.scope.clone());
-        spec.input = Some(input);
+        let mut spec = TaskSpec::of_record(record);
+        if !adopted {
+            spec.depends_on = record.depends_on.clone();
+        }
+        let work = kind.work(spec.input.clone().unwrap_or_default());
         self.record_and_start(spec, Some(work), None, Some(Box::new(stored)))
             .await
     }

@@ -9,6 +9,7 @@ mod commands;
 mod inspect;
 mod kinds;
 mod reads;
+mod route;
 mod sessions;
 mod shutdown;
 

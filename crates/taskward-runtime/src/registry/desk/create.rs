@@ -61,7 +61,7 @@ impl Desk<'_> {
         // waits for its dependencies or a running slot is recorded queued, and starts later.
         let suspended = record.phase == Some(Phase::Suspended);
         let gate = match &work {
-            Some(_) if !suspended => self.gate(&record),
+            Some(_) if !suspended => self.gate(&spec.depends_on, &record.name),
             _ => Gate::Start,
         };
         let starts = matches!(gate, Gate::Start);
@@ -205,6 +205,7 @@ impl Desk<'_> {
         record.input = spec.input.clone();
         record.priority = spec.priority;
         record.depends_on = spec.depends_on.clone();
+        record.policies = spec.carried_policies();
         record
     }
 

@@ -46,10 +46,12 @@ impl Desk<'_> {
         Ok(())
     }
 
-    /// How a task with work may start: its dependencies first, then the caps.
-    pub(super) fn gate(&self, record: &TaskRecord) -> Gate {
+    /// How a task with work may start: its dependencies (`depends_on`: the spec's, which a
+    /// task claimed from the shared queue leaves empty, its dependencies having completed
+    /// elsewhere) first, then the caps of its `name`.
+    pub(super) fn gate(&self, depends_on: &[TaskId], name: &str) -> Gate {
         let mut live = Vec::new();
-        for dep in &record.depends_on {
+        for dep in depends_on {
             match self.dependency_state(dep) {
                 None => live.push(*dep),
                 Some(DepEnd::Completed) => {}
@@ -58,7 +60,7 @@ impl Desk<'_> {
         }
         if !live.is_empty() {
             Gate::Wait(live)
-        } else if self.book.queue.full(&record.name).is_some() {
+        } else if self.book.queue.full(name).is_some() {
             Gate::Queue
         } else {
             Gate::Start

@@ -51,7 +51,7 @@ impl Desk<'_> {
         let now = tokio::time::Instant::now();
         for task in tasks {
             let record = &task.record;
-            self.book.next_seq = self.book.next_seq.max(record.seq);
+            self.book.seqs.at_least(record.seq);
             let expires = record.expires_at();
             if expires.is_some_and(|at| at <= now_wall) {
                 journal.push(StoreWrite::Remove(record.id));
