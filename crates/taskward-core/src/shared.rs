@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::{ListQuery, Page, Scope, SessionRecord, Status, StoreError, TaskId, TaskRecord};
+use crate::{
+    InputRequest, ListQuery, Page, Scope, SessionRecord, Status, StoreError, TaskId, TaskRecord,
+};
 
 /// A boxed, sendable future: what [`SharedTasks`]' methods return, so that the trait stays
 /// object safe (`Arc<dyn SharedTasks>`).
@@ -83,6 +85,19 @@ pub trait SharedTasks: Send + Sync + fmt::Debug + 'static {
         key: &'a str,
         response: Value,
     ) -> BoxFuture<'a, Result<SharedInput, StoreError>>;
+
+    /// The outstanding input requests of a task held by another node, as its node last
+    /// wrote them (in the order its work made them; empty when none is outstanding or the
+    /// task has ended). `None` when the task is unknown or foreign, and when the
+    /// implementation does not share input requests (the default).
+    fn input_requests<'a>(
+        &'a self,
+        scope: &'a Scope,
+        id: TaskId,
+    ) -> BoxFuture<'a, Result<Option<Vec<InputRequest>>, StoreError>> {
+        let _ = (scope, id);
+        Box::pin(async { Ok(None) })
+    }
 
     /// Resolves when the shared row of task `id` may have changed since this call, or after
     /// an interval of the implementation's choosing (so that a missed signal costs a delay,

@@ -86,8 +86,15 @@ const V3: &str = "
 CREATE SEQUENCE node_slots AS bigint MINVALUE 0 START WITH 0;
 ";
 
+/// The next version: the outstanding input requests of a held task (issue 12), as its node
+/// last wrote them (a JSON array of `{key, request}`), so that any node shows them. Read
+/// only while the task is `input_required`; NULL until its work first asks.
+const INPUT_REQUESTS: &str = "
+ALTER TABLE tasks ADD COLUMN input_requests json;
+";
+
 /// The migration steps, in order: step `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, INPUT_REQUESTS];
 
 /// The schema version this build writes: a fresh database is migrated to it, and a database
 /// with a newer version in `schema_version` is refused with [`SchemaTooNew`].

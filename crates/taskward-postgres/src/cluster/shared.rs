@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 use taskward_core::{
-    BoxFuture, CancelledBy, ListQuery, Page, Scope, SessionRecord, SharedCancel, SharedInput,
-    SharedTasks, Status, StoreError, TaskId, TaskRecord,
+    BoxFuture, CancelledBy, InputRequest, ListQuery, Page, Scope, SessionRecord, SharedCancel,
+    SharedInput, SharedTasks, Status, StoreError, TaskId, TaskRecord,
 };
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -239,6 +239,14 @@ impl SharedTasks for SharedTable {
                 Some(_) => SharedInput::Answered(Arc::new(self.read(scope, id).await?)),
             })
         })
+    }
+
+    fn input_requests<'a>(
+        &'a self,
+        scope: &'a Scope,
+        id: TaskId,
+    ) -> BoxFuture<'a, Result<Option<Vec<InputRequest>>, StoreError>> {
+        Box::pin(self.cluster.input_requests(scope, id))
     }
 
     fn session<'a>(

@@ -82,6 +82,21 @@ pub(super) const CHECKPOINT: &str = concat!(
     " RETURNING tasks.id"
 );
 
+/// Fenced lists of outstanding input requests of held tasks (see [`Plan::inputs`]): not
+/// refused when they match no row, as the task's record write reports it. Each row written
+/// sends a `changed` notification, so that a wait on another node reads the requests.
+pub(super) const INPUTS: &str = concat!(
+    "UPDATE tasks SET input_requests = i.requests \
+     FROM unnest($1::uuid[], $2::int4[], $3::json[]) AS i(id, attempt, requests) \
+     WHERE tasks.id = i.id AND ",
+    fenced!(
+        "$4",
+        "i.attempt",
+        "tasks.input_requests::text = i.requests::text"
+    ),
+    " RETURNING tasks.id, tasks.seq, true"
+);
+
 /// A `changed` notification per task made terminal, as [`Cluster::finish`](
 /// crate::Cluster::finish) sends.
 pub(super) const NOTIFY: &str = "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p";
@@ -116,6 +131,7 @@ pub(super) struct Statements {
     pub(super) insert: tokio_postgres::Statement,
     pub(super) update: tokio_postgres::Statement,
     pub(super) checkpoint: tokio_postgres::Statement,
+    pub(super) inputs: tokio_postgres::Statement,
     pub(super) diagnose: tokio_postgres::Statement,
     pub(super) release: tokio_postgres::Statement,
     pub(super) notify: tokio_postgres::Statement,
@@ -184,6 +200,13 @@ pub(super) async fn write_tasks(
         let written = ids(rows, &mut Vec::new(), "write checkpoints")?;
         missing(&c.ids, &c.attempts, &written, &mut refused);
     }
+    let i = &plan.inputs;
+    if !i.ids.is_empty() {
+        let params: [&(dyn ToSql + Sync); 5] =
+            [&i.ids, &i.attempts, &i.requests, node_id, &terminal];
+        let rows = tx.query(&s.inputs, &params).await;
+        ids(rows, &mut finished, "write input requests")?;
+    }
     if !finished.is_empty() {
         tx.execute(&s.notify, &[&CHANNEL, &finished])
             .await
@@ -196,7 +219,7 @@ pub(super) async fn write_tasks(
 }
 
 /// The ids of the rows written; adds a `changed` notification to `finished` for each row
-/// that is terminal now (rows of three columns: id, seq, terminal).
+/// whose third column is true (rows of three columns: id, seq, terminal or inputs written).
 fn ids(
     rows: Result<Vec<tokio_postgres::Row>, tokio_postgres::Error>,
     finished: &mut Vec<String>,

@@ -1,0 +1,142 @@
+//! What travels between nodes over MCP (issue 12): two runtimes joined as nodes of one
+//! database, each serving MCP. The input requests of a task running on one node are shown
+//! and answered on the other, in both generations.
+//!
+//! A real database has no paused clock: the tests wait for outcomes under a hang guard
+//! (bounded polls), never asserting a timing.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::fresh;
+use common::mcp::{mcp_node, modern_scope, session_scope};
+use common::node::{Probe, spec, within};
+use serde_json::{Value, json};
+use taskward_core::{Outcome, Status};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_input_requests_of_a_task_on_node_a_are_shown_on_b_and_answered_there_in_2026_07_28() {
+    let (_server, url) = fresh();
+    let (probe_a, probe_b) = (Arc::new(Probe::default()), Arc::new(Probe::default()));
+    let a = mcp_node(&url, &probe_a).await;
+    let b = mcp_node(&url, &probe_b).await;
+    let task = a
+        .ward
+        .submit_kind(spec("ask").scope(modern_scope()), json!(null))
+        .await
+        .expect("submitted on A");
+    let id = task.id();
+
+    // Polled on B until its shared view shows the task waiting with its request.
+    let got = within("B shows the request", async {
+        loop {
+            let got = b.modern("tasks/get", json!({"taskId": id})).await;
+            if got["result"]["status"] == "input_required"
+                && got["result"].get("inputRequests").is_some()
+            {
+                return got;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert_eq!(
+        got["result"]["inputRequests"],
+        json!({"name": {"message": "name?"}}),
+        "{got}"
+    );
+
+    let updated = b
+        .modern(
+            "tasks/update",
+            json!({"taskId": id, "inputResponses": {"name": "Ada"}}),
+        )
+        .await;
+    assert_eq!(updated["result"]["resultType"], "complete", "{updated}");
+    let outcome = within("A's work ends", task.wait()).await.unwrap();
+    assert_eq!(outcome, Outcome::completed(json!({"hello": "Ada"})));
+    let got = b.modern("tasks/get", json!({"taskId": id})).await;
+    assert_eq!(got["result"]["status"], "completed", "{got}");
+    assert!(got["result"].get("inputRequests").is_none(), "{got}");
+    a.stop().await;
+    b.stop().await;
+}
+
+/// The JSON-RPC messages of a `text/event-stream` body.
+fn events(body: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(body)
+        .lines()
+        .filter_map(|line| line.strip_prefix("data:"))
+        .filter_map(|data| serde_json::from_str(data.trim()).ok())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_result_on_node_b_relays_the_elicitation_of_a_task_on_a_in_2025_11_25() {
+    let (_server, url) = fresh();
+    let (probe_a, probe_b) = (Arc::new(Probe::default()), Arc::new(Probe::default()));
+    let a = mcp_node(&url, &probe_a).await;
+    let b = mcp_node(&url, &probe_b).await;
+    let sid = a.session().await;
+    let task = a
+        .ward
+        .submit_kind(spec("ask").scope(session_scope(&sid)), json!(null))
+        .await
+        .expect("submitted on A");
+    let id = task.id();
+    within("A's work asks", async {
+        while a.ward.get(&session_scope(&sid), id).unwrap().status != Status::InputRequired {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+
+    // tasks/result on B: its stream carries the elicitation before the result.
+    let result = common::mcp::request("tasks/result", json!({"taskId": id}));
+    let response = within(
+        "B answers tasks/result",
+        b.call("POST", Some(&sid), Some(&result)),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_body().into_data_stream();
+    let elicitation = within("B relays the elicitation", async {
+        use futures_util::StreamExt;
+        let mut seen = Vec::new();
+        loop {
+            let chunk = body.next().await.expect("the stream is open").unwrap();
+            seen.extend_from_slice(&chunk);
+            if let Some(message) = events(&seen)
+                .into_iter()
+                // The `ask` kind's request is not an MCP one: a request without a method,
+                // tied to the task.
+                .find(|m| {
+                    m["id"]
+                        .as_str()
+                        .is_some_and(|id| id.starts_with("taskward-"))
+                })
+            {
+                return message;
+            }
+        }
+    })
+    .await;
+    assert_eq!(
+        elicitation["params"]["_meta"]["io.modelcontextprotocol/related-task"]["taskId"],
+        json!(id),
+        "{elicitation}"
+    );
+
+    // The client's answer lands on a third place: node A, which did not send the request.
+    let answer = json!({"jsonrpc": "2.0", "id": elicitation["id"], "result": {"action": "accept", "content": {"name": "Ada"}}});
+    let (status, _, _) = a.send("POST", Some(&sid), Some(&answer)).await;
+    assert_eq!(status, 202);
+    let outcome = within("A's work ends", task.wait()).await.unwrap();
+    assert_eq!(
+        outcome,
+        Outcome::completed(json!({"hello": {"action": "accept", "content": {"name": "Ada"}}}))
+    );
+    a.stop().await;
+    b.stop().await;
+}
