@@ -8,7 +8,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::{
-    InputRequest, ListQuery, Page, Scope, SessionRecord, Status, StoreError, TaskId, TaskRecord,
+    ClosePolicy, InputRequest, ListQuery, Page, Scope, SessionRecord, Status, StoreError, TaskId,
+    TaskRecord,
 };
 
 /// A boxed, sendable future: what [`SharedTasks`]' methods return, so that the trait stays
@@ -97,6 +98,23 @@ pub trait SharedTasks: Send + Sync + fmt::Debug + 'static {
     ) -> BoxFuture<'a, Result<Option<Vec<InputRequest>>, StoreError>> {
         let _ = (scope, id);
         Box::pin(async { Ok(None) })
+    }
+
+    /// Applies close policy `policy` to the live tasks of `scope` held by the other nodes (a
+    /// session ended on this node, which applied it to its own tasks first, durably): for
+    /// [`ClosePolicy::Cancel`], each is `cancelled` by its owner when the future resolves,
+    /// and its node is signalled. Returns how many tasks it changed.
+    ///
+    /// The default changes nothing and answers 0: an implementation may leave the other
+    /// nodes' tasks to their own nodes, and so may a policy it does not apply across nodes
+    /// (the PostgreSQL one applies `Cancel` only).
+    fn close_scope<'a>(
+        &'a self,
+        scope: &'a Scope,
+        policy: &'a ClosePolicy,
+    ) -> BoxFuture<'a, Result<usize, StoreError>> {
+        let _ = (scope, policy);
+        Box::pin(async { Ok(0) })
     }
 
     /// Resolves when the shared row of task `id` may have changed since this call, or after

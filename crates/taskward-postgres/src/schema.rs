@@ -86,15 +86,19 @@ const V3: &str = "
 CREATE SEQUENCE node_slots AS bigint MINVALUE 0 START WITH 0;
 ";
 
-/// The next version: the outstanding input requests of a held task (issue 12), as its node
-/// last wrote them (a JSON array of `{key, request}`), so that any node shows them. Read
-/// only while the task is `input_required`; NULL until its work first asks.
-const INPUT_REQUESTS: &str = "
+/// The next version: what the MCP binding shares across nodes (issue 12). Per task, the
+/// outstanding input requests as its node last wrote them (a JSON array of `{key, request}`),
+/// so that any node shows them: read only while the task is `input_required`, NULL until its
+/// work first asks. Per session, `ended`: an ended session's row stays a while as a
+/// tombstone, read by no one, so that a node still holding the session cannot write it back.
+const SHARED_BINDING: &str = "
 ALTER TABLE tasks ADD COLUMN input_requests json;
+ALTER TABLE sessions ADD COLUMN ended boolean NOT NULL DEFAULT false;
+CREATE INDEX sessions_ended ON sessions (expires_at) WHERE ended;
 ";
 
 /// The migration steps, in order: step `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, INPUT_REQUESTS];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, SHARED_BINDING];
 
 /// The schema version this build writes: a fresh database is migrated to it, and a database
 /// with a newer version in `schema_version` is refused with [`SchemaTooNew`].

@@ -10,10 +10,10 @@ mod common;
 use std::sync::Arc;
 
 use common::fresh;
-use common::mcp::{mcp_node, modern_scope, session_scope};
+use common::mcp::{mcp_node, mcp_node_with, modern_scope, session_scope};
 use common::node::{Probe, spec, within};
 use serde_json::{Value, json};
-use taskward_core::{Outcome, Status};
+use taskward_core::{ClosePolicy, Outcome, Status};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_input_requests_of_a_task_on_node_a_are_shown_on_b_and_answered_there_in_2026_07_28() {
@@ -137,6 +137,88 @@ async fn tasks_result_on_node_b_relays_the_elicitation_of_a_task_on_a_in_2025_11
         outcome,
         Outcome::completed(json!({"hello": {"action": "accept", "content": {"name": "Ada"}}}))
     );
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_deleted_on_a_is_gone_on_b_and_c_and_its_tasks_on_b_are_cancelled() {
+    let (_server, url) = fresh();
+    let (probe_a, probe_b) = (Arc::new(Probe::default()), Arc::new(Probe::default()));
+    let mut options = taskward_mcp::ServerOptions::default();
+    // Long enough that no node's idle expiry plays a part.
+    options.session_idle_timeout = Some(std::time::Duration::from_secs(30));
+    options.close_policy = ClosePolicy::Cancel;
+    let a = mcp_node_with(&url, &probe_a, options.clone()).await;
+    let b = mcp_node_with(&url, &probe_b, options.clone()).await;
+    let sid = a.session().await;
+    // B holds the session too, and runs one of its tasks.
+    let (status, _) = b.legacy(&sid, "ping", json!({})).await;
+    assert_eq!(status, 200);
+    let task = b
+        .ward
+        .submit_kind(
+            spec("wait_for_cancel").scope(session_scope(&sid)),
+            json!(null),
+        )
+        .await
+        .expect("submitted on B");
+    within("the work starts on B", probe_b.started.notified()).await;
+
+    let (status, _, _) = a.send("DELETE", Some(&sid), None).await;
+    assert_eq!(status, 200);
+    // The close policy reached the task on B before the DELETE was answered.
+    let reader = common::cluster::cluster(&url).await;
+    let row = reader.get(&session_scope(&sid), task.id()).await.unwrap();
+    assert_eq!(row.map(|r| r.status), Some(Status::Cancelled));
+    within("B's work sees its token", probe_b.saw_cancel.notified()).await;
+    let outcome = within("B's task ends", task.wait()).await.unwrap();
+    assert!(matches!(outcome, Outcome::Cancelled(_)), "{outcome:?}");
+
+    // A node that never held it does not take it in; B, which did, lets go of it (bounded:
+    // polled).
+    let c = mcp_node_with(&url, &Arc::new(Probe::default()), options).await;
+    let (status, _) = c.legacy(&sid, "ping", json!({})).await;
+    assert_eq!(status, 404);
+    within("B finds the session ended", async {
+        while b.legacy(&sid, "ping", json!({})).await.0 != 404 {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    let (status, _) = c.legacy(&sid, "ping", json!({})).await;
+    assert_eq!(status, 404, "not written back by B");
+    a.stop().await;
+    b.stop().await;
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_idle_on_a_but_used_on_b_is_not_ended_by_a() {
+    let (_server, url) = fresh();
+    let mut options = taskward_mcp::ServerOptions::default();
+    options.session_idle_timeout = Some(std::time::Duration::from_secs(2));
+    let a = mcp_node_with(&url, &Arc::new(Probe::default()), options.clone()).await;
+    let b = mcp_node_with(&url, &Arc::new(Probe::default()), options).await;
+    let sid = a.session().await;
+    // Used on B only, until A's expiry timer has dealt with its idle copy.
+    within("A's idle copy goes", async {
+        while a.server.session_count() != 0 {
+            let (status, _) = b.legacy(&sid, "ping", json!({})).await;
+            assert_eq!(status, 200, "the session ended while in use on B");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    // B goes on serving it past its next look in the shared table (a tenth of the idle
+    // timeout), and A takes it in again.
+    for _ in 0..5 {
+        let (status, _) = b.legacy(&sid, "ping", json!({})).await;
+        assert_eq!(status, 200, "ended by A's idle expiry");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (status, _) = a.legacy(&sid, "ping", json!({})).await;
+    assert_eq!(status, 200);
     a.stop().await;
     b.stop().await;
 }

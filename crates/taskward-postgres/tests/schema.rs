@@ -142,6 +142,7 @@ fn a_version_2_database_is_upgraded_to_3_keeps_its_data_and_numbers_slots_from_0
     server.psql(
         db,
         "DROP SEQUENCE node_slots; ALTER TABLE tasks DROP COLUMN input_requests; \
+         ALTER TABLE sessions DROP COLUMN ended; \
          DELETE FROM schema_version WHERE version >= 3;",
     );
     assert_eq!(

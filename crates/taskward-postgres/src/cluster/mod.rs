@@ -4,6 +4,7 @@
 //! `pg_notify`, and reads by key. See the [crate docs](crate#several-nodes-the-database-side).
 
 mod claim;
+mod close;
 mod enqueue;
 mod error;
 mod leader;

@@ -75,8 +75,8 @@ impl Cluster {
     }
 
     /// The session of id `id` in the `sessions` table (which every node's durable store
-    /// writes): one primary-key read. `None` when there is no such row, when its expiry has
-    /// passed, or when its record does not parse.
+    /// writes): one primary-key read. `None` when there is no such row, when it was ended
+    /// (its tombstone), when its expiry has passed, or when its record does not parse.
     ///
     /// # Errors
     ///
@@ -90,7 +90,7 @@ impl Cluster {
         let statement = conn
             .prepare_cached(
                 "SELECT record::text FROM sessions \
-                 WHERE id = $1 AND (expires_at IS NULL OR expires_at > now())",
+                 WHERE id = $1 AND NOT ended AND (expires_at IS NULL OR expires_at > now())",
             )
             .await
             .map_err(pg("read a session"))?;

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 use taskward_core::{
-    BoxFuture, CancelledBy, InputRequest, ListQuery, Page, Scope, SessionRecord, SharedCancel,
-    SharedInput, SharedTasks, Status, StoreError, TaskId, TaskRecord,
+    BoxFuture, CancelledBy, ClosePolicy, InputRequest, ListQuery, Page, Scope, SessionRecord,
+    SharedCancel, SharedInput, SharedTasks, Status, StoreError, TaskId, TaskRecord,
 };
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -247,6 +247,23 @@ impl SharedTasks for SharedTable {
         id: TaskId,
     ) -> BoxFuture<'a, Result<Option<Vec<InputRequest>>, StoreError>> {
         Box::pin(self.cluster.input_requests(scope, id))
+    }
+
+    fn close_scope<'a>(
+        &'a self,
+        scope: &'a Scope,
+        policy: &'a ClosePolicy,
+    ) -> BoxFuture<'a, Result<usize, StoreError>> {
+        Box::pin(async move {
+            if *policy != ClosePolicy::Cancel {
+                return Ok(0);
+            }
+            let cancelled = self
+                .cluster
+                .cancel_scope(scope, Some("its session was closed".into()))
+                .await?;
+            Ok(cancelled.len())
+        })
     }
 
     fn session<'a>(
