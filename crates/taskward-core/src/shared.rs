@@ -44,6 +44,13 @@ pub enum SharedInput {
     Unknown,
 }
 
+/// What [`SharedTasks::watch_scope`] calls with the id of a task whose status changed on
+/// another node.
+pub type StatusChanged = Box<dyn Fn(TaskId) + Send + Sync>;
+
+/// A watch of [`SharedTasks::watch_scope`]: dropping it ends the watch.
+pub type ScopeWatch = Box<dyn std::any::Any + Send + Sync>;
+
 /// The tasks of a cluster of nodes sharing one table, as one node sees them: what the
 /// runtime asks for a task it does not hold itself.
 ///
@@ -115,6 +122,19 @@ pub trait SharedTasks: Send + Sync + fmt::Debug + 'static {
     ) -> BoxFuture<'a, Result<usize, StoreError>> {
         let _ = (scope, policy);
         Box::pin(async { Ok(0) })
+    }
+
+    /// Calls `changed` with the id of each task of `scope` whose status another node
+    /// changes (its status as written, a cancel through the table), until the watch
+    /// returned is dropped: what lets a protocol binding notify a session held here of a
+    /// task running elsewhere. The calls are hints (one may be missed while a connection is
+    /// re-established): read the task to know its status. `changed` runs on the
+    /// implementation's listening task: it must not block.
+    ///
+    /// The default watches nothing and answers `None`.
+    fn watch_scope(&self, scope: &Scope, changed: StatusChanged) -> Option<ScopeWatch> {
+        let _ = (scope, changed);
+        None
     }
 
     /// Resolves when the shared row of task `id` may have changed since this call, or after

@@ -222,3 +222,68 @@ async fn a_session_idle_on_a_but_used_on_b_is_not_ended_by_a() {
     a.stop().await;
     b.stop().await;
 }
+
+/// Reads `body` (a `text/event-stream`) until a message `wanted` accepts.
+async fn next_message(
+    body: &mut (impl futures_util::Stream<Item = Result<axum::body::Bytes, axum::Error>> + Unpin),
+    seen: &mut Vec<u8>,
+    wanted: impl Fn(&Value) -> bool,
+) -> Value {
+    use futures_util::StreamExt;
+    loop {
+        if let Some(at) = events(seen).iter().position(&wanted) {
+            let message = events(seen).swap_remove(at);
+            // Forget what was read up to the end of the last complete event.
+            let text = String::from_utf8_lossy(seen).into_owned();
+            let end = text.rfind("\n\n").map_or(0, |i| i + 2);
+            seen.drain(..end);
+            return message;
+        }
+        let chunk = body.next().await.expect("the stream is open").unwrap();
+        seen.extend_from_slice(&chunk);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_of_a_task_on_node_b_is_notified_on_the_stream_held_on_node_a() {
+    let (_server, url) = fresh();
+    let (probe_a, probe_b) = (Arc::new(Probe::default()), Arc::new(Probe::default()));
+    let a = mcp_node(&url, &probe_a).await;
+    let b = mcp_node(&url, &probe_b).await;
+    let sid = a.session().await;
+    let stream = a.call("GET", Some(&sid), None).await;
+    assert_eq!(stream.status(), 200);
+    let mut body = stream.into_body().into_data_stream();
+    let mut seen = Vec::new();
+
+    let task = b
+        .ward
+        .submit_kind(spec("ask").scope(session_scope(&sid)), json!(null))
+        .await
+        .expect("submitted on B");
+    let id = json!(task.id());
+    let of_task = |status: &'static str| {
+        let id = id.clone();
+        move |m: &Value| {
+            m["method"] == "notifications/tasks/status"
+                && m["params"]["taskId"] == id
+                && m["params"]["status"] == status
+        }
+    };
+    within(
+        "A notifies input_required",
+        next_message(&mut body, &mut seen, of_task("input_required")),
+    )
+    .await;
+    b.ward
+        .provide_input(&session_scope(&sid), task.id(), "name", json!("Ada"))
+        .await
+        .unwrap();
+    within(
+        "A notifies completed",
+        next_message(&mut body, &mut seen, of_task("completed")),
+    )
+    .await;
+    a.stop().await;
+    b.stop().await;
+}

@@ -36,7 +36,7 @@ pub use shared::SharedTable;
 pub(crate) use shared::Waiters;
 pub use signal::{Answered, CancelRequested};
 
-pub(crate) use notify::Payload;
+pub(crate) use notify::{Payload, route, status_payload};
 pub(crate) use options::millis;
 pub(crate) use record::TERMINAL;
 

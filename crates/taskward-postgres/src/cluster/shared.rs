@@ -2,13 +2,14 @@
 //! answers for any task.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use serde_json::Value;
 use taskward_core::{
-    BoxFuture, CancelledBy, ClosePolicy, InputRequest, ListQuery, Page, Scope, SessionRecord,
-    SharedCancel, SharedInput, SharedTasks, Status, StoreError, TaskId, TaskRecord,
+    BoxFuture, CancelledBy, ClosePolicy, InputRequest, ListQuery, Page, Scope, ScopeWatch,
+    SessionRecord, SharedCancel, SharedInput, SharedTasks, Status, StatusChanged, StoreError,
+    TaskId, TaskRecord,
 };
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -52,10 +53,48 @@ pub struct SharedTable {
     listening: Option<JoinHandle<()>>,
 }
 
-/// Who waits for which task's row to change.
+/// Who waits for which task's row to change, and who watches which scope's statuses.
 #[derive(Debug, Default)]
 pub(crate) struct Waiters {
     by_task: Mutex<HashMap<TaskId, Vec<oneshot::Sender<()>>>>,
+    routes: Mutex<Routes>,
+}
+
+/// The watches of scopes' statuses, by route (see [`route`](super::route)).
+#[derive(Default)]
+struct Routes {
+    next: u64,
+    by_route: HashMap<String, Vec<(u64, StatusChanged)>>,
+}
+
+impl std::fmt::Debug for Routes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Routes")
+            .field("routes", &self.by_route.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A watch of one scope: unregistered when dropped.
+struct Watch {
+    waiters: Weak<Waiters>,
+    route: String,
+    n: u64,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let Some(waiters) = self.waiters.upgrade() else {
+            return;
+        };
+        let mut routes = waiters.routes();
+        if let Some(watches) = routes.by_route.get_mut(&self.route) {
+            watches.retain(|(n, _)| *n != self.n);
+            if watches.is_empty() {
+                routes.by_route.remove(&self.route);
+            }
+        }
+    }
 }
 
 impl Waiters {
@@ -87,8 +126,39 @@ impl Waiters {
         }
     }
 
-    /// Wakes whoever waits for what `notification` says changed.
+    fn routes(&self) -> std::sync::MutexGuard<'_, Routes> {
+        self.routes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Watches the statuses of `scope`'s tasks (see [`SharedTasks::watch_scope`]).
+    fn watch_scope(self: &Arc<Self>, scope: &Scope, changed: StatusChanged) -> ScopeWatch {
+        let route = super::route(scope);
+        let mut routes = self.routes();
+        routes.next += 1;
+        let n = routes.next;
+        routes
+            .by_route
+            .entry(route.clone())
+            .or_default()
+            .push((n, changed));
+        Box::new(Watch {
+            waiters: Arc::downgrade(self),
+            route,
+            n,
+        })
+    }
+
+    /// Wakes whoever waits for what `notification` says changed; a status goes to the
+    /// watches of its route (a node with none only looks the route up).
     pub(crate) fn notified(&self, notification: &Notification) {
+        if let Notification::Status { id, route } = notification {
+            if let Some(watches) = self.routes().by_route.get(route) {
+                for (_, changed) in watches {
+                    changed(*id);
+                }
+            }
+            return;
+        }
         match notification {
             Notification::Changed { id, .. } | Notification::Cancel { id, .. } => self.wake(id),
             Notification::MaybeMissed => self.wake_all(),
@@ -271,6 +341,10 @@ impl SharedTasks for SharedTable {
         id: &'a str,
     ) -> BoxFuture<'a, Result<Option<SessionRecord>, StoreError>> {
         Box::pin(self.cluster.session(id))
+    }
+
+    fn watch_scope(&self, scope: &Scope, changed: StatusChanged) -> Option<ScopeWatch> {
+        Some(self.waiters.watch_scope(scope, changed))
     }
 
     fn changed(&self, id: TaskId) -> BoxFuture<'static, ()> {

@@ -71,7 +71,7 @@ async fn lock_row(
 
 /// Writes `cancelled` (a live task's record, cancelled) over its locked row, with
 /// `cancel_requested` set and out of the queue, and sends the `cancel` notification naming
-/// `node`, its holder.
+/// `node`, its holder, and the `status` notification of its scope.
 pub(super) async fn cancel_row(
     tx: &tokio_postgres::Transaction<'_>,
     cancelled: taskward_core::TaskRecord,
@@ -89,7 +89,9 @@ pub(super) async fn cancel_row(
         id: *id.as_uuid(),
         node,
     };
-    notify::send(tx, &payload).await
+    notify::send(tx, &payload).await?;
+    // The holder's own terminal write is refused now: this is the status change's notice.
+    notify::send_status(tx, id.as_uuid(), &scope_key(&cancelled.scope)).await
 }
 
 impl Cluster {

@@ -38,7 +38,9 @@ macro_rules! fenced {
 }
 
 /// New rows held by the node (attempt 1, a lease; registered kinds keep `kind`), or the
-/// node's own row of a retried insert. Terminal records hold no lease.
+/// node's own row of a retried insert. Terminal records hold no lease. A row that is not
+/// `working` (its work changed its status before its first write) returns the payload of
+/// its `status` notification.
 pub(super) const INSERT: &str = concat!(
     "INSERT INTO tasks (id, seq, scope, status, expires_at, record, kind, checkpoint, node, \
      attempt, lease_until, queued) \
@@ -54,19 +56,28 @@ pub(super) const INSERT: &str = concat!(
      lease_until = CASE WHEN excluded.status = ANY($T) THEN NULL ELSE tasks.lease_until END \
      WHERE ",
     fenced!("$9", "1", "tasks.record::text = excluded.record::text"),
-    " RETURNING tasks.id, tasks.seq, tasks.status = ANY($T)"
+    " RETURNING tasks.id, tasks.seq, tasks.status = ANY($T), \
+     CASE WHEN tasks.status <> 'working' THEN ",
+    crate::cluster::status_payload!("tasks.id", "tasks.scope"),
+    " END"
 );
 
-/// Fenced updates of held tasks; a terminal record releases the lease.
+/// Fenced updates of held tasks; a terminal record releases the lease. A row whose status
+/// changes returns the payload of its `status` notification (the row as it was, `prev`, is
+/// read in the statement's snapshot).
 pub(super) const UPDATE: &str = concat!(
     "UPDATE tasks SET status = u.status, expires_at = u.expires_at, record = u.record, \
      checkpoint = coalesce(u.checkpoint, tasks.checkpoint), queued = false, \
      lease_until = CASE WHEN u.status = ANY($T) THEN NULL ELSE tasks.lease_until END \
      FROM unnest($1::uuid[], $2::int4[], $3::text[], $4::timestamptz[], $5::json[], \
      $6::json[]) AS u(id, attempt, status, expires_at, record, checkpoint) \
+     JOIN tasks AS prev ON prev.id = u.id \
      WHERE tasks.id = u.id AND ",
     fenced!("$7", "u.attempt", "tasks.record::text = u.record::text"),
-    " RETURNING tasks.id, tasks.seq, tasks.status = ANY($T)"
+    " RETURNING tasks.id, tasks.seq, tasks.status = ANY($T), \
+     CASE WHEN prev.status <> u.status THEN ",
+    crate::cluster::status_payload!("tasks.id", "tasks.scope"),
+    " END"
 );
 
 /// Fenced checkpoints of held tasks.
@@ -219,7 +230,8 @@ pub(super) async fn write_tasks(
 }
 
 /// The ids of the rows written; adds a `changed` notification to `finished` for each row
-/// whose third column is true (rows of three columns: id, seq, terminal or inputs written).
+/// whose third column is true (rows of three columns or more: id, seq, terminal or inputs
+/// written), and the `status` payload of a fourth column when there is one.
 fn ids(
     rows: Result<Vec<tokio_postgres::Row>, tokio_postgres::Error>,
     finished: &mut Vec<String>,
@@ -230,7 +242,12 @@ fn ids(
     for row in &rows {
         let id: Uuid = row.try_get(0).map_err(pg(doing))?;
         written.insert(id);
-        if row.len() == 3 && row.try_get::<_, bool>(2).map_err(pg(doing))? {
+        if row.len() == 4
+            && let Some(status) = row.try_get::<_, Option<String>>(3).map_err(pg(doing))?
+        {
+            finished.push(status);
+        }
+        if row.len() >= 3 && row.try_get::<_, bool>(2).map_err(pg(doing))? {
             let seq: i64 = row.try_get(1).map_err(pg(doing))?;
             let payload = Payload::Changed {
                 id,
