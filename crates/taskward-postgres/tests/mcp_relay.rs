@@ -10,7 +10,7 @@ mod common;
 use std::sync::Arc;
 
 use common::fresh;
-use common::mcp::{mcp_node, mcp_node_with, modern_scope, session_scope};
+use common::mcp::{McpNode, mcp_node, mcp_node_with, modern_scope, session_scope};
 use common::node::{Probe, spec, within};
 use serde_json::{Value, json};
 use taskward_core::{ClosePolicy, Outcome, Status};
@@ -18,9 +18,7 @@ use taskward_core::{ClosePolicy, Outcome, Status};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_input_requests_of_a_task_on_node_a_are_shown_on_b_and_answered_there_in_2026_07_28() {
     let (_server, url) = fresh();
-    let (probe_a, probe_b) = (Arc::new(Probe::default()), Arc::new(Probe::default()));
-    let a = mcp_node(&url, &probe_a).await;
-    let b = mcp_node(&url, &probe_b).await;
+    let (_, a, b) = two_nodes(&url).await;
     let task = a
         .ward
         .submit_kind(spec("ask").scope(modern_scope()), json!(null))
@@ -63,6 +61,14 @@ async fn the_input_requests_of_a_task_on_node_a_are_shown_on_b_and_answered_ther
     b.stop().await;
 }
 
+/// Two MCP nodes on `url` (sessions idle after 5 s), and the probe of node A's works.
+async fn two_nodes(url: &str) -> (Arc<Probe>, McpNode, McpNode) {
+    let probe_a = Arc::new(Probe::default());
+    let a = mcp_node(url, &probe_a).await;
+    let b = mcp_node(url, &Arc::new(Probe::default())).await;
+    (probe_a, a, b)
+}
+
 /// The JSON-RPC messages of a `text/event-stream` body.
 fn events(body: &[u8]) -> Vec<Value> {
     String::from_utf8_lossy(body)
@@ -75,9 +81,7 @@ fn events(body: &[u8]) -> Vec<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tasks_result_on_node_b_relays_the_elicitation_of_a_task_on_a_in_2025_11_25() {
     let (_server, url) = fresh();
-    let (probe_a, probe_b) = (Arc::new(Probe::default()), Arc::new(Probe::default()));
-    let a = mcp_node(&url, &probe_a).await;
-    let b = mcp_node(&url, &probe_b).await;
+    let (_, a, b) = two_nodes(&url).await;
     let sid = a.session().await;
     let task = a
         .ward
@@ -223,6 +227,14 @@ async fn a_session_idle_on_a_but_used_on_b_is_not_ended_by_a() {
     b.stop().await;
 }
 
+/// Whether a message is notification `method` of task `id` with `status`.
+fn of_task(method: &'static str, id: &Value, status: &'static str) -> impl Fn(&Value) -> bool {
+    let id = id.clone();
+    move |m: &Value| {
+        m["method"] == method && m["params"]["taskId"] == id && m["params"]["status"] == status
+    }
+}
+
 /// Reads `body` (a `text/event-stream`) until a message `wanted` accepts.
 async fn next_message(
     body: &mut (impl futures_util::Stream<Item = Result<axum::body::Bytes, axum::Error>> + Unpin),
@@ -247,9 +259,7 @@ async fn next_message(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_status_of_a_task_on_node_b_is_notified_on_the_stream_held_on_node_a() {
     let (_server, url) = fresh();
-    let (probe_a, probe_b) = (Arc::new(Probe::default()), Arc::new(Probe::default()));
-    let a = mcp_node(&url, &probe_a).await;
-    let b = mcp_node(&url, &probe_b).await;
+    let (_, a, b) = two_nodes(&url).await;
     let sid = a.session().await;
     let stream = a.call("GET", Some(&sid), None).await;
     assert_eq!(stream.status(), 200);
@@ -262,14 +272,7 @@ async fn the_status_of_a_task_on_node_b_is_notified_on_the_stream_held_on_node_a
         .await
         .expect("submitted on B");
     let id = json!(task.id());
-    let of_task = |status: &'static str| {
-        let id = id.clone();
-        move |m: &Value| {
-            m["method"] == "notifications/tasks/status"
-                && m["params"]["taskId"] == id
-                && m["params"]["status"] == status
-        }
-    };
+    let of_task = |status| of_task("notifications/tasks/status", &id, status);
     within(
         "A notifies input_required",
         next_message(&mut body, &mut seen, of_task("input_required")),
@@ -281,6 +284,58 @@ async fn the_status_of_a_task_on_node_b_is_notified_on_the_stream_held_on_node_a
         .unwrap();
     within(
         "A notifies completed",
+        next_message(&mut body, &mut seen, of_task("completed")),
+    )
+    .await;
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_listen_on_b_follows_a_task_running_on_a_in_2026_07_28() {
+    let (_server, url) = fresh();
+    let (probe_a, a, b) = two_nodes(&url).await;
+    let task = a
+        .ward
+        .submit_kind(spec("ask_later").scope(modern_scope()), json!(null))
+        .await
+        .expect("submitted on A");
+    let id = json!(task.id());
+    let listening = within(
+        "B answers subscriptions/listen",
+        b.modern_call(
+            "subscriptions/listen",
+            json!({"notifications": {"taskIds": [id]}}),
+        ),
+    )
+    .await;
+    assert_eq!(listening.status(), 200);
+    let mut body = listening.into_body().into_data_stream();
+    let mut seen = Vec::new();
+    let of_task = |status| of_task("notifications/tasks", &id, status);
+    within(
+        "the state as of the subscription",
+        next_message(&mut body, &mut seen, of_task("working")),
+    )
+    .await;
+    probe_a.go.notify_one();
+    let asked = within(
+        "B notifies input_required",
+        next_message(&mut body, &mut seen, of_task("input_required")),
+    )
+    .await;
+    assert_eq!(
+        asked["params"]["inputRequests"],
+        json!({"name": {"message": "name?"}}),
+        "{asked}"
+    );
+    b.modern(
+        "tasks/update",
+        json!({"taskId": id, "inputResponses": {"name": "Ada"}}),
+    )
+    .await;
+    within(
+        "B notifies completed",
         next_message(&mut body, &mut seen, of_task("completed")),
     )
     .await;

@@ -138,16 +138,25 @@ impl McpNode {
         (status, body)
     }
 
-    /// A stateless 2026-07-28 request declaring the tasks extension: the JSON-RPC answer.
-    pub async fn modern(&self, method: &str, mut params: Value) -> Value {
+    /// A stateless 2026-07-28 request declaring the tasks extension: the response, unread.
+    pub async fn modern_call(&self, method: &str, mut params: Value) -> axum::response::Response {
         params["_meta"] = json!({
             "io.modelcontextprotocol/protocolVersion": MODERN,
             "io.modelcontextprotocol/clientInfo": {"name": "tests", "version": "0"},
             "io.modelcontextprotocol/clientCapabilities": {"extensions": {TASKS_EXTENSION: {}}},
         });
-        let (status, _, body) = self
-            .send("POST", None, Some(&request(method, params)))
-            .await;
+        self.call("POST", None, Some(&request(method, params)))
+            .await
+    }
+
+    /// A stateless 2026-07-28 request declaring the tasks extension: the JSON-RPC answer.
+    pub async fn modern(&self, method: &str, params: Value) -> Value {
+        let response = self.modern_call(method, params).await;
+        let status = response.status().as_u16();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("a body");
+        let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         assert_eq!(status, 200, "{body}");
         body
     }
