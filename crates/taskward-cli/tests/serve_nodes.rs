@@ -160,7 +160,7 @@ fn answer_ask_name(cluster: &Cluster, shown_on: usize, answered_on: usize, id: &
 }
 
 #[test]
-fn input_requests_status_notifications_and_a_session_end_travel_between_nodes() {
+fn the_input_requests_of_a_task_on_a_are_shown_on_c_and_answered_on_b() {
     let mut rng = rng();
     let cluster = Cluster::start(3);
     let addr = |n: usize| cluster.addr(n);
@@ -172,9 +172,16 @@ fn input_requests_status_notifications_and_a_session_end_travel_between_nodes() 
     cluster.wait_until("ask_name completes", || {
         get(addr(c), &id)["status"] == "completed"
     });
+}
+
+#[test]
+fn the_status_of_a_task_on_b_is_notified_on_the_stream_held_on_a() {
+    let mut rng = rng();
+    let cluster = Cluster::start(3);
+    let addr = |n: usize| cluster.addr(n);
 
     // A 2025-11-25 session opened on A, its stream held on A, a task of it created on B.
-    let [a, b, c] = shuffle(&mut rng);
+    let [a, b, _] = shuffle(&mut rng);
     let session = mcp::initialize(addr(a)).expect("a session on A");
     let mut stream = http::get_stream(addr(a), &session).expect("the stream on A");
     assert_eq!(stream.status, 200);
@@ -199,11 +206,27 @@ fn input_requests_status_notifications_and_a_session_end_travel_between_nodes() 
             break;
         }
     }
+}
 
-    // Ended on A: "session not found" on C and, once it looks, on B; its task on B is kept
-    // (the default close policy).
+#[test]
+fn a_session_deleted_on_a_is_gone_on_b_and_c_and_its_tasks_on_b_are_cancelled() {
+    let mut rng = rng();
+    let cluster = Cluster::start(3);
+    let addr = |n: usize| cluster.addr(n);
+
+    // Opened on A, used on B (which holds it then), a long task of it running on B.
+    let [a, b, c] = shuffle(&mut rng);
+    let session = mcp::initialize(addr(a)).expect("a session on A");
     let long = sleep_in(addr(b), &session, 300.0);
+    assert_eq!(cluster.row(&long, "node"), cluster.ids[b], "held by B");
+    // Ended on A: its task on B cancelled before the DELETE is answered (the nodes run with
+    // `--session-close-policy cancel`), "session not found" on C and, once it looks, on B.
     assert_eq!(http::delete(addr(a), &session).expect("DELETE on A"), 200);
+    assert_eq!(
+        cluster.row(&long, "status"),
+        "cancelled",
+        "the close policy on B"
+    );
     let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"});
     let status = |n: usize| {
         http::post(addr(n), Some(&session), &ping)
@@ -213,11 +236,9 @@ fn input_requests_status_notifications_and_a_session_end_travel_between_nodes() 
     assert_eq!(status(c), 404, "C does not take the ended session in");
     cluster.wait_until("B finds the session ended", || status(b) == 404);
     assert_eq!(status(c), 404, "not written back by B");
-    assert_eq!(
-        cluster.row(&long, "status"),
-        "working",
-        "kept, as the policy says"
-    );
+    cluster.wait_until("B's work stops", || {
+        cluster.row(&long, "lease_until IS NULL") == "t"
+    });
 }
 
 #[test]

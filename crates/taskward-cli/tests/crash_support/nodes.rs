@@ -29,8 +29,8 @@ pub(crate) struct Cluster {
 }
 
 impl Cluster {
-    /// Starts `count` nodes with `--heartbeat-ms 200 --session-idle-secs 30` on a fresh
-    /// database.
+    /// Starts `count` nodes with `--heartbeat-ms 200 --session-idle-secs 30
+    /// --session-close-policy cancel` on a fresh database.
     pub(crate) fn start(count: usize) -> Cluster {
         let pg = PgServer::shared();
         let conninfo = pg.fresh_database();
@@ -56,6 +56,8 @@ impl Cluster {
                 // A node holding a session looks it up again every tenth of this: 3 s.
                 "--session-idle-secs".into(),
                 "30".into(),
+                "--session-close-policy".into(),
+                "cancel".into(),
             ];
             nodes.push(Some(Server::start_with(&args)));
             let id = std::fs::read_to_string(data.join("node-id")).expect("a node id file");
