@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
+use taskward_core::ClosePolicy;
 use taskward_mcp::Server;
 use taskward_mcp::transport::http::StatusEndpoint;
 use taskward_mcp::transport::stdio;
@@ -71,6 +72,10 @@ pub(crate) struct ServeArgs {
     /// Close a session unused for this many seconds, as DELETE would (0: never).
     #[arg(long, value_name = "SECS", default_value_t = 1800)]
     pub(crate) session_idle_secs: u64,
+    /// What an ended session (DELETE, idle expiry) does to its live tasks: `keep` them
+    /// running until their TTL, or `cancel` them (on every node, with postgres).
+    #[arg(long, value_enum, value_name = "POLICY", default_value = "keep")]
+    pub(crate) session_close_policy: SessionClosePolicy,
     /// The `pollInterval` advertised on every task, in milliseconds.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub(crate) poll_interval_ms: u64,
@@ -209,6 +214,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), BoxError> {
         .session_idle_timeout(
             (args.session_idle_secs > 0).then(|| Duration::from_secs(args.session_idle_secs)),
         )
+        .close_policy(args.session_close_policy.policy())
         .tools(demo::tools())
         .build();
     let served = match listener {
@@ -371,5 +377,23 @@ mod tests {
         ward.submit_external(other, |_: &taskward_core::Cancellation| {})
             .await
             .expect("another scope");
+    }
+}
+
+/// `--session-close-policy`: what an ended session does to its live tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SessionClosePolicy {
+    /// Leave them running until their TTL.
+    Keep,
+    /// Cancel them (cancelled by their owner).
+    Cancel,
+}
+
+impl SessionClosePolicy {
+    fn policy(self) -> ClosePolicy {
+        match self {
+            SessionClosePolicy::Keep => ClosePolicy::Keep,
+            SessionClosePolicy::Cancel => ClosePolicy::Cancel,
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Three `taskward serve --store postgres://…` processes on one PostgreSQL: a client's
 //! requests land on random nodes and every node answers for every task (get, cancel, input
-//! answers, a 2025-11-25 session's `tasks/result`), the tasks of a node killed with
+//! answers, a 2025-11-25 session's `tasks/result`), what travels between them (a task's
+//! input requests, status notifications, a session's end), the tasks of a node killed with
 //! SIGKILL are rescued and finished by the others, once, and the queue's running cap holds
 //! across the nodes.
 
@@ -27,9 +28,9 @@ mod pg_server;
 
 use std::collections::HashMap;
 
-use crash_support::mcp;
 use crash_support::nodes::{Cluster, call, get, modern};
 use crash_support::rng::Rng;
+use crash_support::{http, mcp};
 use serde_json::json;
 
 /// The run's seed: `TASKWARD_NODES_SEED`, else the clock; printed so a run can be replayed.
@@ -86,28 +87,7 @@ fn any_node_answers_for_a_task_of_another() {
     // it), read completed on B.
     let [a, b, c] = shuffle(&mut rng);
     let id = call(addr(a), "ask_name", json!({}));
-    let mut holder = None;
-    cluster.wait_until("a node claims ask_name", || {
-        let node = cluster.row(&id, "coalesce(node::text, '')");
-        holder = cluster.ids.iter().position(|n| *n == node);
-        holder.is_some()
-    });
-    let holder = holder.expect("a holder");
-    let mut key = None;
-    cluster.wait_until("ask_name asks", || {
-        let task = get(addr(holder), &id);
-        key = task["inputRequests"]
-            .as_object()
-            .and_then(|requests| requests.keys().next().cloned());
-        key.is_some()
-    });
-    let key = key.expect("an input key");
-    let update = json!({
-        "taskId": id,
-        "inputResponses": {key: {"action": "accept", "content": {"name": "Nodes"}}}
-    });
-    let updated = modern(addr(c), "tasks/update", update).expect("tasks/update on C");
-    assert_eq!(updated["resultType"], "complete");
+    answer_ask_name(&cluster, a, c, &id, "Nodes");
     cluster.wait_until("ask_name completes", || {
         get(addr(b), &id)["status"] == "completed"
     });
@@ -145,6 +125,123 @@ fn any_node_answers_for_a_task_of_another() {
         "the tool result: {answer}"
     );
     assert_eq!(cluster.row(id, "status"), "completed");
+}
+
+/// A `sleep` of `seconds` created as a task of `session` on `addr`: its id.
+fn sleep_in(addr: std::net::SocketAddr, session: &str, seconds: f64) -> String {
+    let created = mcp::request(
+        addr,
+        session,
+        "tools/call",
+        json!({"name": "sleep", "arguments": {"seconds": seconds}, "task": {}}),
+    )
+    .expect("a task of the session");
+    created["task"]["taskId"]
+        .as_str()
+        .expect("a task id")
+        .to_owned()
+}
+
+/// Waits until `shown_on` shows the input request of `ask_name` task `id`, and answers it
+/// `name` through `answered_on`.
+fn answer_ask_name(cluster: &Cluster, shown_on: usize, answered_on: usize, id: &str, name: &str) {
+    let mut key = None;
+    cluster.wait_until("ask_name asks", || {
+        let task = get(cluster.addr(shown_on), id);
+        key = task["inputRequests"]
+            .as_object()
+            .and_then(|requests| requests.keys().next().cloned());
+        key.is_some()
+    });
+    let key = key.expect("an input key");
+    let update = json!({
+        "taskId": id,
+        "inputResponses": {key: {"action": "accept", "content": {"name": name}}}
+    });
+    let updated = modern(cluster.addr(answered_on), "tasks/update", update).expect("tasks/update");
+    assert_eq!(updated["resultType"], "complete");
+}
+
+#[test]
+fn the_input_requests_of_a_task_on_a_are_shown_on_c_and_answered_on_b() {
+    let mut rng = rng();
+    let cluster = Cluster::start(3);
+    let addr = |n: usize| cluster.addr(n);
+
+    // ask_name running on A: its request shown on C, answered through B.
+    let [a, b, c] = shuffle(&mut rng);
+    let id = call(addr(a), "ask_name", json!({}));
+    answer_ask_name(&cluster, c, b, &id, "Relay");
+    cluster.wait_until("ask_name completes", || {
+        get(addr(c), &id)["status"] == "completed"
+    });
+}
+
+#[test]
+fn the_status_of_a_task_on_b_is_notified_on_the_stream_held_on_a() {
+    let mut rng = rng();
+    let cluster = Cluster::start(3);
+    let addr = |n: usize| cluster.addr(n);
+
+    // A 2025-11-25 session opened on A, its stream held on A, a task of it created on B.
+    let [a, b, _] = shuffle(&mut rng);
+    let session = mcp::initialize(addr(a)).expect("a session on A");
+    let mut stream = http::get_stream(addr(a), &session).expect("the stream on A");
+    assert_eq!(stream.status, 200);
+    let (heard, messages) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        while let Ok(Some(message)) = stream.next_message() {
+            if heard.send(message).is_err() {
+                return;
+            }
+        }
+    });
+    let id = sleep_in(addr(b), &session, 0.5);
+    assert_eq!(cluster.row(&id, "node"), cluster.ids[b], "held by B");
+    loop {
+        let message = messages
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("a status notification on A's stream");
+        if message["method"] == "notifications/tasks/status"
+            && message["params"]["taskId"] == id.as_str()
+            && message["params"]["status"] == "completed"
+        {
+            break;
+        }
+    }
+}
+
+#[test]
+fn a_session_deleted_on_a_is_gone_on_b_and_c_and_its_tasks_on_b_are_cancelled() {
+    let mut rng = rng();
+    let cluster = Cluster::start(3);
+    let addr = |n: usize| cluster.addr(n);
+
+    // Opened on A, used on B (which holds it then), a long task of it running on B.
+    let [a, b, c] = shuffle(&mut rng);
+    let session = mcp::initialize(addr(a)).expect("a session on A");
+    let long = sleep_in(addr(b), &session, 300.0);
+    assert_eq!(cluster.row(&long, "node"), cluster.ids[b], "held by B");
+    // Ended on A: its task on B cancelled before the DELETE is answered (the nodes run with
+    // `--session-close-policy cancel`), "session not found" on C and, once it looks, on B.
+    assert_eq!(http::delete(addr(a), &session).expect("DELETE on A"), 200);
+    assert_eq!(
+        cluster.row(&long, "status"),
+        "cancelled",
+        "the close policy on B"
+    );
+    let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"});
+    let status = |n: usize| {
+        http::post(addr(n), Some(&session), &ping)
+            .expect("a ping")
+            .status
+    };
+    assert_eq!(status(c), 404, "C does not take the ended session in");
+    cluster.wait_until("B finds the session ended", || status(b) == 404);
+    assert_eq!(status(c), 404, "not written back by B");
+    cluster.wait_until("B's work stops", || {
+        cluster.row(&long, "lease_until IS NULL") == "t"
+    });
 }
 
 #[test]

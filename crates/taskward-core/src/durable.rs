@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::{StoreError, TaskId, TaskRecord};
+use crate::{InputRequest, StoreError, TaskId, TaskRecord};
 
 /// What a committed write survives.
 ///
@@ -130,6 +130,15 @@ pub enum StoreWrite {
     Session(Arc<SessionRecord>),
     /// A session was closed or expired.
     SessionRemove(Arc<str>),
+    /// The outstanding input requests of a live task, all of them (empty: none left), in
+    /// the order its work made them; replaces the previous list. Written as they change,
+    /// next to the status change they cause, by a runtime that is a node of several (built
+    /// with a [`SharedTasks`](crate::SharedTasks)).
+    ///
+    /// A store that shares its tasks with other nodes keeps them so that any node can show
+    /// them (and must drop them once the task ends); a store of one node may ignore them:
+    /// outstanding requests do not survive a restart (the work that asked is gone).
+    Inputs(TaskId, Arc<[InputRequest]>),
 }
 
 /// A task as a durable store gives it back at start.

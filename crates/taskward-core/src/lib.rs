@@ -53,6 +53,6 @@ pub use query::{Cursor, DEFAULT_PAGE_SIZE, InvalidCursor, ListQuery, MAX_PAGE_SI
 pub use queue::{Enqueue, Enqueued};
 pub use record::{Progress, TaskKind, TaskRecord};
 pub use scope::Scope;
-pub use shared::{BoxFuture, SharedCancel, SharedInput, SharedTasks};
+pub use shared::{BoxFuture, ScopeWatch, SharedCancel, SharedInput, SharedTasks, StatusChanged};
 pub use status::{Phase, Status};
 pub use store::{StoreError, TaskStore};

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::{
-    Enqueue, Enqueued, ListQuery, Page, Scope, SessionRecord, Status, StoreError, TaskId,
+    ClosePolicy, Enqueue, Enqueued, InputRequest, ListQuery, Page, Scope, SessionRecord, Status,
+    StoreError, TaskId,
     TaskRecord,
 };
 
@@ -43,6 +44,13 @@ pub enum SharedInput {
     /// No task of this id in this scope.
     Unknown,
 }
+
+/// What [`SharedTasks::watch_scope`] calls with the id of a task whose status changed on
+/// another node.
+pub type StatusChanged = Box<dyn Fn(TaskId) + Send + Sync>;
+
+/// A watch of [`SharedTasks::watch_scope`]: dropping it ends the watch.
+pub type ScopeWatch = Box<dyn std::any::Any + Send + Sync>;
 
 /// The tasks of a cluster of nodes sharing one table, as one node sees them: what the
 /// runtime asks for a task it does not hold itself.
@@ -86,6 +94,49 @@ pub trait SharedTasks: Send + Sync + fmt::Debug + 'static {
         key: &'a str,
         response: Value,
     ) -> BoxFuture<'a, Result<SharedInput, StoreError>>;
+
+    /// The outstanding input requests of a task held by another node, as its node last
+    /// wrote them (in the order its work made them; empty when none is outstanding or the
+    /// task has ended). `None` when the task is unknown or foreign, and when the
+    /// implementation does not share input requests (the default).
+    fn input_requests<'a>(
+        &'a self,
+        scope: &'a Scope,
+        id: TaskId,
+    ) -> BoxFuture<'a, Result<Option<Vec<InputRequest>>, StoreError>> {
+        let _ = (scope, id);
+        Box::pin(async { Ok(None) })
+    }
+
+    /// Applies close policy `policy` to the live tasks of `scope` held by the other nodes (a
+    /// session ended on this node, which applied it to its own tasks first, durably): for
+    /// [`ClosePolicy::Cancel`], each is `cancelled` by its owner when the future resolves,
+    /// and its node is signalled. Returns how many tasks it changed.
+    ///
+    /// The default changes nothing and answers 0: an implementation may leave the other
+    /// nodes' tasks to their own nodes, and so may a policy it does not apply across nodes
+    /// (the PostgreSQL one applies `Cancel` only).
+    fn close_scope<'a>(
+        &'a self,
+        scope: &'a Scope,
+        policy: &'a ClosePolicy,
+    ) -> BoxFuture<'a, Result<usize, StoreError>> {
+        let _ = (scope, policy);
+        Box::pin(async { Ok(0) })
+    }
+
+    /// Calls `changed` with the id of each task of `scope` whose status another node
+    /// changes (its status as written, a cancel through the table), until the watch
+    /// returned is dropped: what lets a protocol binding notify a session held here of a
+    /// task running elsewhere. The calls are hints (one may be missed while a connection is
+    /// re-established): read the task to know its status. `changed` runs on the
+    /// implementation's listening task: it must not block.
+    ///
+    /// The default watches nothing and answers `None`.
+    fn watch_scope(&self, scope: &Scope, changed: StatusChanged) -> Option<ScopeWatch> {
+        let _ = (scope, changed);
+        None
+    }
 
     /// Resolves when the shared row of task `id` may have changed since this call, or after
     /// an interval of the implementation's choosing (so that a missed signal costs a delay,

@@ -14,6 +14,11 @@
 //! session another node ended (DELETE) is gone from the table, so the next request after
 //! that look ends it here too, and is answered "session not found".
 //!
+//! The idle-expiry timer also takes these looks (so a session another node ended leaves
+//! this node's memory within about a third of the idle timeout even when no request comes:
+//! a tenth for the look to be due, a quarter for the timer's period), and ends a session
+//! idle here only when the table says it is idle everywhere ([`Server::expire`]).
+//!
 //! [`Taskward::find_session`]: taskward_runtime::Taskward::find_session
 
 use std::sync::Arc;
@@ -68,6 +73,47 @@ impl Server {
         self.revive(&session, &record, &data, OffsetDateTime::now_utc());
         self.install(&session);
         Some(rx)
+    }
+
+    /// The idle-expiry timer's verdict on session `id`, idle here at `now` for `idle`: on a
+    /// node of several, a session whose expiry in the shared table has not passed was used
+    /// on another node within the idle time (each node writes a session's use, at most once
+    /// per tenth of the idle timeout): this node lets go of it
+    /// ([`let_go_if_idle`](Server::let_go_if_idle)) and leaves it to the nodes that serve
+    /// it. Otherwise (gone, expired, or a single node) it is closed as a client's DELETE
+    /// would. A table that cannot be read closes nothing.
+    pub(crate) async fn expire(&self, id: &str, now: Instant, idle: std::time::Duration) {
+        if self.ward().has_shared_tasks() {
+            match self.ward().find_session(id).await {
+                Ok(Some(_)) => {
+                    self.let_go_if_idle(id, now, idle);
+                    return;
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::warn!(session = id, %error, "the shared sessions cannot be read");
+                    return;
+                }
+            }
+        }
+        self.close_if_idle(id, now, idle).await;
+    }
+
+    /// Ends here, on a node of several, each session this node holds that another node
+    /// ended or that expired everywhere, once its look is due
+    /// ([`ended_elsewhere`](Self::ended_elsewhere)): the idle-expiry timer calls it, so
+    /// that a session held here but not used here (a stream open) does not outlive its end
+    /// elsewhere by more than a look's interval and a timer's period.
+    pub(crate) async fn drop_ended_elsewhere(&self) {
+        if !self.ward().has_shared_tasks() {
+            return;
+        }
+        for session in self.session_list() {
+            if self.ended_elsewhere(&session).await {
+                tracing::debug!("a session ended on another node is ended here");
+                self.close_session(session.id()).await;
+            }
+        }
     }
 
     /// Whether a session this node holds was ended on another node: looked up in the shared

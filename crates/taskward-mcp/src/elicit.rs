@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use serde_json::{Map, Value, json};
-use taskward_core::{Error, Outcome, Status, TaskId};
+use taskward_core::{Error, InputRequest, Outcome, Status, TaskId};
 use taskward_runtime::EventFilter;
 
 use crate::jsonrpc::RequestId;
@@ -38,8 +38,11 @@ pub(crate) async fn await_outcome(
     loop {
         let record = match ward.get(scope, id) {
             Ok(record) => record,
-            // Not in this node's memory: held by another node (or unknown), whose input
-            // requests this node cannot see; `wait` reads its outcome from the shared table.
+            // Not in this node's memory: held by another node (or unknown); its requests
+            // are read from the shared table.
+            Err(Error::NotFound(_)) if ward.has_shared_tasks() => {
+                return await_elsewhere(server, session, id, sink, delivered).await;
+            }
             Err(Error::NotFound(_)) => return ward.wait(scope, id).await,
             Err(error) => return Err(error),
         };
@@ -49,12 +52,8 @@ pub(crate) async fn await_outcome(
             return ward.wait(scope, id).await;
         }
         if record.status == Status::InputRequired {
-            for input in ward.input_requests(scope, id)? {
-                if delivered.insert(input.key.clone()) {
-                    let request_id = session.register_request(id, &input.key);
-                    let _ = sink.send(request_message(&request_id, &input.request, id));
-                }
-            }
+            let requests = ward.input_requests(scope, id)?;
+            deliver(session, id, sink, requests, &mut delivered);
         }
         tokio::select! {
             outcome = ward.wait(scope, id) => return outcome,
@@ -65,6 +64,50 @@ pub(crate) async fn await_outcome(
                     return ward.wait(scope, id).await;
                 }
             }
+        }
+    }
+}
+
+/// [`await_outcome`] for a task held by another node: its record and its outstanding
+/// requests are read from the shared table, again at each change the shared table signals
+/// (the holding node writes the requests with the status change they cause).
+async fn await_elsewhere(
+    server: &Server,
+    session: &Session,
+    id: TaskId,
+    sink: &Sink,
+    mut delivered: HashSet<String>,
+) -> Result<Outcome, Error> {
+    let ward = server.ward();
+    let scope = session.scope();
+    loop {
+        // Armed before the reads, so that no change between them and the wait is missed.
+        let changed = ward.changed_elsewhere(id);
+        let record = ward.find(scope, id).await?;
+        if record.outcome.is_some() {
+            return ward.wait(scope, id).await;
+        }
+        if record.status == Status::InputRequired
+            && let Some(requests) = ward.find_input_requests(scope, id).await?
+        {
+            deliver(session, id, sink, requests, &mut delivered);
+        }
+        changed.await;
+    }
+}
+
+/// Sends each request not sent yet by this call on `sink`, registered in the session.
+fn deliver(
+    session: &Session,
+    id: TaskId,
+    sink: &Sink,
+    requests: Vec<InputRequest>,
+    delivered: &mut HashSet<String>,
+) {
+    for input in requests {
+        if delivered.insert(input.key.clone()) {
+            let request_id = session.register_request(id, &input.key);
+            let _ = sink.send(request_message(&request_id, &input.request, id));
         }
     }
 }
@@ -100,7 +143,16 @@ pub(crate) async fn on_response(server: &Server, session: &Session, response: &V
     else {
         return;
     };
-    let Some((task, key)) = session.take_request(&id) else {
+    // A request this node sent, or, on a node of several, one another node sent for the
+    // shared session.
+    let taken = session.take_request(&id).or_else(|| {
+        server
+            .ward()
+            .has_shared_tasks()
+            .then(|| crate::session::parse_request(&id))
+            .flatten()
+    });
+    let Some((task, key)) = taken else {
         return;
     };
     let answer = match response.get("result") {

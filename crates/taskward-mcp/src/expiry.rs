@@ -24,8 +24,9 @@ pub(crate) fn spawn(inner: &Arc<Inner>, idle: Option<Duration>) -> Option<AbortO
     ))
 }
 
-/// Every `period`, closes the sessions idle for `idle`, as a client's DELETE would, and
-/// writes the use of the others to the durable store when due.
+/// Every `period`, closes the sessions idle for `idle`, as a client's DELETE would (on a
+/// node of several, only those idle everywhere: [`Server::expire`]), ends those another node
+/// ended, and writes the use of the others to the durable store when due.
 async fn run(server: Weak<Inner>, idle: Duration, period: Duration) {
     let mut ticks = tokio::time::interval(period);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -38,8 +39,9 @@ async fn run(server: Weak<Inner>, idle: Duration, period: Duration) {
         let now = Instant::now();
         for id in server.idle_sessions(now, idle) {
             tracing::debug!("an idle session is closed");
-            server.close_if_idle(&id, now, idle).await;
+            server.expire(&id, now, idle).await;
         }
+        server.drop_ended_elsewhere().await;
         server.write_seen(now);
     }
 }

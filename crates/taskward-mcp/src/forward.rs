@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 use taskward_core::{Event, EventKind, Scope, Status, TaskEvent, TaskId};
-use taskward_runtime::{EventFilter, Taskward};
+use taskward_runtime::{ElsewhereStatuses, EventFilter, Taskward};
 use tokio::time::Instant;
 
 use crate::jsonrpc::notification;
@@ -22,7 +22,8 @@ const BUFFER: usize = 64;
 /// Spawns the forwarder of one scope's events to a session: `notifications/tasks/status` on
 /// each status change of a task-augmented task (when `status_updates`), and
 /// `notifications/progress` with the request's own progress token, rate-limited, and never
-/// after the task ended.
+/// after the task ended. On a node of several, also the status changes of the scope's
+/// tasks that other nodes hold, as the shared table announces them.
 pub(crate) fn spawn(
     ward: Taskward,
     session: Weak<Session>,
@@ -32,10 +33,28 @@ pub(crate) fn spawn(
     min_progress_interval: Duration,
 ) -> tokio::task::JoinHandle<()> {
     let mut events = ward.subscribe(EventFilter::all().scope(scope.clone()).buffer(BUFFER));
+    // On a node of several: the status changes of the scope's tasks held by other nodes.
+    let mut elsewhere = status_updates
+        .then(|| ward.watch_elsewhere(&scope))
+        .flatten();
     tokio::spawn(async move {
         let mut last_status: HashMap<TaskId, Status> = HashMap::new();
         let mut last_progress: HashMap<TaskId, Instant> = HashMap::new();
-        while let Some(event) = events.recv().await {
+        loop {
+            let event = tokio::select! {
+                event = events.recv() => match event {
+                    Some(event) => event,
+                    None => return,
+                },
+                Some(id) = next_elsewhere(&mut elsewhere) => {
+                    let Some(session) = session.upgrade() else {
+                        return;
+                    };
+                    let relay = Relay { ward: &ward, session: &session, scope: &scope, poll_interval_ms };
+                    relay.status(id, &mut last_status).await;
+                    continue;
+                }
+            };
             let Event::Task(event) = event else { continue };
             let Some(session) = session.upgrade() else {
                 return;
@@ -114,6 +133,48 @@ pub(crate) fn spawn(
             }
         }
     })
+}
+
+/// The next task whose status another node changed; never, on a single node.
+async fn next_elsewhere(elsewhere: &mut Option<ElsewhereStatuses>) -> Option<TaskId> {
+    match elsewhere {
+        Some(statuses) => statuses.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// What a forwarder needs to relay the status of a task held by another node.
+struct Relay<'a> {
+    ward: &'a Taskward,
+    session: &'a Session,
+    scope: &'a Scope,
+    poll_interval_ms: u64,
+}
+
+impl Relay<'_> {
+    /// Sends `notifications/tasks/status` for task `id`, which another node changed, if its
+    /// status (read from the shared table) is not the one last sent. A task this node
+    /// holds is left to its events.
+    async fn status(&self, id: TaskId, last_status: &mut HashMap<TaskId, Status>) {
+        if !self.session.is_listened() || self.ward.get(self.scope, id).is_ok() {
+            return;
+        }
+        let Ok(record) = self.ward.find(self.scope, id).await else {
+            return;
+        };
+        if last_status.get(&id) == Some(&record.status) {
+            return;
+        }
+        if record.is_terminal() {
+            last_status.remove(&id);
+        } else {
+            last_status.insert(id, record.status);
+        }
+        self.session.send(notification(
+            "notifications/tasks/status",
+            task_json(&record, self.poll_interval_ms),
+        ));
+    }
 }
 
 fn is_terminal(event: &TaskEvent) -> bool {

@@ -399,6 +399,26 @@ impl Server {
         }
     }
 
+    /// Lets go of a session idle here that another node of several still serves: out of
+    /// this node's memory (its place, its forwarders, what it kept), but neither forgotten in
+    /// the shared table nor closed, so its tasks are left alone and a request here takes it
+    /// in again. Nothing when it was used meanwhile (checked under the lookups' lock).
+    pub(crate) fn let_go_if_idle(&self, id: &str, now: tokio::time::Instant, idle: Duration) {
+        let session = {
+            let mut sessions = self.sessions();
+            match sessions.get(id) {
+                Some(s) if s.is_idle(now, idle) => sessions.remove(id),
+                _ => None,
+            }
+        };
+        let Some(session) = session else { return };
+        session.kept().take();
+        if session.is_admitted() {
+            self.inner.admitted.fetch_sub(1, Ordering::AcqRel);
+        }
+        session.stop_forwarders();
+    }
+
     /// Ends a session taken out of the open ones: frees its place, forgets it in the
     /// durable store, and closes its tasks' scopes.
     pub(crate) async fn end_session(&self, session: Arc<Session>) {

@@ -208,10 +208,11 @@ impl Session {
     }
 
     /// Records a request the server is about to send for a task's input, and returns its id
-    /// (`taskward-<n>`, unique in the session).
+    /// (`taskward-<n>:<task>:<key>`, unique in the session): it names the task and the key,
+    /// so that the client's response may land on any node of several ([`parse_request`]).
     pub(crate) fn register_request(&self, task: TaskId, key: &str) -> RequestId {
         let n = self.next_request.fetch_add(1, Ordering::Relaxed);
-        let id = RequestId::String(format!("taskward-{n}"));
+        let id = RequestId::String(format!("taskward-{n}:{task}:{key}"));
         self.state()
             .pending
             .insert(id.clone(), (task, key.to_owned()));
@@ -267,3 +268,17 @@ impl Session {
 }
 
 pub(crate) type SessionMap = Mutex<HashMap<String, Arc<Session>>>;
+
+/// The task and input key a request id of [`Session::register_request`] names, for a response
+/// that lands on a node that did not send the request (the session is shared): `None` for
+/// any other id. The answer goes through the task's scope like any other, so an id a client
+/// makes up answers at most its own task's request.
+pub(crate) fn parse_request(id: &RequestId) -> Option<(TaskId, String)> {
+    let RequestId::String(id) = id else {
+        return None;
+    };
+    let rest = id.strip_prefix("taskward-")?;
+    let (_, rest) = rest.split_once(':')?;
+    let (task, key) = rest.split_once(':')?;
+    Some((task.parse().ok()?, key.to_owned()))
+}

@@ -70,7 +70,8 @@ impl<'a> Plan<'a> {
                 StoreWrite::Put(record) => tasks.entry(&record.id).or_insert((i, None)).0 = i,
                 StoreWrite::Remove(id) => _ = tasks.insert(id, (i, Some(i))),
                 StoreWrite::Checkpoint(id, _) => _ = checkpoints.insert(id, i),
-                StoreWrite::Session(_) | StoreWrite::SessionRemove(_) => {}
+                // Outstanding input requests do not survive a restart: one node keeps none.
+                StoreWrite::Session(_) | StoreWrite::SessionRemove(_) | StoreWrite::Inputs(..) => {}
                 other => return Err(unknown(other)),
             }
         }

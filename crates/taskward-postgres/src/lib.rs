@@ -65,7 +65,9 @@
 //! `tasks.depends_on`, see [The shared queue](#the-shared-queue)). `tasks`: one row per task, keyed by its id (`uuid`), with the columns a
 //! query needs (`seq`, `scope`, `status`, `expires_at` as `timestamptz` or NULL; indexed by
 //! `seq`, `status` and `expires_at`), the record as `json` and the last checkpoint as `json`
-//! or NULL. `sessions`: `id`, `principal`, `expires_at`, the record as `json`.
+//! or NULL. `sessions`: `id`, `principal`, `expires_at`, the record as `json`; the step after
+//! version 3 adds `ended` (a removed session stays a day as a tombstone, read by no one and
+//! never written back) and `tasks.input_requests` (see [`ClusterStore`]).
 //! `schema_version`: one row per migration step applied. Connecting applies the missing steps
 //! in order, one transaction each under an advisory lock (several nodes may connect at once),
 //! up to [`SCHEMA_VERSION`]; a database written by a newer taskward is refused with
@@ -149,6 +151,8 @@
 //! the lease and sends a `changed` notification, as [`Cluster::finish`] does. A `Remove` forgets the fence and leaves the row: the elected node's TTL sweep
 //! removes expired rows for everyone, and a node dropping a finished task from its memory
 //! must not delete it for the others. Sessions are written to the shared `sessions` table.
+//! A task's outstanding input requests (`StoreWrite::Inputs`) are written, fenced, to its row,
+//! and a status change sends a `status` notification (see [`Notification::Status`]).
 //! Load returns every session and the tasks the node's [`NodeId`] holds, with their fences:
 //! keep a node's id across restarts, or its former tasks wait for the rescue. A held task's
 //! progress is [coalesced](ClusterStore#progress-is-coalesced): written at most about every

@@ -74,7 +74,7 @@ pub(crate) async fn read(
         loaded.tasks.push(StoredTask::new(record, checkpoint));
     }
     let rows = tx
-        .query("SELECT id, record::text FROM sessions", &[])
+        .query("SELECT id, record::text FROM sessions WHERE NOT ended", &[])
         .await
         .map_err(pg("read the sessions"))?;
     for row in rows {

@@ -96,8 +96,19 @@ ALTER TABLE tasks ADD COLUMN depends_on uuid[];
 CREATE INDEX tasks_waiting ON tasks (seq) WHERE queued AND depends_on IS NOT NULL;
 ";
 
+/// Version 5: what the MCP binding shares across nodes (issue 12). Per task, the
+/// outstanding input requests as its node last wrote them (a JSON array of `{key, request}`),
+/// so that any node shows them: read only while the task is `input_required`, NULL until its
+/// work first asks. Per session, `ended`: an ended session's row stays a while as a
+/// tombstone, read by no one, so that a node still holding the session cannot write it back.
+const V5: &str = "
+ALTER TABLE tasks ADD COLUMN input_requests json;
+ALTER TABLE sessions ADD COLUMN ended boolean NOT NULL DEFAULT false;
+CREATE INDEX sessions_ended ON sessions (expires_at) WHERE ended;
+";
+
 /// The migration steps, in order: step `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The schema version this build writes: a fresh database is migrated to it, and a database
 /// with a newer version in `schema_version` is refused with [`SchemaTooNew`].

@@ -12,11 +12,23 @@ use tokio_postgres::{Statement, Transaction};
 use crate::error::pg;
 use crate::text::text_key;
 
+/// Upserts sessions, but never one that was ended: a node that still holds an ended session
+/// (another node ended it) and writes its use does not bring it back. The row lock the
+/// conflict takes orders this after a concurrent end, whose tombstone it then sees.
 pub(crate) const PUT_SESSIONS: &str = "INSERT INTO sessions (id, principal, expires_at, record) \
      SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::json[]) \
      ON CONFLICT (id) DO UPDATE SET principal = excluded.principal, \
+     expires_at = excluded.expires_at, record = excluded.record WHERE NOT sessions.ended";
+/// Ends sessions: each row becomes a tombstone (`ended`, read by no one, kept a day: far
+/// longer than a node holding the session takes to find it ended, a tenth of the idle
+/// timeout or a minute without one), so that no node writes the session back meanwhile;
+/// the tombstones whose day has passed go.
+pub(crate) const DELETE_SESSIONS: &str = "WITH swept AS (DELETE FROM sessions \
+     WHERE ended AND expires_at < now() AND id <> ALL($1::text[])) \
+     INSERT INTO sessions (id, principal, expires_at, record, ended) \
+     SELECT id, NULL, now() + interval '1 day', 'null', true FROM unnest($1::text[]) AS id \
+     ON CONFLICT (id) DO UPDATE SET ended = true, principal = NULL, \
      expires_at = excluded.expires_at, record = excluded.record";
-pub(crate) const DELETE_SESSIONS: &str = "DELETE FROM sessions WHERE id = ANY($1::text[])";
 
 /// The last `Session`/`SessionRemove` of each session in a batch, as columns.
 #[derive(Default)]

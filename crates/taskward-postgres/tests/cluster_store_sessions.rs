@@ -30,3 +30,33 @@ fn two_nodes_writing_the_same_sessions_in_opposite_orders_never_fail_a_commit() 
         assert!(failed.is_none(), "a commit failed: {failed:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_ended_by_one_node_is_not_written_back_by_another_that_still_holds_it() {
+    let (_server, url) = fresh();
+    let s = Arc::new(session("s-ended"));
+    let (first, second) = (url.clone(), url.clone());
+    let held = Arc::clone(&s);
+    tokio::task::spawn_blocking(move || {
+        let mut holder = store(&first, NodeId::new());
+        let mut ender = store(&second, NodeId::new());
+        holder
+            .commit(&[StoreWrite::Session(Arc::clone(&held))])
+            .unwrap();
+        ender
+            .commit(&[StoreWrite::SessionRemove(held.id.clone())])
+            .unwrap();
+        // The holder has not heard yet, and writes the session's use.
+        holder.commit(&[StoreWrite::Session(held)]).unwrap();
+    })
+    .await
+    .unwrap();
+
+    let reader = common::cluster::cluster(&url).await;
+    assert_eq!(reader.session(&s.id).await.unwrap(), None, "resurrected");
+    let mut fresh_node = store(&url, NodeId::new());
+    let loaded = tokio::task::spawn_blocking(move || fresh_node.load().unwrap())
+        .await
+        .unwrap();
+    assert!(loaded.sessions.is_empty(), "{:?}", loaded.sessions);
+}

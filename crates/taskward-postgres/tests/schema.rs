@@ -137,11 +137,14 @@ fn a_version_2_database_is_upgraded_to_3_keeps_its_data_and_numbers_slots_from_0
     let a = common::working(1);
     store.commit(&[common::put(&a)]).unwrap();
     drop(store);
-    // Back to version 2 as a v2 build left it: no sequence, no row 3 (nor version 4's).
+    // Back to version 2 as a v2 build left it: no sequence, no row 3, nor what the later
+    // steps add.
     server.psql(
         db,
         "DROP INDEX tasks_waiting; ALTER TABLE tasks DROP COLUMN depends_on; \
-         DROP SEQUENCE node_slots; DELETE FROM schema_version WHERE version >= 3;",
+         DROP SEQUENCE node_slots; ALTER TABLE tasks DROP COLUMN input_requests; \
+         ALTER TABLE sessions DROP COLUMN ended; \
+         DELETE FROM schema_version WHERE version >= 3;",
     );
     assert_eq!(
         server.psql(
@@ -156,7 +159,8 @@ fn a_version_2_database_is_upgraded_to_3_keeps_its_data_and_numbers_slots_from_0
         db,
         "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version",
     );
-    assert_eq!(versions, "1,2,3,4");
+    let expected: Vec<String> = (1..=SCHEMA_VERSION).map(|v| v.to_string()).collect();
+    assert_eq!(versions, expected.join(","));
     let loaded = store.load().unwrap();
     assert_eq!(loaded.tasks.len(), 1);
     assert_eq!(loaded.tasks[0].record, a);
@@ -172,11 +176,14 @@ fn a_version_3_database_is_upgraded_to_4_and_its_rows_have_no_dependencies() {
     let a = common::working(1);
     store.commit(&[common::put(&a)]).unwrap();
     drop(store);
-    // Back to version 3 as a v3 build left it: no `depends_on`, no row 4.
+    // Back to version 3 as a v3 build left it: no `depends_on`, no row 4, nor what version
+    // 5 adds.
     server.psql(
         db,
         "DROP INDEX tasks_waiting; ALTER TABLE tasks DROP COLUMN depends_on; \
-         DELETE FROM schema_version WHERE version = 4;",
+         ALTER TABLE tasks DROP COLUMN input_requests; DROP INDEX sessions_ended; \
+         ALTER TABLE sessions DROP COLUMN ended; \
+         DELETE FROM schema_version WHERE version >= 4;",
     );
 
     let mut store = connect(&url);
@@ -184,7 +191,7 @@ fn a_version_3_database_is_upgraded_to_4_and_its_rows_have_no_dependencies() {
         db,
         "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version",
     );
-    assert_eq!(versions, "1,2,3,4");
+    assert_eq!(versions, "1,2,3,4,5");
     let loaded = store.load().unwrap();
     assert_eq!(loaded.tasks.len(), 1);
     assert_eq!(loaded.tasks[0].record, a);
@@ -197,6 +204,36 @@ fn a_version_3_database_is_upgraded_to_4_and_its_rows_have_no_dependencies() {
             db,
             "SELECT count(*) FROM pg_class WHERE relname = 'tasks_waiting'"
         ),
+        "1"
+    );
+}
+
+#[test]
+fn a_version_4_database_is_upgraded_to_5_and_its_sessions_are_not_ended() {
+    let (server, url) = fresh();
+    let db = dbname(&url);
+    let mut store = connect(&url);
+    let a = common::working(1);
+    store.commit(&[common::put(&a)]).unwrap();
+    drop(store);
+    // Back to version 4 as a v4 build left it: no input requests, no session tombstones.
+    server.psql(
+        db,
+        "ALTER TABLE tasks DROP COLUMN input_requests; DROP INDEX sessions_ended; \
+         ALTER TABLE sessions DROP COLUMN ended; DELETE FROM schema_version WHERE version = 5;",
+    );
+
+    let mut store = connect(&url);
+    let versions = server.psql(
+        db,
+        "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version",
+    );
+    assert_eq!(versions, "1,2,3,4,5");
+    let loaded = store.load().unwrap();
+    assert_eq!(loaded.tasks.len(), 1);
+    assert_eq!(loaded.tasks[0].record, a);
+    assert_eq!(
+        server.psql(db, "SELECT count(*) FROM tasks WHERE input_requests IS NULL"),
         "1"
     );
 }

@@ -53,4 +53,4 @@ pub use root::RootMsg;
 pub use runner::RunnerStatus;
 pub use spec::{Owner, TaskNotice, TaskSpec};
 pub use subscription::{EventFilter, Subscription};
-pub use ward::{ShutdownReport, Taskward};
+pub use ward::{ElsewhereStatuses, ShutdownReport, Taskward};

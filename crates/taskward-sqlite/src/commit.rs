@@ -60,6 +60,8 @@ impl<'a> Plan<'a> {
                 StoreWrite::SessionRemove(id) => {
                     plan.sessions.insert(id, i);
                 }
+                // Outstanding input requests do not survive a restart: nothing to keep.
+                StoreWrite::Inputs(..) => {}
                 // A write added to the contract after this build: failing is better than
                 // dropping it silently.
                 other => {

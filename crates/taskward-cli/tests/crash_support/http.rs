@@ -33,12 +33,35 @@ pub(crate) fn post_as(
     message: &Value,
 ) -> io::Result<Answer> {
     let body = serde_json::to_vec(message).map_err(io::Error::other)?;
+    send(addr, "POST", version, session, &body)
+}
+
+/// Opens the session's notification stream (`GET /mcp`, as a 2025-11-25 client).
+#[allow(dead_code)] // serve_nodes.rs only
+pub(crate) fn get_stream(addr: SocketAddr, session: &str) -> io::Result<Answer> {
+    send(addr, "GET", "2025-11-25", Some(session), &[])
+}
+
+/// Ends the session (`DELETE /mcp`): the status.
+#[allow(dead_code)] // serve_nodes.rs only
+pub(crate) fn delete(addr: SocketAddr, session: &str) -> io::Result<u16> {
+    Ok(send(addr, "DELETE", "2025-11-25", Some(session), &[])?.status)
+}
+
+/// One request to `/mcp` with `method` and `body` (JSON when not empty).
+fn send(
+    addr: SocketAddr,
+    method: &str,
+    version: &str,
+    session: Option<&str>,
+    body: &[u8],
+) -> io::Result<Answer> {
     let mut stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT)?;
     stream.set_read_timeout(Some(IO_TIMEOUT))?;
     stream.set_write_timeout(Some(IO_TIMEOUT))?;
     stream.set_nodelay(true)?;
     let mut head = format!(
-        "POST /mcp HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+        "{method} /mcp HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
          Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: {version}\r\n\
          Content-Length: {}\r\nConnection: close\r\n",
         body.len()
@@ -48,7 +71,7 @@ pub(crate) fn post_as(
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes())?;
-    stream.write_all(&body)?;
+    stream.write_all(body)?;
     let mut reader = BufReader::new(stream);
     let status_line = line(&mut reader)?;
     let status = status_line

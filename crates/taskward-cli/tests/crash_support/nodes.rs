@@ -29,7 +29,8 @@ pub(crate) struct Cluster {
 }
 
 impl Cluster {
-    /// Starts `count` nodes with `--heartbeat-ms 200` on a fresh database.
+    /// Starts `count` nodes with `--heartbeat-ms 200 --session-idle-secs 30
+    /// --session-close-policy cancel` on a fresh database.
     pub(crate) fn start(count: usize) -> Cluster {
         Self::start_with(count, &[])
     }
@@ -57,6 +58,11 @@ impl Cluster {
                 data.clone().into(),
                 "--heartbeat-ms".into(),
                 "200".into(),
+                // A node holding a session looks it up again every tenth of this: 3 s.
+                "--session-idle-secs".into(),
+                "30".into(),
+                "--session-close-policy".into(),
+                "cancel".into(),
             ];
             let args: Vec<OsString> = args
                 .into_iter()

@@ -23,9 +23,9 @@ pub(crate) fn task(record: &TaskRecord, poll_interval_ms: u64) -> Map<String, Va
 /// The `DetailedTask` of a record: the `Task` fields, plus `result` (completed), `error`
 /// (failed) or `inputRequests` (input_required, every outstanding request by key).
 ///
-/// The outstanding requests are known only to the memory of the node that holds the task:
-/// for a task held by another node (read from the shared table), `inputRequests` is left out
-/// rather than answered empty.
+/// The outstanding requests are read from this node's memory: for a task held by another
+/// node, `inputRequests` is left out here, and [`detailed_anywhere`] reads them from the
+/// shared table.
 pub(crate) fn detailed(server: &Server, scope: &Scope, record: &TaskRecord) -> Map<String, Value> {
     let mut task = task(record, server.options().poll_interval_ms);
     match (&record.outcome, record.status) {
@@ -53,6 +53,36 @@ pub(crate) fn detailed(server: &Server, scope: &Scope, record: &TaskRecord) -> M
             }
         }
         _ => {}
+    }
+    task
+}
+
+/// [`detailed`], with the `inputRequests` of a task held by another node read from the
+/// shared table (as its node last wrote them); left out only when the shared table does not
+/// share them or cannot be read.
+pub(crate) async fn detailed_anywhere(
+    server: &Server,
+    scope: &Scope,
+    record: &TaskRecord,
+) -> Map<String, Value> {
+    let mut task = detailed(server, scope, record);
+    if record.outcome.is_none()
+        && record.status == Status::InputRequired
+        && !task.contains_key("inputRequests")
+    {
+        match server.ward().find_input_requests(scope, record.id).await {
+            Ok(Some(requests)) => {
+                let requests: Map<String, Value> = requests
+                    .into_iter()
+                    .map(|input| (input.key, input.request))
+                    .collect();
+                task.insert("inputRequests".into(), Value::Object(requests));
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::debug!(task = %record.id, %error, "input requests not read");
+            }
+        }
     }
     task
 }

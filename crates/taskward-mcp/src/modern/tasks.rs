@@ -100,7 +100,7 @@ pub(crate) async fn get(ctx: &Ctx<'_>, params: Option<&Value>) -> Result<Value, 
         .find(&ctx.tasks_scope, id)
         .await
         .map_err(rpc_error)?;
-    let task = detail::detailed(ctx.server, &ctx.tasks_scope, &record);
+    let task = detail::detailed_anywhere(ctx.server, &ctx.tasks_scope, &record).await;
     Ok(with_result_type(task, "complete"))
 }
 

@@ -7,6 +7,7 @@ mod admit;
 mod batch;
 mod cache;
 mod claim;
+mod close;
 mod dependents;
 mod enqueue;
 mod error;
@@ -41,7 +42,7 @@ pub use shared::SharedTable;
 pub(crate) use shared::Waiters;
 pub use signal::{Answered, CancelRequested};
 
-pub(crate) use notify::Payload;
+pub(crate) use notify::{Payload, route, status_payload};
 pub(crate) use options::millis;
 pub(crate) use record::TERMINAL;
 

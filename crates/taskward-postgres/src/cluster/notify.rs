@@ -35,6 +35,10 @@ pub(crate) enum Payload {
     Queued {
         kind: String,
     },
+    Status {
+        id: Uuid,
+        route: String,
+    },
 }
 
 /// Sends `payload` on the channel, as part of `tx` (delivered if and when it commits).
@@ -44,6 +48,50 @@ pub(crate) async fn send(tx: &Transaction<'_>, payload: &Payload) -> Result<(), 
     tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &text])
         .await
         .map_err(pg("send a notification"))?;
+    Ok(())
+}
+
+/// The SQL of a `status` notification's payload for the task of id `$id` and scope key
+/// `$scope` (as the `tasks.scope` column holds it): its route is the key's MD5, so that no
+/// session id travels in clear, and a node matches it with [`route`].
+macro_rules! status_payload {
+    ($id:literal, $scope:literal) => {
+        concat!(
+            "json_build_object('t', 'status', 'id', ",
+            $id,
+            ", 'route', md5(",
+            $scope,
+            "))::text"
+        )
+    };
+}
+pub(crate) use status_payload;
+
+/// The route of a scope's `status` notifications: the MD5 of its key, in hex, as
+/// PostgreSQL's `md5()` spells it.
+pub(crate) fn route(scope: &taskward_core::Scope) -> String {
+    use md5::{Digest, Md5};
+    let digest = Md5::digest(crate::text::scope_key(scope).as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Sends a `status` notification for the task of id `id`, whose scope key is `scope`, as
+/// part of `tx`.
+pub(crate) async fn send_status(
+    tx: &Transaction<'_>,
+    id: &Uuid,
+    scope: &str,
+) -> Result<(), StoreError> {
+    tx.execute(
+        concat!(
+            "SELECT pg_notify($1, ",
+            status_payload!("$2::uuid", "$3::text"),
+            ")"
+        ),
+        &[&CHANNEL, id, &scope],
+    )
+    .await
+    .map_err(pg("send a notification"))?;
     Ok(())
 }
 
@@ -88,6 +136,14 @@ pub enum Notification {
         /// The kind (the tasks' name).
         kind: String,
     },
+    /// The task's status changed, as its node wrote it (or a cancel from any node): a node
+    /// serving a session of its scope forwards it (see `SharedTasks::watch_scope`).
+    Status {
+        /// The task.
+        id: TaskId,
+        /// Its scope's route: the MD5 of its key (no session id in clear).
+        route: String,
+    },
     /// The listener's connection was lost and is back: notifications sent meanwhile were
     /// missed. Re-read the flags (cancel requested, answers) and claim.
     MaybeMissed,
@@ -111,6 +167,10 @@ impl From<Payload> for Notification {
                 seq,
             },
             Payload::Queued { kind } => Notification::Queued { kind },
+            Payload::Status { id, route } => Notification::Status {
+                id: TaskId::from_uuid(id),
+                route,
+            },
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Reads by key for any node: a task not in the node's own table is read from the row.
 
-use taskward_core::{Scope, SessionRecord, Status, StoreError, TaskId, TaskRecord};
+use taskward_core::{InputRequest, Scope, SessionRecord, Status, StoreError, TaskId, TaskRecord};
 
 use super::Cluster;
 use super::{reader, record};
@@ -51,9 +51,50 @@ impl Cluster {
             .map(|r| (r, text.len())))
     }
 
+    /// The outstanding input requests of task `id` of `scope`, as the node holding it last
+    /// wrote them: empty unless the task is `input_required`; `None` when the task is unknown
+    /// or foreign, or `input_required` with no list written (by a writer that keeps none, such
+    /// as a single node's store). One primary-key read.
+    ///
+    /// # Errors
+    ///
+    /// The database failing, or a list that does not parse.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a read.
+    pub async fn input_requests(
+        &self,
+        scope: &Scope,
+        id: TaskId,
+    ) -> Result<Option<Vec<InputRequest>>, StoreError> {
+        let conn = self.conn().await?;
+        let statement = conn
+            .prepare_cached(
+                "SELECT status = 'input_required', input_requests::text \
+                 FROM tasks WHERE id = $1 AND scope = $2",
+            )
+            .await
+            .map_err(pg("read input requests"))?;
+        let row = conn
+            .query_opt(&statement, &[id.as_uuid(), &scope_key(scope)])
+            .await
+            .map_err(pg("read input requests"))?;
+        let Some(row) = row else { return Ok(None) };
+        let waiting: bool = row.try_get(0).map_err(pg("read input requests"))?;
+        let text: Option<&str> = row.try_get(1).map_err(pg("read input requests"))?;
+        match (waiting, text) {
+            (false, _) => Ok(Some(Vec::new())),
+            (true, None) => Ok(None),
+            (true, Some(text)) => serde_json::from_str(text).map(Some).map_err(|e| {
+                StoreError::with_source("postgres cluster: input requests do not parse", e)
+            }),
+        }
+    }
+
     /// The session of id `id` in the `sessions` table (which every node's durable store
-    /// writes): one primary-key read. `None` when there is no such row, when its expiry has
-    /// passed, or when its record does not parse.
+    /// writes): one primary-key read. `None` when there is no such row, when it was ended
+    /// (its tombstone), when its expiry has passed, or when its record does not parse.
     ///
     /// # Errors
     ///
@@ -67,7 +108,7 @@ impl Cluster {
         let statement = conn
             .prepare_cached(
                 "SELECT record::text FROM sessions \
-                 WHERE id = $1 AND (expires_at IS NULL OR expires_at > now())",
+                 WHERE id = $1 AND NOT ended AND (expires_at IS NULL OR expires_at > now())",
             )
             .await
             .map_err(pg("read a session"))?;

@@ -2,13 +2,14 @@
 //! answers for any task.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use serde_json::Value;
 use taskward_core::{
-    BoxFuture, CancelledBy, Enqueue, Enqueued, ListQuery, Page, Scope, SessionRecord, SharedCancel,
-    SharedInput, SharedTasks, Status, StoreError, TaskId, TaskRecord,
+    BoxFuture, CancelledBy, ClosePolicy, Enqueue, Enqueued, InputRequest, ListQuery, Page, Scope,
+    ScopeWatch, SessionRecord, SharedCancel, SharedInput, SharedTasks, Status, StatusChanged,
+    StoreError, TaskId, TaskRecord,
 };
 use time::OffsetDateTime;
 use tokio::sync::oneshot;
@@ -62,12 +63,50 @@ pub struct SharedTable {
     queue: Option<Batcher>,
 }
 
-/// Who waits for which task's row to change, and the view's cache of terminal records,
-/// which the same notifications keep honest.
+/// Who waits for which task's row to change, who watches which scope's statuses, and the
+/// view's cache of terminal records, which the same notifications keep honest.
 #[derive(Debug)]
 pub(crate) struct Waiters {
     by_task: Mutex<HashMap<TaskId, Vec<oneshot::Sender<()>>>>,
+    routes: Mutex<Routes>,
     cache: TerminalCache,
+}
+
+/// The watches of scopes' statuses, by route (see [`route`](super::route)).
+#[derive(Default)]
+struct Routes {
+    next: u64,
+    by_route: HashMap<String, Vec<(u64, StatusChanged)>>,
+}
+
+impl std::fmt::Debug for Routes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Routes")
+            .field("routes", &self.by_route.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A watch of one scope: unregistered when dropped.
+struct Watch {
+    waiters: Weak<Waiters>,
+    route: String,
+    n: u64,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let Some(waiters) = self.waiters.upgrade() else {
+            return;
+        };
+        let mut routes = waiters.routes();
+        if let Some(watches) = routes.by_route.get_mut(&self.route) {
+            watches.retain(|(n, _)| *n != self.n);
+            if watches.is_empty() {
+                routes.by_route.remove(&self.route);
+            }
+        }
+    }
 }
 
 impl Waiters {
@@ -99,9 +138,40 @@ impl Waiters {
         }
     }
 
+    fn routes(&self) -> std::sync::MutexGuard<'_, Routes> {
+        self.routes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Watches the statuses of `scope`'s tasks (see [`SharedTasks::watch_scope`]).
+    fn watch_scope(self: &Arc<Self>, scope: &Scope, changed: StatusChanged) -> ScopeWatch {
+        let route = super::route(scope);
+        let mut routes = self.routes();
+        routes.next += 1;
+        let n = routes.next;
+        routes
+            .by_route
+            .entry(route.clone())
+            .or_default()
+            .push((n, changed));
+        Box::new(Watch {
+            waiters: Arc::downgrade(self),
+            route,
+            n,
+        })
+    }
+
     /// Wakes whoever waits for what `notification` says changed (and drops the cached
-    /// record it names, or all of them when one may have been missed).
+    /// record it names, or all of them when one may have been missed); a status goes to the
+    /// watches of its route (a node with none only looks the route up).
     pub(crate) fn notified(&self, notification: &Notification) {
+        if let Notification::Status { id, route } = notification {
+            if let Some(watches) = self.routes().by_route.get(route) {
+                for (_, changed) in watches {
+                    changed(*id);
+                }
+            }
+            return;
+        }
         match notification {
             Notification::Changed { id, .. } | Notification::Cancel { id, .. } => {
                 self.cache.forget(*id);
@@ -148,6 +218,7 @@ impl SharedTable {
         Self {
             waiters: Arc::new(Waiters {
                 by_task: Mutex::default(),
+                routes: Mutex::default(),
                 cache,
             }),
             cluster,
@@ -284,11 +355,40 @@ impl SharedTasks for SharedTable {
         })
     }
 
+    fn input_requests<'a>(
+        &'a self,
+        scope: &'a Scope,
+        id: TaskId,
+    ) -> BoxFuture<'a, Result<Option<Vec<InputRequest>>, StoreError>> {
+        Box::pin(self.cluster.input_requests(scope, id))
+    }
+
+    fn close_scope<'a>(
+        &'a self,
+        scope: &'a Scope,
+        policy: &'a ClosePolicy,
+    ) -> BoxFuture<'a, Result<usize, StoreError>> {
+        Box::pin(async move {
+            if *policy != ClosePolicy::Cancel {
+                return Ok(0);
+            }
+            let cancelled = self
+                .cluster
+                .cancel_scope(scope, Some("its session was closed".into()))
+                .await?;
+            Ok(cancelled.len())
+        })
+    }
+
     fn session<'a>(
         &'a self,
         id: &'a str,
     ) -> BoxFuture<'a, Result<Option<SessionRecord>, StoreError>> {
         Box::pin(self.cluster.session(id))
+    }
+
+    fn watch_scope(&self, scope: &Scope, changed: StatusChanged) -> Option<ScopeWatch> {
+        Some(self.waiters.watch_scope(scope, changed))
     }
 
     fn changed(&self, id: TaskId) -> BoxFuture<'static, ()> {

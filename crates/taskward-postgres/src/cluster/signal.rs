@@ -69,6 +69,31 @@ async fn lock_row(
     Ok(Some((record, node)))
 }
 
+/// Writes `cancelled` (a live task's record, cancelled) over its locked row, with
+/// `cancel_requested` set and out of the queue, and sends the `cancel` notification naming
+/// `node`, its holder, and the `status` notification of its scope.
+pub(super) async fn cancel_row(
+    tx: &tokio_postgres::Transaction<'_>,
+    cancelled: taskward_core::TaskRecord,
+    node: Option<Uuid>,
+) -> Result<(), StoreError> {
+    let id = cancelled.id;
+    tx.execute(
+        "UPDATE tasks SET status = 'cancelled', record = $2, queued = false, \
+         cancel_requested = true WHERE id = $1",
+        &[id.as_uuid(), &Json(&cancelled)],
+    )
+    .await
+    .map_err(pg("cancel a task"))?;
+    let payload = Payload::Cancel {
+        id: *id.as_uuid(),
+        node,
+    };
+    notify::send(tx, &payload).await?;
+    // The holder's own terminal write is refused now: this is the status change's notice.
+    notify::send_status(tx, id.as_uuid(), &scope_key(&cancelled.scope)).await
+}
+
 impl Cluster {
     /// Cancels task `id` of `scope` from any node: if it is live, moves it to `cancelled`
     /// (by `by`, with `reason`), sets `cancel_requested`, takes it out of the queue, and
@@ -102,19 +127,7 @@ impl Cluster {
         if record.is_terminal() {
             return Ok(Some(CancelRequested::AlreadyTerminal(record.status)));
         }
-        let new = record::cancelled(record, by, reason);
-        tx.execute(
-            "UPDATE tasks SET status = 'cancelled', record = $2, queued = false, \
-             cancel_requested = true WHERE id = $1",
-            &[id.as_uuid(), &Json(&new)],
-        )
-        .await
-        .map_err(pg("cancel a task"))?;
-        let payload = Payload::Cancel {
-            id: *id.as_uuid(),
-            node,
-        };
-        notify::send(&tx, &payload).await?;
+        cancel_row(&tx, record::cancelled(record, by, reason), node).await?;
         tx.commit().await.map_err(pg("commit a cancel"))?;
         Ok(Some(CancelRequested::Cancelled {
             node: node.map(NodeId::from_uuid),

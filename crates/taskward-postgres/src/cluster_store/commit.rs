@@ -38,7 +38,9 @@ macro_rules! fenced {
 }
 
 /// New rows held by the node (attempt 1, a lease; registered kinds keep `kind`), or the
-/// node's own row of a retried insert. Terminal records hold no lease.
+/// node's own row of a retried insert. Terminal records hold no lease. A row that is not
+/// `working` (its work changed its status before its first write) returns the payload of
+/// its `status` notification.
 pub(super) const INSERT: &str = concat!(
     "INSERT INTO tasks (id, seq, scope, status, expires_at, record, kind, checkpoint, node, \
      attempt, lease_until, queued) \
@@ -54,19 +56,28 @@ pub(super) const INSERT: &str = concat!(
      lease_until = CASE WHEN excluded.status = ANY($T) THEN NULL ELSE tasks.lease_until END \
      WHERE ",
     fenced!("$9", "1", "tasks.record::text = excluded.record::text"),
-    " RETURNING tasks.id, tasks.seq, tasks.status = ANY($T)"
+    " RETURNING tasks.id, tasks.seq, tasks.status = ANY($T), \
+     CASE WHEN tasks.status <> 'working' THEN ",
+    crate::cluster::status_payload!("tasks.id", "tasks.scope"),
+    " END"
 );
 
-/// Fenced updates of held tasks; a terminal record releases the lease.
+/// Fenced updates of held tasks; a terminal record releases the lease. A row whose status
+/// changes returns the payload of its `status` notification (the row as it was, `prev`, is
+/// read in the statement's snapshot).
 pub(super) const UPDATE: &str = concat!(
     "UPDATE tasks SET status = u.status, expires_at = u.expires_at, record = u.record, \
      checkpoint = coalesce(u.checkpoint, tasks.checkpoint), queued = false, \
      lease_until = CASE WHEN u.status = ANY($T) THEN NULL ELSE tasks.lease_until END \
      FROM unnest($1::uuid[], $2::int4[], $3::text[], $4::timestamptz[], $5::json[], \
      $6::json[]) AS u(id, attempt, status, expires_at, record, checkpoint) \
+     JOIN tasks AS prev ON prev.id = u.id \
      WHERE tasks.id = u.id AND ",
     fenced!("$7", "u.attempt", "tasks.record::text = u.record::text"),
-    " RETURNING tasks.id, tasks.seq, tasks.status = ANY($T)"
+    " RETURNING tasks.id, tasks.seq, tasks.status = ANY($T), \
+     CASE WHEN prev.status <> u.status THEN ",
+    crate::cluster::status_payload!("tasks.id", "tasks.scope"),
+    " END"
 );
 
 /// Fenced checkpoints of held tasks.
@@ -80,6 +91,21 @@ pub(super) const CHECKPOINT: &str = concat!(
         "tasks.checkpoint::text = c.checkpoint::text"
     ),
     " RETURNING tasks.id"
+);
+
+/// Fenced lists of outstanding input requests of held tasks (see [`Plan::inputs`]): not
+/// refused when they match no row, as the task's record write reports it. Each row written
+/// sends a `changed` notification, so that a wait on another node reads the requests.
+pub(super) const INPUTS: &str = concat!(
+    "UPDATE tasks SET input_requests = i.requests \
+     FROM unnest($1::uuid[], $2::int4[], $3::json[]) AS i(id, attempt, requests) \
+     WHERE tasks.id = i.id AND ",
+    fenced!(
+        "$4",
+        "i.attempt",
+        "tasks.input_requests::text = i.requests::text"
+    ),
+    " RETURNING tasks.id, tasks.seq, true"
 );
 
 /// A `changed` notification per task made terminal, as [`Cluster::finish`](
@@ -122,6 +148,7 @@ pub(super) struct Statements {
     pub(super) insert: tokio_postgres::Statement,
     pub(super) update: tokio_postgres::Statement,
     pub(super) checkpoint: tokio_postgres::Statement,
+    pub(super) inputs: tokio_postgres::Statement,
     pub(super) diagnose: tokio_postgres::Statement,
     pub(super) release: tokio_postgres::Statement,
     pub(super) notify: tokio_postgres::Statement,
@@ -193,10 +220,19 @@ pub(super) async fn write_tasks(
         let written = ids(rows, &mut Vec::new(), &mut Vec::new(), "write checkpoints")?;
         missing(&c.ids, &c.attempts, &written, &mut refused);
     }
+    let i = &plan.inputs;
+    if !i.ids.is_empty() {
+        let params: [&(dyn ToSql + Sync); 5] =
+            [&i.ids, &i.attempts, &i.requests, node_id, &terminal];
+        let rows = tx.query(&s.inputs, &params).await;
+        ids(rows, &mut finished, &mut Vec::new(), "write input requests")?;
+    }
     if !finished.is_empty() {
         tx.execute(&s.notify, &[&CHANNEL, &finished])
             .await
             .map_err(pg("send notifications"))?;
+    }
+    if !ended.is_empty() {
         tx.execute(&s.wake, &[&CHANNEL, &ended])
             .await
             .map_err(pg("wake the dependents"))?;
@@ -208,7 +244,9 @@ pub(super) async fn write_tasks(
 }
 
 /// The ids of the rows written; adds a `changed` notification to `finished` for each row
-/// that is terminal now (rows of three columns: id, seq, terminal), and its id to `ended`.
+/// whose third column is true (rows of three columns or more: id, seq, terminal or inputs
+/// written), and the `status` payload of a fourth column when there is one; adds the id of
+/// each such row to `ended` (the caller passes a throwaway for rows that do not end a task).
 fn ids(
     rows: Result<Vec<tokio_postgres::Row>, tokio_postgres::Error>,
     finished: &mut Vec<String>,
@@ -220,7 +258,12 @@ fn ids(
     for row in &rows {
         let id: Uuid = row.try_get(0).map_err(pg(doing))?;
         written.insert(id);
-        if row.len() == 3 && row.try_get::<_, bool>(2).map_err(pg(doing))? {
+        if row.len() == 4
+            && let Some(status) = row.try_get::<_, Option<String>>(3).map_err(pg(doing))?
+        {
+            finished.push(status);
+        }
+        if row.len() >= 3 && row.try_get::<_, bool>(2).map_err(pg(doing))? {
             let seq: i64 = row.try_get(1).map_err(pg(doing))?;
             let payload = Payload::Changed {
                 id,

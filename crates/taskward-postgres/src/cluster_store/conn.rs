@@ -55,6 +55,7 @@ impl Backend for Link {
             insert: prepare(c, &commit::sql(commit::INSERT, 11)).await?,
             update: prepare(c, &commit::sql(commit::UPDATE, 8)).await?,
             checkpoint: prepare(c, &commit::sql(commit::CHECKPOINT, 5)).await?,
+            inputs: prepare(c, &commit::sql(commit::INPUTS, 5)).await?,
             diagnose: prepare(c, commit::DIAGNOSE).await?,
             release: prepare(c, commit::RELEASE).await?,
             notify: prepare(c, commit::NOTIFY).await?,

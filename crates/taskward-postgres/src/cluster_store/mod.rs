@@ -41,7 +41,11 @@ use crate::{Claimed, LoadStats, NodeId, PostgresOptions, pool};
 ///   ([`Cluster::sweep`](crate::Cluster::sweep)) removes expired rows for the whole cluster,
 ///   and a node dropping a finished task from its memory (a retention cap) must not delete
 ///   it for the others.
-/// - `Session` and `SessionRemove` write the shared `sessions` table.
+/// - `Inputs` writes a held task's outstanding input requests to its row, fenced like a
+///   `Put` (a write that matches no row is dropped: the task's record write reports it); a
+///   status change of a held task sends a `status` notification in the same transaction.
+/// - `Session` and `SessionRemove` write the shared `sessions` table (a removed session
+///   stays as a tombstone that no `Session` write brings back).
 ///
 /// A fenced write that matches no row is not an error: the batch commits the rest, and the
 /// store reports a [`Refusal`] on the channel [`refusals`](Self::refusals) hands out. A

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use serde_json::Value;
-use taskward_core::{StoreError, StoreWrite, TaskId};
+use taskward_core::{InputRequest, StoreError, StoreWrite, TaskId};
 use time::OffsetDateTime;
 use tokio_postgres::types::Json;
 use uuid::Uuid;
@@ -25,6 +25,15 @@ pub(super) struct Plan<'a> {
     pub(super) checkpoints: Checkpoints<'a>,
     /// Tasks whose last write is a `Remove`: their fences are forgotten, their rows stay.
     pub(super) removed: Vec<TaskId>,
+    /// The last list of outstanding input requests of each task the node holds.
+    pub(super) inputs: Inputs<'a>,
+}
+
+#[derive(Default)]
+pub(super) struct Inputs<'a> {
+    pub(super) ids: Vec<Uuid>,
+    pub(super) attempts: Vec<i32>,
+    pub(super) requests: Vec<Json<&'a [InputRequest]>>,
 }
 
 #[derive(Default)]
@@ -67,6 +76,7 @@ impl<'a> Plan<'a> {
         fences: &HashMap<TaskId, u32>,
     ) -> Result<Self, StoreError> {
         let mut last: HashMap<&TaskId, Last> = HashMap::new();
+        let mut inputs: HashMap<&TaskId, usize> = HashMap::new();
         for (i, write) in batch.iter().enumerate() {
             match write {
                 StoreWrite::Put(record) => last.entry(&record.id).or_default().write = Some(i),
@@ -76,6 +86,7 @@ impl<'a> Plan<'a> {
                     last.remove = Some(i);
                 }
                 StoreWrite::Checkpoint(id, _) => last.entry(id).or_default().checkpoint = Some(i),
+                StoreWrite::Inputs(id, _) => _ = inputs.insert(id, i),
                 StoreWrite::Session(_) | StoreWrite::SessionRemove(_) => {}
                 other => return Err(unknown(other)),
             }
@@ -118,6 +129,16 @@ impl<'a> Plan<'a> {
                     }
                 }
                 StoreWrite::Remove(id) if last[id].write == Some(i) => plan.removed.push(*id),
+                // Written under the attempt the node holds the task by (a task inserted in
+                // this batch: its first); a task it does not hold matches no row.
+                StoreWrite::Inputs(id, requests) if inputs[id] == i => {
+                    let attempt = fences.get(id).copied().unwrap_or(1);
+                    plan.inputs.ids.push(*id.as_uuid());
+                    plan.inputs
+                        .attempts
+                        .push(i32::try_from(attempt).unwrap_or(i32::MAX));
+                    plan.inputs.requests.push(Json(&**requests));
+                }
                 StoreWrite::Checkpoint(id, value) if last[id].checkpoint == Some(i) => {
                     // With a `Put` last, the checkpoint went with it; after a `Remove`, or
                     // for a task the node does not hold, it is ignored.

@@ -4,6 +4,7 @@
 
 pub mod cluster;
 pub mod cluster_store;
+pub mod mcp;
 pub mod node;
 pub mod queue;
 /// Records and sessions that exercise every column: the SQLite store's test helpers.

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use taskward_core::{
-    Error, ListQuery, Outcome, Page, Scope, SessionRecord, SharedCancel, SharedInput, SharedTasks,
-    TaskId, TaskRecord,
+    BoxFuture, Error, InputRequest, ListQuery, Outcome, Page, Scope, SessionRecord, SharedCancel,
+    SharedInput, SharedTasks, TaskId, TaskRecord,
 };
 
 use super::Taskward;
@@ -35,6 +35,53 @@ impl Taskward {
                 .map(Arc::new)
                 .ok_or(Error::NotFound(id)),
             (found, _) => found,
+        }
+    }
+
+    /// The outstanding input requests of a task wherever it runs: this node's memory first
+    /// ([`input_requests`](Taskward::input_requests)), then, on a node of several
+    /// ([`Builder::shared_tasks`]), the shared table, as the holding node last wrote them
+    /// (they are written with the status change they cause).
+    ///
+    /// `Ok(None)` when the task is held by another node and the shared table does not
+    /// share input requests.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown, expired or foreign id; [`Error::Store`] when the
+    /// shared table cannot be read.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it only reads.
+    pub async fn find_input_requests(
+        &self,
+        scope: &Scope,
+        id: TaskId,
+    ) -> Result<Option<Vec<InputRequest>>, Error> {
+        match (self.input_requests(scope, id), self.shared_tasks()) {
+            (Err(Error::NotFound(_)), Some(shared)) => {
+                match shared.input_requests(scope, id).await {
+                    Ok(found) => Ok(found),
+                    Err(error) => Err(Error::Store(error)),
+                }
+            }
+            (found, _) => found.map(Some),
+        }
+    }
+
+    /// Resolves when a task this node does not hold may have changed in the shared table
+    /// (its status, its input requests, its end), or after an interval of the shared
+    /// table's choosing; at once on a single node. Armed when called: call it, read, then
+    /// await it, and no change between the read and the wait is missed.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping it loses nothing.
+    pub fn changed_elsewhere(&self, id: TaskId) -> BoxFuture<'static, ()> {
+        match self.shared_tasks() {
+            Some(shared) => shared.changed(id),
+            None => Box::pin(async {}),
         }
     }
 

@@ -86,13 +86,35 @@ impl Taskward {
     /// Applies a close policy to every live task of a scope (a session ended): keep them,
     /// cancel them (cancelled by owner), or transfer them to another scope. Returns how many
     /// tasks were cancelled or transferred.
+    ///
+    /// On a node of several ([`Builder::shared_tasks`](crate::Builder::shared_tasks)), a
+    /// cancel also reaches the scope's tasks held by the other nodes, through the shared
+    /// table ([`SharedTasks::close_scope`](taskward_core::SharedTasks::close_scope)), once
+    /// this node's own cancels are durable; a transfer moves this node's tasks only.
     pub async fn close_scope(&self, scope: &Scope, policy: ClosePolicy) -> Result<usize, Error> {
-        self.call(|answer| Command::CloseScope {
-            scope: scope.clone(),
-            policy,
-            answer,
-        })
-        .await
+        let elsewhere = self
+            .shared_tasks()
+            .cloned()
+            .filter(|_| policy == ClosePolicy::Cancel);
+        let policy_here = policy.clone();
+        let here = self
+            .call(|answer| Command::CloseScope {
+                scope: scope.clone(),
+                policy: policy_here,
+                answer,
+            })
+            .await?;
+        let Some(shared) = elsewhere else {
+            return Ok(here);
+        };
+        // This node's cancels first, so that the shared close finds them ended and leaves
+        // them to this node's writes.
+        self.synced().await?;
+        let there = shared
+            .close_scope(scope, &policy)
+            .await
+            .map_err(Error::Store)?;
+        Ok(here + there)
     }
 
     /// Drives an external task to its end: `Ok(value)` completes it, `Err` fails it (or

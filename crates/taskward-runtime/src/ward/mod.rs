@@ -6,6 +6,7 @@
 
 mod anywhere;
 mod commands;
+mod elsewhere;
 mod inspect;
 mod kinds;
 mod reads;
@@ -35,6 +36,7 @@ use crate::root::RootMsg;
 use crate::runner::{StartAck, hand_over};
 use crate::spec::TaskSpec;
 
+pub use elsewhere::ElsewhereStatuses;
 pub use shutdown::ShutdownReport;
 
 /// How long a status query waits for a runner's answer.

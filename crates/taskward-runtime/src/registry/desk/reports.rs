@@ -4,7 +4,9 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use taskward_core::{EventKind, Failure, FailureCause, Outcome, Phase, Status, TaskId, TaskRecord};
+use taskward_core::{
+    EventKind, Failure, FailureCause, Outcome, Phase, Status, StoreWrite, TaskId, TaskRecord,
+};
 
 use super::Desk;
 use super::effects::panic_message;
@@ -153,9 +155,18 @@ impl Desk<'_> {
             Status::Working
         };
         if current.status == status {
+            self.journal_inputs(control);
             return Some(current);
         }
+        // Asking: the requests are written first, so that no node reads `input_required`
+        // without them; answered: the status first, so that none reads it with none.
+        if status == Status::InputRequired {
+            self.journal_inputs(control);
+        }
         let record = self.update(&control.id, |r| r.status = status)?;
+        if status != Status::InputRequired {
+            self.journal_inputs(control);
+        }
         self.publish(
             control.id,
             &record.scope,
@@ -169,6 +180,19 @@ impl Desk<'_> {
             .span
             .in_scope(|| tracing::debug!(status = %status, "input status changed"));
         Some(record)
+    }
+
+    /// On a node of several, writes the task's outstanding requests to the durable store
+    /// (after the status change they cause, in the same batch or a later one), so that the
+    /// shared table shows them on every node. A single node keeps them in memory only.
+    fn journal_inputs(&self, control: &Control) {
+        if self.shared.shared_tasks.is_none() {
+            return;
+        }
+        if let Some(journal) = &self.shared.journal {
+            let requests = control.input_requests();
+            journal.push(StoreWrite::Inputs(control.id, requests.into()));
+        }
     }
 
     fn on_finished(&mut self, id: TaskId, attempt: u32, result: AttemptResult) {
