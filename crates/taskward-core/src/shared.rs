@@ -9,8 +9,7 @@ use serde_json::Value;
 
 use crate::{
     ClosePolicy, Enqueue, Enqueued, InputRequest, ListQuery, Page, Scope, SessionRecord, Status,
-    StoreError, TaskId,
-    TaskRecord,
+    StoreError, TaskId, TaskRecord,
 };
 
 /// A boxed, sendable future: what [`SharedTasks`]' methods return, so that the trait stays

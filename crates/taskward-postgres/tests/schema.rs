@@ -233,7 +233,10 @@ fn a_version_4_database_is_upgraded_to_5_and_its_sessions_are_not_ended() {
     assert_eq!(loaded.tasks.len(), 1);
     assert_eq!(loaded.tasks[0].record, a);
     assert_eq!(
-        server.psql(db, "SELECT count(*) FROM tasks WHERE input_requests IS NULL"),
+        server.psql(
+            db,
+            "SELECT count(*) FROM tasks WHERE input_requests IS NULL"
+        ),
         "1"
     );
 }
