@@ -1,6 +1,7 @@
 //! Taking a task at admission: a task the receiving node has room for is inserted already
-//! held by that node (attempt 1, a lease, as [`Cluster::insert_local`] does) and runs there
-//! at once, with no claim round trip, when nothing else would claim it first.
+//! held by that node (attempt 1, a lease, as
+//! [`Cluster::insert_local`](super::Cluster::insert_local) does) and runs there at once,
+//! with no claim round trip, when nothing else would claim it first.
 //!
 //! A task of the batch is taken when it passed admission, has no dependency, no cap
 //! ([`Caps`](crate::Caps), global or of its kind) applies to it, the node has a free slot
