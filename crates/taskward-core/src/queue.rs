@@ -42,6 +42,10 @@ impl Enqueue {
 pub enum Enqueued {
     /// The task is durable in the queue.
     Queued,
+    /// The task is durable, held already by the node that received it (attempt 1), which
+    /// has room for it: that node's runtime runs it at once, as it would a claimed task,
+    /// instead of waiting for a claim.
+    Taken,
     /// A live limit is reached: nothing was queued.
     Refused {
         /// Which limit.

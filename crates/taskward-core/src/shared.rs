@@ -171,7 +171,9 @@ pub trait SharedTasks: Send + Sync + fmt::Debug + 'static {
     /// Queues a task of a registered kind for any node whose runtime registered the kind:
     /// admitted under the live limits it names, counted across every node, and its
     /// dependencies checked; durable in the queue when the future resolves with
-    /// [`Enqueued::Queued`]. An implementation may batch concurrent calls into one write.
+    /// [`Enqueued::Queued`], or held by this node already with [`Enqueued::Taken`] (the
+    /// runtime then runs it here at once, as a task its node claimed). An implementation
+    /// may batch concurrent calls into one write.
     ///
     /// The default refuses: an implementation whose [`queues`](Self::queues) is `false`
     /// need not provide it.

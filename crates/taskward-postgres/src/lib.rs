@@ -223,12 +223,17 @@
 //!   as above; tasks queued of a kind the runtime registered trigger a claim; a listener
 //!   that reconnected triggers a heartbeat and a claim.
 //! - **Claims**, at each trigger and every period ([`Cluster::claim`]): up to
-//!   [`NodeOptions::capacity`] minus the claimed tasks still live on the node (tasks
-//!   submitted on the node itself do not count), of the runtime's kinds, under
+//!   [`NodeOptions::capacity`] minus the claimed (and taken) tasks still live on the node
+//!   (tasks that stay on the node do not count), of the runtime's kinds, under
 //!   [`NodeOptions::caps`]; each claim is [adopted](Fences::adopt) by the store, then by the
 //!   runtime (`Taskward::adopt`), which runs it from its checkpoint. A task the node claims
 //!   back while it still runs it (its lease had lapsed) goes on under the new claim; one it
 //!   already ended here is given back to the queue, claimable again a lease later.
+//! - **Taking at admission**, while the duties run: a routed task submitted on the node is
+//!   inserted held by it (attempt 1, a lease), its fence adopted and the runtime told
+//!   (`Enqueued::Taken`) to run it at once, when the node has room (the same count as its
+//!   claims'), no cap applies to it, it has no dependency, and no claimable task of its kind
+//!   with at least its priority waits in the queue. Otherwise it is queued.
 //! - **Leadership** ([`Leadership`]): while the node leads, every period, [`Cluster::rescue`],
 //!   [`Cluster::sweep`] then [`Cluster::settle_dependents`]; a dead node's tasks are requeued
 //!   or failed within the lease plus one period.

@@ -16,8 +16,10 @@ use taskward_core::{Enqueue, Enqueued, Limit, StoreError};
 use tokio_postgres::Transaction;
 use uuid::Uuid;
 
+use super::take::Takes;
 use super::{Cluster, NewTask};
 use crate::error::pg;
+use crate::node::Room;
 use crate::text::scope_key;
 
 /// The key of the global admission lock ("twadmit" in ASCII).
@@ -46,36 +48,65 @@ impl Cluster {
     ///
     /// Cancelling it rolls the transaction back: nothing was queued.
     pub async fn admit(&self, batch: &[Enqueue]) -> Result<Vec<Enqueued>, StoreError> {
+        self.admit_in(batch, None).await
+    }
+
+    /// As [`admit`](Self::admit), on the node of `room`: the tasks it has room for are
+    /// taken there at once ([`Enqueued::Taken`]: inserted held by the node, their fences
+    /// held by its store) when nothing would claim them first (see [`take`](super::take)).
+    pub(crate) async fn admit_in(
+        &self,
+        batch: &[Enqueue],
+        room: Option<&Room>,
+    ) -> Result<Vec<Enqueued>, StoreError> {
         if let Some(closure) = batch.iter().find(|t| t.record.input.is_none()) {
             return Err(StoreError::new(format!(
                 "postgres cluster: task {} has no input: only tasks of registered kinds queue",
                 closure.record.id
             )));
         }
+        let reserved = Takes::reserve(batch, room).await;
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await.map_err(pg("begin an admission"))?;
         let keys: Vec<String> = batch.iter().map(|t| scope_key(&t.record.scope)).collect();
         let mut counts = Counts::lock_and_read(&tx, batch, &keys).await?;
         let found = dependencies(&tx, batch).await?;
         let mut answers = Vec::with_capacity(batch.len());
-        let mut admitted = Vec::new();
         for (task, key) in batch.iter().zip(&keys) {
             let unknown = task
                 .record
                 .depends_on
                 .iter()
                 .find(|dep| found.get(dep.as_uuid()) != Some(key));
-            let answer = match unknown {
+            answers.push(match unknown {
                 Some(dep) => Enqueued::UnknownDependency(*dep),
                 None => counts.take(task, key),
-            };
-            if answer == Enqueued::Queued {
-                admitted.push(NewTask::new(task.record.clone()).priority(task.record.priority));
-            }
-            answers.push(answer);
+            });
         }
-        self.insert_in(&tx, &admitted, None).await?;
+        let takes = Takes::plan(&tx, batch, &answers, reserved).await?;
+        let (mut queued, mut held) = (Vec::new(), Vec::new());
+        for ((task, answer), taken) in batch.iter().zip(&answers).zip(&takes.taken) {
+            if *answer == Enqueued::Queued {
+                let new = NewTask::new(task.record.clone()).priority(task.record.priority);
+                if *taken {
+                    held.push(new)
+                } else {
+                    queued.push(new)
+                }
+            }
+        }
+        self.insert_in(&tx, &queued, None).await?;
+        let inserted = match room {
+            Some(room) => self.insert_in(&tx, &held, Some(room.node)).await?,
+            None => Vec::new(),
+        };
         tx.commit().await.map_err(pg("commit an admission"))?;
+        let taken = takes.settle(&held, &inserted);
+        for (task, answer) in batch.iter().zip(&mut answers) {
+            if taken.contains(&task.record.id) {
+                *answer = Enqueued::Taken;
+            }
+        }
         Ok(answers)
     }
 }

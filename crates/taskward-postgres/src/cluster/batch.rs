@@ -7,6 +7,7 @@ use taskward_core::{Enqueue, Enqueued, StoreError};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::Cluster;
+use crate::node::Room;
 
 /// The most submits one admission transaction takes.
 const MAX_BATCH: usize = 1024;
@@ -19,12 +20,21 @@ type Answer = oneshot::Sender<Result<Enqueued, StoreError>>;
 /// One node's queue of submits to admit: a task on the tokio runtime (spawned at the first
 /// submit) takes whatever waits, up to [`MAX_BATCH`], and admits it in one transaction
 /// ([`Cluster::admit`]), with at most [`IN_FLIGHT`] such transactions at once.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Batcher {
     sender: OnceLock<mpsc::UnboundedSender<(Enqueue, Answer)>>,
+    /// The node's room: what its admissions may take at once.
+    room: Arc<Room>,
 }
 
 impl Batcher {
+    pub(crate) fn new(room: Arc<Room>) -> Self {
+        Self {
+            sender: OnceLock::new(),
+            room,
+        }
+    }
+
     /// Admits `task` with the others waiting; resolves once its batch committed (or failed).
     pub(crate) async fn enqueue(
         &self,
@@ -33,7 +43,7 @@ impl Batcher {
     ) -> Result<Enqueued, StoreError> {
         let sender = self.sender.get_or_init(|| {
             let (sender, receiver) = mpsc::unbounded_channel();
-            tokio::spawn(run(cluster.clone(), receiver));
+            tokio::spawn(run(cluster.clone(), Arc::clone(&self.room), receiver));
             sender
         });
         let (answer, answered) = oneshot::channel();
@@ -46,7 +56,11 @@ impl Batcher {
     }
 }
 
-async fn run(cluster: Cluster, mut receiver: mpsc::UnboundedReceiver<(Enqueue, Answer)>) {
+async fn run(
+    cluster: Cluster,
+    room: Arc<Room>,
+    mut receiver: mpsc::UnboundedReceiver<(Enqueue, Answer)>,
+) {
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     while let Some(first) = receiver.recv().await {
         let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
@@ -61,9 +75,10 @@ async fn run(cluster: Cluster, mut receiver: mpsc::UnboundedReceiver<(Enqueue, A
             }
         }
         let cluster = cluster.clone();
+        let room = Arc::clone(&room);
         tokio::spawn(async move {
             let (tasks, answers): (Vec<Enqueue>, Vec<Answer>) = batch.into_iter().unzip();
-            match cluster.admit(&tasks).await {
+            match cluster.admit_in(&tasks, Some(&room)).await {
                 Ok(results) => {
                     for (answer, result) in answers.into_iter().zip(results) {
                         let _ = answer.send(Ok(result));

@@ -22,6 +22,7 @@ mod record;
 mod rescue;
 mod shared;
 mod signal;
+mod take;
 
 use std::fmt;
 

@@ -229,9 +229,10 @@ impl SharedTable {
 
     /// The view of a node: as [`fed`](Self::fed), with the shared queue, so that its runtime
     /// routes the tasks of registered kinds there.
-    pub(crate) fn of_node(cluster: Cluster) -> Self {
+    /// Its admissions take a task at once when the node has room (see [`Cluster::admit`]).
+    pub(crate) fn of_node(cluster: Cluster, room: Arc<crate::node::Room>) -> Self {
         let mut view = Self::fed(cluster);
-        view.queue = Some(Batcher::default());
+        view.queue = Some(Batcher::new(room));
         view
     }
 

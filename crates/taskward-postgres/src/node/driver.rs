@@ -2,13 +2,14 @@
 //! notifications and the store's refusals, one at a time.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use taskward_core::TaskId;
 use taskward_runtime::Taskward;
 use tokio::sync::oneshot;
 use tokio::time::{MissedTickBehavior, interval};
 
-use super::{Node, NodeOptions};
+use super::{Node, NodeOptions, Room};
 use crate::{
     Cluster, Fenced, Fences, Leadership, Listener, NodeId, Notification, Refusal, Refusals,
 };
@@ -26,15 +27,18 @@ pub(super) struct Driver {
     pub(super) listener: Listener,
     pub(super) leadership: Leadership,
     pub(super) ward: Taskward,
-    /// The tasks this node claimed, until they end here: what its capacity counts.
-    pub(super) claimed: HashSet<TaskId>,
+    /// The tasks this node claimed or took at admission, until they end here: what its
+    /// capacity counts (shared with the admissions of its view).
+    pub(super) room: Arc<Room>,
     /// Tasks the last heartbeat did not list although the node runs them: lost if the next
     /// one does not list them either (one heartbeat's grace for a row being inserted).
     pub(super) missing: HashSet<TaskId>,
 }
 
 impl Driver {
+    /// The duties of `node` for `ward`: from now on its admissions may take tasks.
     pub(super) fn new(node: Node, ward: Taskward) -> Self {
+        node.room.running(Some(ward.clone()));
         Self {
             id: node.id,
             cluster: node.cluster,
@@ -44,7 +48,7 @@ impl Driver {
             listener: node.listener,
             leadership: node.leadership,
             ward,
-            claimed: HashSet::new(),
+            room: node.room,
             missing: HashSet::new(),
         }
     }
@@ -63,6 +67,7 @@ impl Driver {
                 Some(refusal) = self.refusals.recv() => self.refused(refusal).await,
             }
         }
+        self.room.running(None);
         tracing::info!(node = %self.id, "node: stopped");
     }
 

@@ -2,10 +2,12 @@
 //! rescue and sweep.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use taskward_core::{StoredTask, TaskId};
 use time::OffsetDateTime;
 
+use super::Reserved;
 use super::driver::Driver;
 use super::give_back::give_back;
 use crate::Claimed;
@@ -47,13 +49,14 @@ impl Driver {
     /// Claims queued tasks of the registered kinds, up to the free capacity, and hands each
     /// to the runtime once the store writes it under its claim.
     pub(super) async fn claim(&mut self) {
-        let ward = &self.ward;
-        self.claimed
-            .retain(|id| ward.inspect(*id).is_some_and(|r| !r.is_terminal()));
-        let running = u32::try_from(self.claimed.len()).unwrap_or(u32::MAX);
-        let free = self.options.capacity.saturating_sub(running);
         let kinds = self.ward.kinds();
-        if free == 0 || kinds.is_empty() {
+        if kinds.is_empty() {
+            return;
+        }
+        let room = Arc::clone(&self.room);
+        let reserved = Reserved::claim(&room, self.options.capacity);
+        let free = reserved.n;
+        if free == 0 {
             return;
         }
         let kinds: Vec<&str> = kinds.iter().map(|k| &**k).collect();
@@ -68,6 +71,11 @@ impl Driver {
                 return;
             }
         };
+        // Counted as taken until the runtime runs each: the rest of the room is free again.
+        for claimed in &claims {
+            room.taken(claimed.fence.id);
+        }
+        drop(reserved);
         for claimed in claims {
             self.start(claimed).await;
         }
@@ -96,14 +104,14 @@ impl Driver {
         }
         if here.is_some() {
             tracing::info!(task = %id, attempt = claimed.fence.attempt, "node: claimed back a task it still runs");
-            self.claimed.insert(id);
+            self.room.claimed(id);
             return;
         }
         let stored = StoredTask::new(claimed.record, claimed.checkpoint);
         match self.ward.adopt(stored).await {
             Ok(_) => {
                 tracing::debug!(task = %id, attempt = claimed.fence.attempt, "node: claimed a task");
-                self.claimed.insert(id);
+                self.room.claimed(id);
             }
             Err(err) => {
                 tracing::warn!(task = %id, "node: the runtime refused a claimed task: {err}")
@@ -178,7 +186,7 @@ impl Driver {
     /// node follow the task to the shared table. Its fence stays: a write of it still
     /// queued is refused under it.
     pub(super) async fn release_local(&mut self, id: TaskId) {
-        self.claimed.remove(&id);
+        self.room.forget(id);
         match self.ward.release(id).await {
             Ok(_) => {
                 tracing::info!(task = %id, node = %self.id, "node: released a task held elsewhere now")

@@ -7,9 +7,11 @@ mod duties;
 mod give_back;
 mod handle;
 mod options;
+mod room;
 mod slot;
 
 use std::fmt;
+use std::sync::Arc;
 
 use taskward_core::StoreError;
 use taskward_runtime::Taskward;
@@ -17,6 +19,7 @@ use tokio::sync::oneshot;
 
 pub use handle::NodeHandle;
 pub use options::NodeOptions;
+pub(crate) use room::{Reserved, Room};
 
 use crate::{
     Cluster, ClusterStore, ClusterStoreOptions, Fences, Leadership, Listener, NodeId, Refusals,
@@ -65,6 +68,7 @@ pub struct Node {
     refusals: Refusals,
     listener: Listener,
     leadership: Leadership,
+    room: Arc<Room>,
 }
 
 impl Node {
@@ -105,7 +109,13 @@ impl Node {
         let fences = store.fences();
         let listener = Listener::connect(url, &options.cluster).await?;
         let leadership = Leadership::start(url, &options.cluster)?;
-        let shared = SharedTable::of_node(cluster.clone());
+        let room = Arc::new(Room::new(
+            id,
+            fences.clone(),
+            options.capacity,
+            options.caps.clone(),
+        ));
+        let shared = SharedTable::of_node(cluster.clone(), Arc::clone(&room));
         let node = Node {
             id,
             slot,
@@ -116,6 +126,7 @@ impl Node {
             // One listening connection per node: it wakes the view's waiters too.
             listener: listener.waking(shared.waiters()),
             leadership,
+            room,
         };
         Ok((node, store, shared))
     }

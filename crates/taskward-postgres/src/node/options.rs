@@ -26,8 +26,10 @@ use crate::{Caps, ClusterOptions};
 #[non_exhaustive]
 pub struct NodeOptions {
     /// The most claimed tasks the node runs at once (default 64): each claim asks for the
-    /// capacity minus the claimed tasks still live on the node. Tasks submitted on the node
-    /// itself do not count (the runtime's own limits bound them).
+    /// capacity minus the claimed tasks still live on the node, and a routed task submitted
+    /// on the node is taken there at once (not queued) while that leaves room; taken tasks
+    /// count as claimed ones. Tasks that stay on the node do not count (the runtime's own
+    /// limits bound them).
     pub capacity: u32,
     /// The caps every claim honours (default none); give every node the same.
     pub caps: Caps,

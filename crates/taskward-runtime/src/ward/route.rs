@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use taskward_core::{Enqueue, Enqueued, Error, Phase, SharedTasks, StoreError, TaskId, TaskRecord};
+use taskward_core::{
+    Enqueue, Enqueued, Error, Phase, SharedTasks, StoreError, StoredTask, TaskId, TaskRecord,
+};
 
 use super::Taskward;
 use crate::handle::TaskHandle;
@@ -59,6 +61,8 @@ impl Taskward {
         );
         match shared.enqueue(task).await.map_err(Error::Store)? {
             Enqueued::Queued => Ok(TaskHandle::new(self.clone(), Arc::new(record), false)),
+            // Held here already: it runs here at once, as a claimed task would.
+            Enqueued::Taken => self.adopt(StoredTask::new(record, None)).await,
             Enqueued::Refused { limit, max } => Err(Error::LimitExceeded { limit, max }),
             Enqueued::UnknownDependency(id) => Err(Error::NotFound(id)),
             other => Err(Error::Store(StoreError::new(format!(
