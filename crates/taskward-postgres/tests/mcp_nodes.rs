@@ -13,6 +13,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::Request;
 use common::cluster::{cluster, done, held_elsewhere, job_in};
+use common::mcp::{ALICE, MODERN, request};
 use common::{PgServer, fresh};
 use serde_json::{Value, json};
 use taskward_core::{Scope, Status, TaskId};
@@ -26,9 +27,7 @@ use tower_service::Service;
 
 /// A guard against a hang: waiting for an event, never a timing assertion.
 const HANG: Duration = Duration::from_secs(60);
-const ALICE: &str = "alice-token-0123456789";
 const BOB: &str = "bob-token-0123456789ab";
-const MODERN: &str = "2026-07-28";
 /// The sessions' idle timeout: a node re-checks a session it holds against the shared table
 /// at most once per tenth of it.
 const IDLE: Duration = Duration::from_secs(5);
@@ -143,10 +142,6 @@ impl Node {
     async fn stop(self) {
         self.ward.shutdown(Duration::from_secs(5)).await.unwrap();
     }
-}
-
-fn request(method: &str, params: Value) -> Value {
-    json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
 }
 
 /// Two nodes on a fresh database, and a session of alice's opened on the first.
