@@ -1,7 +1,7 @@
 //! Three `taskward serve --store postgres://…` processes on one PostgreSQL: a client's
 //! requests land on random nodes and every node answers for every task (get, cancel, input
 //! answers, a 2025-11-25 session's `tasks/result`), what travels between them (a task's
-//! input requests, status notifications, a session's end), the tasks of a node killed with
+//! input requests, status and progress notifications, a session's end), the tasks of a node killed with
 //! SIGKILL are rescued and finished by the others, once, and the queue's running cap holds
 //! across the nodes.
 
@@ -201,16 +201,7 @@ fn the_status_of_a_task_is_notified_on_the_stream_held_on_another_node() {
     let id = sleep_in(addr(b), &session, 5.0);
     let h = holder(&cluster, &id);
     let elsewhere = (0..3).find(|n| *n != h).expect("another node");
-    let mut stream = http::get_stream(addr(elsewhere), &session).expect("the stream");
-    assert_eq!(stream.status, 200);
-    let (heard, messages) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        while let Ok(Some(message)) = stream.next_message() {
-            if heard.send(message).is_err() {
-                return;
-            }
-        }
-    });
+    let messages = listen(addr(elsewhere), &session);
     loop {
         let message = messages
             .recv_timeout(std::time::Duration::from_secs(60))
@@ -222,6 +213,86 @@ fn the_status_of_a_task_is_notified_on_the_stream_held_on_another_node() {
             break;
         }
     }
+}
+
+/// Opens `session`'s stream on `addr`; its messages, read on a thread of their own.
+fn listen(
+    addr: std::net::SocketAddr,
+    session: &str,
+) -> std::sync::mpsc::Receiver<serde_json::Value> {
+    let mut stream = http::get_stream(addr, session).expect("the stream");
+    assert_eq!(stream.status, 200);
+    let (heard, messages) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        while let Ok(Some(message)) = stream.next_message() {
+            if heard.send(message).is_err() {
+                return;
+            }
+        }
+    });
+    messages
+}
+
+#[test]
+fn the_progress_of_a_task_is_notified_on_the_stream_held_on_another_node() {
+    let mut rng = rng();
+    let cluster = Cluster::start(3);
+    let addr = |n: usize| cluster.addr(n);
+
+    // A `sleep` with a progress token, created on B, held by H; the session's stream on a
+    // node other than H, which never saw the call: the token travels with the task.
+    let [a, b, _] = shuffle(&mut rng);
+    let session = mcp::initialize(addr(a)).expect("a session on A");
+    let created = mcp::request(
+        addr(b),
+        &session,
+        "tools/call",
+        json!({
+            "name": "sleep",
+            "arguments": {"seconds": 4.0},
+            "task": {},
+            "_meta": {"progressToken": "relay-7"},
+        }),
+    )
+    .expect("a task of the session");
+    let id = created["task"]["taskId"]
+        .as_str()
+        .expect("a task id")
+        .to_owned();
+    let h = holder(&cluster, &id);
+    let others: Vec<usize> = (0..3).filter(|n| *n != h).collect();
+    let elsewhere = others[rng.below(2) as usize];
+    let messages = listen(addr(elsewhere), &session);
+    let mut progress = Vec::new();
+    loop {
+        let message = messages
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("a notification on the stream");
+        let params = &message["params"];
+        if message["method"] == "notifications/progress" {
+            assert_eq!(params["progressToken"], "relay-7", "{message}");
+            assert_eq!(
+                params["_meta"]["io.modelcontextprotocol/related-task"]["taskId"],
+                id.as_str(),
+                "{message}"
+            );
+            progress.push(params["progress"].as_u64().expect("a progress"));
+        }
+        if message["method"] == "notifications/tasks/status"
+            && params["taskId"] == id.as_str()
+            && params["status"] == "completed"
+        {
+            break;
+        }
+    }
+    assert!(
+        !progress.is_empty(),
+        "no progress relayed from node {h} to node {elsewhere}"
+    );
+    assert!(
+        progress.is_sorted(),
+        "progress went backwards: {progress:?}"
+    );
 }
 
 #[test]

@@ -96,9 +96,14 @@ pub(crate) fn resumable(
     tool: &Tool,
     arguments: &Map<String, Value>,
     fail_on_error: bool,
+    progress_token: Option<&Value>,
 ) -> TaskSpec {
     if server.ward().has_kind(tool.name()) {
-        spec.input(crate::tool_kind::input(arguments, fail_on_error))
+        spec.input(crate::tool_kind::input(
+            arguments,
+            fail_on_error,
+            progress_token,
+        ))
     } else {
         spec
     }
@@ -211,8 +216,8 @@ pub(crate) async fn submit_task(
 /// Submits the task of a task-augmented call. On a node of several with a shared queue, a
 /// tool registered as a kind of the runtime is queued for whichever node has room and runs
 /// there as the kind ([`Taskward::submit_kind`](taskward_runtime::Taskward::submit_kind);
-/// its progress is not forwarded from here); otherwise it runs here, made resumable when
-/// the tool is a kind.
+/// the request's progress token goes with its input, for the node that holds the session's
+/// stream); otherwise it runs here, made resumable when the tool is a kind.
 pub(crate) async fn submit_call(
     server: &Server,
     spec: TaskSpec,
@@ -223,10 +228,12 @@ pub(crate) async fn submit_call(
 ) -> Result<TaskHandle, ErrorObject> {
     let ward = server.ward();
     if ward.has_shared_queue() && ward.has_kind(tool.name()) {
-        let input = crate::tool_kind::input(&arguments, fail_on_error);
+        let token = progress.as_ref().map(|(_, token)| token);
+        let input = crate::tool_kind::input(&arguments, fail_on_error, token);
         return ward.submit_kind(spec, input).await.map_err(rpc_error);
     }
-    let spec = resumable(server, spec, &tool, &arguments, fail_on_error);
+    let token = progress.as_ref().map(|(_, token)| token);
+    let spec = resumable(server, spec, &tool, &arguments, fail_on_error, token);
     ward.submit(spec, work(tool, arguments, progress, fail_on_error))
         .await
         .map_err(rpc_error)

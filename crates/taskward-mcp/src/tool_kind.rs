@@ -44,10 +44,28 @@ impl Tool {
     }
 }
 
-/// The input recorded with a resumable call: its arguments, and whether a result marked
-/// `isError` fails the task (the 2025-11-25 generation) or completes it (2026-07-28).
-pub(crate) fn input(arguments: &Map<String, Value>, fail_on_error: bool) -> Value {
-    json!({ "arguments": arguments, "failOnError": fail_on_error })
+/// The input recorded with a resumable call: its arguments, whether a result marked
+/// `isError` fails the task (the 2025-11-25 generation) or completes it (2026-07-28), and
+/// the request's progress token, if it gave one, so that whichever node holds the session's
+/// stream can send `notifications/progress` for the task wherever it runs.
+pub(crate) fn input(
+    arguments: &Map<String, Value>,
+    fail_on_error: bool,
+    progress_token: Option<&Value>,
+) -> Value {
+    match progress_token {
+        Some(token) => json!({
+            "arguments": arguments,
+            "failOnError": fail_on_error,
+            "progressToken": token,
+        }),
+        None => json!({ "arguments": arguments, "failOnError": fail_on_error }),
+    }
+}
+
+/// The progress token recorded with a call's input by [`input`], if any.
+pub(crate) fn progress_token(input: &Value) -> Option<Value> {
+    input.get("progressToken").cloned()
 }
 
 fn parts(input: Value) -> (Map<String, Value>, bool) {

@@ -63,8 +63,10 @@ pub(super) const INSERT: &str = concat!(
 );
 
 /// Fenced updates of held tasks; a terminal record releases the lease. A row whose status
-/// changes returns the payload of its `status` notification (the row as it was, `prev`, is
-/// read in the statement's snapshot).
+/// or progress changes returns the payload of its `status` notification (the row as it was,
+/// `prev`, is read in the statement's snapshot), so that a node holding a session's stream
+/// relays both; progress is written at most every
+/// [`progress_interval`](crate::ClusterStoreOptions::progress_interval) per task.
 pub(super) const UPDATE: &str = concat!(
     "UPDATE tasks SET status = u.status, expires_at = u.expires_at, record = u.record, \
      checkpoint = coalesce(u.checkpoint, tasks.checkpoint), queued = false, \
@@ -75,7 +77,8 @@ pub(super) const UPDATE: &str = concat!(
      WHERE tasks.id = u.id AND ",
     fenced!("$7", "u.attempt", "tasks.record::text = u.record::text"),
     " RETURNING tasks.id, tasks.seq, tasks.status = ANY($T), \
-     CASE WHEN prev.status <> u.status THEN ",
+     CASE WHEN prev.status <> u.status \
+     OR (prev.record -> 'progress')::text IS DISTINCT FROM (u.record -> 'progress')::text THEN ",
     crate::cluster::status_payload!("tasks.id", "tasks.scope"),
     " END"
 );
