@@ -1,6 +1,7 @@
 //! [`TaskManager`]: rmcp's task manager, with its names and shapes, on a taskward runtime.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use rmcp::ErrorData as McpError;
@@ -72,12 +73,24 @@ pub struct TaskManager {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Inner {
     /// The runtime: given, or started with the defaults by the first spawn.
     ward: OnceCell<Taskward>,
     /// The scope of the plain (unscoped) methods.
     scope: Scope,
+    /// The polling interval `tasks/get` suggests, in milliseconds.
+    poll_interval_ms: AtomicU64,
+}
+
+impl Default for Inner {
+    fn default() -> Self {
+        Self {
+            ward: OnceCell::new(),
+            scope: Scope::default(),
+            poll_interval_ms: AtomicU64::new(DEFAULT_POLL_INTERVAL_MS),
+        }
+    }
 }
 
 impl TaskManager {
@@ -108,9 +121,19 @@ impl TaskManager {
         Self {
             inner: Arc::new(Inner {
                 ward: OnceCell::new_with(Some(ward)),
-                scope: Scope::default(),
+                ..Inner::default()
             }),
         }
+    }
+
+    /// Sets the polling interval that `tasks/get` suggests (`pollIntervalMs`), for this
+    /// manager and its clones; 1 s by default. (The interval a task was spawned with is the
+    /// one in its `CreateTaskResult`.)
+    pub fn with_poll_interval_ms(self, poll_interval_ms: u64) -> Self {
+        self.inner
+            .poll_interval_ms
+            .store(poll_interval_ms, Ordering::Relaxed);
+        self
     }
 
     /// The runtime, once there is one.
@@ -203,7 +226,7 @@ impl TaskManager {
         Ok(detail::detailed(
             &record,
             requests,
-            Some(DEFAULT_POLL_INTERVAL_MS),
+            Some(self.inner.poll_interval_ms.load(Ordering::Relaxed)),
         ))
     }
 

@@ -1,6 +1,8 @@
 //! Helpers shared by the adapter's tests.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod served;
+
 use std::time::Duration;
 
 use rmcp::model::{CallToolResult, ContentBlock, DetailedTask, InputRequest, TaskPayload};
