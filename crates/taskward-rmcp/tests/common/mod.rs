@@ -81,3 +81,13 @@ pub fn answers(
 ) -> impl FnOnce(taskward_rmcp::TaskContext) -> taskward_rmcp::TaskFuture + Send + 'static {
     move |_ctx| Box::pin(async move { Ok(text(reply)) })
 }
+
+/// A manager on a runtime that sweeps expired tasks every 100 ms.
+pub async fn manager() -> taskward_rmcp::TaskManager {
+    let ward = taskward_runtime::Taskward::builder()
+        .sweep_interval(Duration::from_millis(100))
+        .spawn()
+        .await
+        .expect("the runtime starts");
+    taskward_rmcp::TaskManager::with_runtime(ward)
+}

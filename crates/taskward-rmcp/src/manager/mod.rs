@@ -1,18 +1,19 @@
 //! [`TaskManager`]: rmcp's task manager, with its names and shapes, on a taskward runtime.
 
+mod scoped;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use rmcp::ErrorData as McpError;
-use rmcp::model::{DetailedTask, Task, TaskStatus};
+use rmcp::model::{DetailedTask, Task};
 use serde_json::Value;
-use taskward_core::{Error, Scope, Status, TaskError, TaskId};
-use taskward_runtime::{ShutdownReport, TaskSpec, Taskward};
+use taskward_core::{Error, Scope};
+use taskward_runtime::{ShutdownReport, Taskward};
 use tokio::sync::OnceCell;
 
-use crate::context::{TaskContext, TaskExit, TaskFuture};
-use crate::detail::{self, unknown_task};
+use crate::context::{TaskContext, TaskFuture};
 use crate::error::SpawnError;
 use crate::options::{DEFAULT_POLL_INTERVAL_MS, TaskOptions};
 
@@ -162,45 +163,6 @@ impl TaskManager {
         self.spawn_in(&self.inner.scope, options, make_future).await
     }
 
-    /// [`spawn`](Self::spawn) in `scope`: only calls in the same scope see the task.
-    ///
-    /// # Errors
-    ///
-    /// As [`spawn`](Self::spawn).
-    pub async fn spawn_in<F>(
-        &self,
-        scope: &Scope,
-        options: TaskOptions,
-        make_future: F,
-    ) -> Result<Task, SpawnError>
-    where
-        F: FnOnce(TaskContext) -> TaskFuture + Send + 'static,
-    {
-        let ward = self.ward().await?;
-        let name = options.name.as_deref().unwrap_or(DEFAULT_NAME);
-        let mut spec = TaskSpec::new(name).scope(scope.clone()).producer(PRODUCER);
-        if let Some(ttl_ms) = options.ttl_ms {
-            spec = spec.ttl(Duration::from_millis(ttl_ms));
-        }
-        if let Some(timeout) = options.timeout {
-            spec = spec.timeout(timeout);
-        }
-        let first_message = options.status_message;
-        let work = move |ctx: taskward_runtime::TaskContext| {
-            let ctx = TaskContext::new(ctx);
-            if let Some(message) = first_message {
-                ctx.set_status_message(message);
-            }
-            let future = make_future(ctx);
-            async move { finished(future.await) }
-        };
-        let handle = ward.submit_once(spec, work).await?;
-        let mut task = detail::task(handle.record(), options.poll_interval_ms);
-        // The record as admitted: `working` (or queued, which is `working` too).
-        task.status = TaskStatus::Working;
-        Ok(task)
-    }
-
     /// Answers `tasks/get`: the task's current state, with its result, error or outstanding
     /// input requests inline.
     ///
@@ -211,25 +173,6 @@ impl TaskManager {
         self.get_task_in(&self.inner.scope, task_id)
     }
 
-    /// [`get_task`](Self::get_task) in `scope`: a task of another scope is unknown here.
-    ///
-    /// # Errors
-    ///
-    /// As [`get_task`](Self::get_task), for foreign ids too.
-    pub fn get_task_in(&self, scope: &Scope, task_id: &str) -> Result<DetailedTask, McpError> {
-        let (ward, id) = self.known(scope, task_id)?;
-        let record = ward.get(scope, id).map_err(|_| unknown_task(task_id))?;
-        let requests = match (&record.outcome, record.status) {
-            (None, Status::InputRequired) => ward.input_requests(scope, id).unwrap_or_default(),
-            _ => Vec::new(),
-        };
-        Ok(detail::detailed(
-            &record,
-            requests,
-            Some(self.inner.poll_interval_ms.load(Ordering::Relaxed)),
-        ))
-    }
-
     /// Waits until the task has ended and returns its final state, without polling (a
     /// taskward addition). Wakes on completion, failure, cancel and expiry.
     ///
@@ -238,23 +181,6 @@ impl TaskManager {
     /// `-32602` (invalid params) for an unknown, expired or malformed id.
     pub async fn wait_task(&self, task_id: &str) -> Result<DetailedTask, McpError> {
         self.wait_task_in(&self.inner.scope, task_id).await
-    }
-
-    /// [`wait_task`](Self::wait_task) in `scope`.
-    ///
-    /// # Errors
-    ///
-    /// As [`wait_task`](Self::wait_task), for foreign ids too.
-    pub async fn wait_task_in(
-        &self,
-        scope: &Scope,
-        task_id: &str,
-    ) -> Result<DetailedTask, McpError> {
-        let (ward, id) = self.known(scope, task_id)?;
-        ward.wait(scope, id)
-            .await
-            .map_err(|_| unknown_task(task_id))?;
-        self.get_task_in(scope, task_id)
     }
 
     /// Answers `tasks/update`: hands each response to the work waiting under its key. Keys
@@ -274,24 +200,7 @@ impl TaskManager {
         let ward = ward.clone();
         let scope = self.inner.scope.clone();
         let responses: Vec<(String, Value)> = input_responses.into_iter().collect();
-        tokio::spawn(async move { deliver(&ward, &scope, id, responses).await });
-        Ok(())
-    }
-
-    /// [`update_task`](Self::update_task) in `scope`, returning once the runtime has taken
-    /// every answer.
-    ///
-    /// # Errors
-    ///
-    /// As [`update_task`](Self::update_task), for foreign ids too.
-    pub async fn update_task_in(
-        &self,
-        scope: &Scope,
-        task_id: &str,
-        input_responses: impl IntoIterator<Item = (String, Value)>,
-    ) -> Result<(), McpError> {
-        let (ward, id) = self.known(scope, task_id)?;
-        deliver(ward, scope, id, input_responses.into_iter().collect()).await;
+        tokio::spawn(async move { scoped::deliver(&ward, &scope, id, responses).await });
         Ok(())
     }
 
@@ -309,22 +218,6 @@ impl TaskManager {
         let scope = self.inner.scope.clone();
         tokio::spawn(async move { ward.cancel(&scope, id, None).await });
         Ok(())
-    }
-
-    /// [`cancel_task`](Self::cancel_task) in `scope`, returning once the task is recorded
-    /// `cancelled` (or found ended already).
-    ///
-    /// # Errors
-    ///
-    /// As [`cancel_task`](Self::cancel_task), for foreign ids too; `-32603` when the runtime
-    /// cannot take the command (shut down).
-    pub async fn cancel_task_in(&self, scope: &Scope, task_id: &str) -> Result<(), McpError> {
-        let (ward, id) = self.known(scope, task_id)?;
-        match ward.cancel(scope, id, None).await {
-            Ok(_) | Err(Error::AlreadyTerminal { .. }) => Ok(()),
-            Err(Error::NotFound(_)) => Err(unknown_task(task_id)),
-            Err(error) => Err(McpError::internal_error(error.to_string(), None)),
-        }
     }
 
     /// The number of this manager's tasks that have not ended (`working` or
@@ -350,31 +243,5 @@ impl TaskManager {
             Some(ward) => ward.shutdown(SHUTDOWN_DEADLINE).await.map(Some),
             None => Ok(None),
         }
-    }
-
-    /// The runtime and the parsed id of a task that exists in `scope`, or the unknown-task
-    /// answer.
-    fn known(&self, scope: &Scope, task_id: &str) -> Result<(&Taskward, TaskId), McpError> {
-        let ward = self.runtime().ok_or_else(|| unknown_task(task_id))?;
-        let id: TaskId = task_id.parse().map_err(|_| unknown_task(task_id))?;
-        ward.get(scope, id).map_err(|_| unknown_task(task_id))?;
-        Ok((ward, id))
-    }
-}
-
-/// Hands each answer to the runtime; keys that are unknown or already answered, and a task
-/// that ended meanwhile, are ignored.
-async fn deliver(ward: &Taskward, scope: &Scope, id: TaskId, responses: Vec<(String, Value)>) {
-    for (key, response) in responses {
-        let _ = ward.provide_input(scope, id, &key, response).await;
-    }
-}
-
-/// The work's end as the runtime's result.
-fn finished(end: Result<rmcp::model::CallToolResult, TaskExit>) -> Result<Value, TaskError> {
-    match end {
-        Ok(result) => Ok(detail::result_value(&result)),
-        Err(TaskExit::Cancelled) => Err(TaskError::cancelled()),
-        Err(TaskExit::Error(error)) => Err(detail::task_error(&error)),
     }
 }
