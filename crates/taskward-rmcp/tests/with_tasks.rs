@@ -8,7 +8,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::ask_name;
-use common::served::{Client, connect, serve};
+use common::served::{Client, connect, connect_with, serve};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams, ContentBlock,
     GetTaskParams, GetTaskResult, TaskPayload, TaskStatus, UpdateTaskParams,
@@ -20,7 +20,8 @@ use taskward_rmcp::{TaskContext, TaskManager, WithTasks};
 use tokio::sync::mpsc;
 
 /// The wrapped handler: `wait` runs until its request is cancelled and reports it; `ask`
-/// asks for input through the task's context; `now` answers at once.
+/// asks for input through the task's context; `now` (plain) and `quick` (task-capable)
+/// answer at once.
 #[derive(Clone)]
 struct Tools {
     cancelled: mpsc::UnboundedSender<()>,
@@ -69,7 +70,7 @@ async fn fixture() -> Fixture {
         Tools { cancelled },
         TaskManager::new().with_poll_interval_ms(10),
     )
-    .task_tools(["wait", "ask"]);
+    .task_tools(["wait", "ask", "quick"]);
     let addr = serve(move || server.clone()).await;
     Fixture {
         addr,
@@ -139,6 +140,21 @@ async fn marked_tools_run_as_tasks_and_others_answer_at_once() {
         get(&client, &id).await.unwrap().task.status(),
         TaskStatus::Working
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_without_the_extension_gets_a_plain_answer_from_a_task_capable_tool() {
+    let fixture = fixture().await;
+    let plain = connect_with(fixture.addr, None, Default::default()).await;
+    let CallToolResponse::Complete(result) = call(&plain, "quick").await else {
+        panic!("a client without the tasks extension was answered with a task");
+    };
+    assert_eq!(result.content[0].as_text().unwrap().text, "now");
+    let with_tasks = connect(fixture.addr, None).await;
+    assert!(matches!(
+        call(&with_tasks, "quick").await,
+        CallToolResponse::Task(_)
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -57,15 +57,30 @@ where
     addr
 }
 
-/// A client of the server at `addr`, as `principal` when given (its bearer token).
+/// A client of the server at `addr` that declares the tasks extension, as `principal` when
+/// given (its bearer token).
 pub async fn connect(addr: SocketAddr, principal: Option<&str>) -> Client {
+    connect_with(
+        addr,
+        principal,
+        ClientCapabilities::builder().enable_tasks().build(),
+    )
+    .await
+}
+
+/// A client of the server at `addr` with `capabilities`.
+pub async fn connect_with(
+    addr: SocketAddr,
+    principal: Option<&str>,
+    capabilities: ClientCapabilities,
+) -> Client {
     let mut config = StreamableHttpClientTransportConfig::with_uri(format!("http://{addr}/mcp"));
     if let Some(principal) = principal {
         config = config.auth_header(principal);
     }
     let transport = StreamableHttpClientTransport::from_config(config);
     let info = ClientConfig::new(
-        ClientCapabilities::builder().enable_tasks().build(),
+        capabilities,
         Implementation::new("taskward-rmcp-tests", "0"),
     );
     let lifecycle = ClientLifecycleMode::Discover {
