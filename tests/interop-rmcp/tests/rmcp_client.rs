@@ -1,6 +1,9 @@
 //! Interop test: the official Rust MCP SDK (`rmcp` 3.x) client, in 2026-07-28 Discover mode with
 //! the `io.modelcontextprotocol/tasks` extension (SEP-2663) declared, over Streamable HTTP, against
-//! `taskward serve --http` started as a child process on a free localhost port.
+//! two servers, each started as a child process on a free localhost port: `taskward serve --http`,
+//! and the rmcp 3.x server on the rmcp adapter (`examples/rmcp_server.rs`), which serves the same
+//! demo tools. Every scenario runs against both (`scenario::taskward_serve`,
+//! `scenario::rmcp_example`).
 //!
 //! Each test starts its own server and client: `server/discover`, then `tools/call` answered with a
 //! flat `CreateTaskResult`, then `tasks/get` polling (with `tasks/cancel` and `tasks/update` where the
@@ -8,9 +11,12 @@
 //! `<target>/release/taskward`, built first with `cargo build --release -p taskward-cli` (a no-op
 //! when it is up to date), where `<target>` is `$CARGO_TARGET_DIR` or the workspace's `target/`.
 //!
-//! With `$TASKWARD_URL` set (an `http://…/mcp` URL), the tests start no server and drive that one:
-//! `tests/interop/client.py` does so, so that the Python 2025-11-25 client and this 2026-07-28
-//! client are served by the same server process.
+//! The example server is `$RMCP_SERVER_BIN` if set, else `<target>/debug/examples/rmcp_server`,
+//! built first with `cargo build -p taskward --example rmcp_server`.
+//!
+//! With `$TASKWARD_URL` set (an `http://…/mcp` URL), the `taskward serve` runs start no server and
+//! drive that one: `tests/interop/client.py` does so, so that the Python 2025-11-25 client and this
+//! 2026-07-28 client are served by the same server process. The example's runs are then skipped.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -51,44 +57,98 @@ fn workspace_root() -> PathBuf {
         .expect("the workspace root exists")
 }
 
-/// The `taskward` binary: `$TASKWARD_BIN` as given, or the release build, built once per run
-/// (the first test to get here builds; a failed build fails every test with its reason).
-fn server_binary() -> &'static Path {
-    static BINARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    match BINARY.get_or_init(find_or_build_binary) {
+/// The servers the scenarios run against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum ServerKind {
+    /// `taskward serve --http`.
+    TaskwardServe,
+    /// The rmcp 3.x example server on the rmcp adapter (`examples/rmcp_server.rs`).
+    RmcpExample,
+}
+
+impl ServerKind {
+    /// The variable naming a prebuilt binary, the cargo build that makes it, and where.
+    fn build(self) -> (&'static str, &'static [&'static str], &'static str) {
+        match self {
+            ServerKind::TaskwardServe => (
+                "TASKWARD_BIN",
+                &["build", "--release", "--quiet", "-p", "taskward-cli"],
+                "release/taskward",
+            ),
+            ServerKind::RmcpExample => (
+                "RMCP_SERVER_BIN",
+                &[
+                    "build",
+                    "--quiet",
+                    "-p",
+                    "taskward",
+                    "--example",
+                    "rmcp_server",
+                ],
+                "debug/examples/rmcp_server",
+            ),
+        }
+    }
+
+    /// The arguments that serve on `addr`, suggesting [`SERVER_POLL_MS`].
+    fn args(self, addr: SocketAddr) -> Vec<String> {
+        let addr = addr.to_string();
+        let poll = SERVER_POLL_MS.to_string();
+        match self {
+            ServerKind::TaskwardServe => {
+                let args = ["serve", "--http", &addr, "--store", "memory"];
+                let mut args: Vec<String> = args.map(str::to_owned).to_vec();
+                args.extend(["--poll-interval-ms".to_owned(), poll]);
+                args
+            }
+            ServerKind::RmcpExample => vec![addr, "--poll-interval-ms".to_owned(), poll],
+        }
+    }
+}
+
+/// The binary of a server: as its variable names it, or built once per run (the first test to
+/// get here builds; a failed build fails every test of that server with its reason).
+fn server_binary(kind: ServerKind) -> &'static Path {
+    static TASKWARD: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    static EXAMPLE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let cell = match kind {
+        ServerKind::TaskwardServe => &TASKWARD,
+        ServerKind::RmcpExample => &EXAMPLE,
+    };
+    match cell.get_or_init(|| find_or_build_binary(kind)) {
         Ok(bin) => bin,
         Err(reason) => panic!("{reason}"),
     }
 }
 
-fn find_or_build_binary() -> Result<PathBuf, String> {
-    if let Some(bin) = std::env::var_os("TASKWARD_BIN") {
+fn find_or_build_binary(kind: ServerKind) -> Result<PathBuf, String> {
+    let (variable, build, built) = kind.build();
+    if let Some(bin) = std::env::var_os(variable) {
         let bin = PathBuf::from(bin);
         return if bin.is_file() {
             Ok(bin)
         } else {
-            Err(format!("TASKWARD_BIN={} is not a file", bin.display()))
+            Err(format!("{variable}={} is not a file", bin.display()))
         };
     }
     let root = workspace_root();
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(|dir| root.join(dir))
         .unwrap_or_else(|| root.join("target"));
-    let bin = target
-        .join("release")
-        .join(format!("taskward{}", std::env::consts::EXE_SUFFIX));
+    let bin = target.join(format!("{built}{}", std::env::consts::EXE_SUFFIX));
     // Always ask cargo: it builds a missing binary and rebuilds a stale one, and is a quick
     // no-op otherwise. A stale server would test yesterday's code. (`cargo test` no longer
     // holds the build lock while the tests run, so this does not deadlock.)
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
-        .args(["build", "--release", "--quiet", "-p", "taskward-cli"])
+        .args(build)
         .current_dir(&root)
         .status()
         .map_err(|error| format!("cargo does not run: {error}"))?;
     if !status.success() {
         return Err(format!(
-            "`cargo build --release -p taskward-cli` failed ({status}); its errors are above"
+            "`cargo {}` failed ({status}); its errors are above",
+            build.join(" ")
         ));
     }
     if !bin.is_file() {
@@ -105,7 +165,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// `taskward serve --http 127.0.0.1:PORT`, killed when dropped (also when the test panics, in
+/// A server on `127.0.0.1:PORT`, killed when dropped (also when the test panics, in
 /// which case its log is printed).
 struct Server {
     /// `None` when driving an external server (`$TASKWARD_URL`).
@@ -115,23 +175,24 @@ struct Server {
 }
 
 impl Server {
-    /// Starts the server and waits (at most [`STEP_LIMIT`]) until it accepts connections.
-    fn start(label: &str) -> Self {
+    /// Starts a server of `kind` and waits (at most [`STEP_LIMIT`]) until it accepts
+    /// connections; `None` for the example when `$TASKWARD_URL` names an external server.
+    fn start(kind: ServerKind, label: &str) -> Option<Self> {
         if let Ok(url) = std::env::var("TASKWARD_URL") {
-            return Server {
+            return (kind == ServerKind::TaskwardServe).then_some(Server {
                 child: None,
                 url,
                 log: PathBuf::new(),
-            };
+            });
         }
-        let binary = server_binary();
+        let binary = server_binary(kind);
         let port = free_port();
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let log = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("rmcp-{label}-server.log"));
+        let log = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("rmcp-{label}-{kind:?}-server.log"));
         let log_file = File::create(&log).expect("the server log can be created");
         let child = Command::new(binary)
-            .args(["serve", "--http", &addr.to_string(), "--store", "memory"])
-            .args(["--poll-interval-ms", &SERVER_POLL_MS.to_string()])
+            .args(kind.args(addr))
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().expect("the log file handle clones"))
@@ -158,7 +219,7 @@ impl Server {
                 );
             }
             if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                return server;
+                return Some(server);
             }
             assert!(
                 Instant::now() < deadline,
@@ -346,10 +407,33 @@ fn first_text(result: &CallToolResult) -> String {
 // The scenarios
 // ---------------------------------------------------------------------------------------------
 
+/// Runs a scenario against both servers, as `SCENARIO::taskward_serve` and
+/// `SCENARIO::rmcp_example`.
+macro_rules! against_both {
+    ($scenario:ident) => {
+        mod $scenario {
+            use super::ServerKind;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn taskward_serve() {
+                super::$scenario(ServerKind::TaskwardServe).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn rmcp_example() {
+                super::$scenario(ServerKind::RmcpExample).await
+            }
+        }
+    };
+}
+
+against_both!(count_primes_completes_with_structured_count);
+
 /// `count_primes {limit: 10000000}` → task → polled to `completed`, with structuredContent.count.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn count_primes_completes_with_structured_count() {
-    let server = Server::start("count-primes");
+async fn count_primes_completes_with_structured_count(kind: ServerKind) {
+    let Some(server) = Server::start(kind, "count-primes") else {
+        return;
+    };
     let client = connect(&server).await;
 
     let id = call_as_task(&client, "count_primes", json!({ "limit": 10_000_000 })).await;
@@ -364,10 +448,13 @@ async fn count_primes_completes_with_structured_count() {
     within("client shutdown", client.cancel()).await.ok();
 }
 
+against_both!(sleep_is_cancelled_by_tasks_cancel);
+
 /// `sleep {seconds: 30}` → task → `tasks/cancel` is acknowledged → `tasks/get` reads `cancelled`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sleep_is_cancelled_by_tasks_cancel() {
-    let server = Server::start("sleep-cancel");
+async fn sleep_is_cancelled_by_tasks_cancel(kind: ServerKind) {
+    let Some(server) = Server::start(kind, "sleep-cancel") else {
+        return;
+    };
     let client = connect(&server).await;
 
     let id = call_as_task(&client, "sleep", json!({ "seconds": 30 })).await;
@@ -404,11 +491,14 @@ async fn sleep_is_cancelled_by_tasks_cancel() {
     within("client shutdown", client.cancel()).await.ok();
 }
 
+against_both!(ask_name_takes_its_input_through_tasks_update);
+
 /// `ask_name {}` → task → `input_required` with a form elicitation under key "name" →
 /// `tasks/update` answers it → `completed` with "Hello, Luca!".
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ask_name_takes_its_input_through_tasks_update() {
-    let server = Server::start("ask-name");
+async fn ask_name_takes_its_input_through_tasks_update(kind: ServerKind) {
+    let Some(server) = Server::start(kind, "ask-name") else {
+        return;
+    };
     let client = connect(&server).await;
 
     let id = call_as_task(&client, "ask_name", json!({})).await;
@@ -457,11 +547,14 @@ async fn ask_name_takes_its_input_through_tasks_update() {
     within("client shutdown", client.cancel()).await.ok();
 }
 
+against_both!(fail_completes_with_is_error);
+
 /// `fail {message}` → task → `completed` with `isError: true` (in 2026-07-28, a tool error is a
 /// completed task; `failed` is for JSON-RPC errors only).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fail_completes_with_is_error() {
-    let server = Server::start("fail");
+async fn fail_completes_with_is_error(kind: ServerKind) {
+    let Some(server) = Server::start(kind, "fail") else {
+        return;
+    };
     let client = connect(&server).await;
 
     let id = call_as_task(&client, "fail", json!({ "message": "boom from rmcp" })).await;

@@ -14,6 +14,7 @@ mod crash;
 mod echo;
 mod fail;
 mod primes;
+mod sieve;
 mod sleep;
 
 use taskward_mcp::Tool;
