@@ -30,16 +30,23 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tower_service::Service;
 
+use super::direct::DirectPost;
 use super::limits::ConnectionLimits;
+
+/// What a connection serves: the router, and `POST /mcp` without it when it can
+/// ([`DirectPost`]).
+#[derive(Debug, Clone)]
+pub(super) struct App {
+    /// Every route.
+    pub(super) router: Router,
+    /// `POST /mcp`, when the transport does not authenticate.
+    pub(super) direct: Option<Arc<DirectPost>>,
+}
 
 /// Serves one connection until it ends, a deadline passes, or `shutdown` is cancelled (then
 /// the request in flight, if any, is finished and the connection closed).
-pub(super) async fn serve<I>(
-    io: I,
-    router: Router,
-    limits: ConnectionLimits,
-    shutdown: CancellationToken,
-) where
+pub(super) async fn serve<I>(io: I, app: App, limits: ConnectionLimits, shutdown: CancellationToken)
+where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let activity = Arc::new(Activity::new(limits));
@@ -50,9 +57,16 @@ pub(super) async fn serve<I>(
     let tracker = activity.clone();
     let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
         let guard = tracker.begin();
-        let mut router = router.clone();
+        let request = request.map(Body::new);
+        let route = match &app.direct {
+            Some(direct) if direct.takes(&request) => Ok(direct.clone()),
+            _ => Err(app.router.clone()),
+        };
         async move {
-            let response = router.call(request.map(Body::new)).await?;
+            let response = match route {
+                Ok(direct) => direct.call(request).await,
+                Err(mut router) => router.call(request).await?,
+            };
             Ok::<_, Infallible>(response.map(|body| {
                 Body::new(Tracked {
                     body,

@@ -93,6 +93,11 @@ impl HostCheckLayer {
     pub(super) fn new(allowed: AllowedHosts) -> Self {
         Self(Arc::new(allowed))
     }
+
+    /// The hosts it allows.
+    pub(super) fn allowed(&self) -> &Arc<AllowedHosts> {
+        &self.0
+    }
 }
 
 impl<S> Layer<S> for HostCheckLayer {
@@ -126,27 +131,33 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let allowed = &self.allowed;
-        let from_header = request
-            .headers()
-            .get_all(header::HOST)
-            .iter()
-            .all(|v| allowed.allows(v.as_bytes()));
-        let from_target = request
-            .uri()
-            .authority()
-            .is_none_or(|a| allowed.allows(a.as_str().as_bytes()));
-        if from_header && from_target {
-            Either::Right(self.inner.call(request))
-        } else {
-            Either::Left(ready(Ok(reply::error(
-                StatusCode::FORBIDDEN,
-                None,
-                INVALID_REQUEST,
-                "host not allowed",
-            ))))
+        match refusal(&self.allowed, &request) {
+            None => Either::Right(self.inner.call(request)),
+            Some(refused) => Either::Left(ready(Ok(refused))),
         }
     }
+}
+
+/// The answer to a request whose `Host` header, or whose request-target authority, names a
+/// host that is not allowed (`403`, "host not allowed"); `None` when it may pass.
+pub(super) fn refusal<B>(allowed: &AllowedHosts, request: &Request<B>) -> Option<Response> {
+    let from_header = request
+        .headers()
+        .get_all(header::HOST)
+        .iter()
+        .all(|v| allowed.allows(v.as_bytes()));
+    let from_target = request
+        .uri()
+        .authority()
+        .is_none_or(|a| allowed.allows(a.as_str().as_bytes()));
+    (!(from_header && from_target)).then(|| {
+        reply::error(
+            StatusCode::FORBIDDEN,
+            None,
+            INVALID_REQUEST,
+            "host not allowed",
+        )
+    })
 }
 
 #[cfg(test)]

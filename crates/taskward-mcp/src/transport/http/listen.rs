@@ -6,13 +6,12 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::conn;
+use super::conn::{self, App};
 use super::limits::ConnectionLimits;
 
 /// How a connection's bytes are carried.
@@ -30,7 +29,7 @@ pub(super) enum Wire {
 /// Dropping the future closes every connection at once.
 pub(super) async fn accept_loop(
     listener: TcpListener,
-    router: Router,
+    app: App,
     limits: ConnectionLimits,
     wire: Wire,
     shutdown: impl Future<Output = ()>,
@@ -63,11 +62,10 @@ pub(super) async fn accept_loop(
                 continue;
             }
         };
-        let (router, limits, wire, stop) =
-            (router.clone(), limits.clone(), wire.clone(), stop.clone());
+        let (app, limits, wire, stop) = (app.clone(), limits.clone(), wire.clone(), stop.clone());
         connections.spawn(async move {
             let _permit = permit;
-            serve_stream(stream, router, limits, wire, stop).await;
+            serve_stream(stream, app, limits, wire, stop).await;
         });
     }
     drop(listener);
@@ -78,21 +76,21 @@ pub(super) async fn accept_loop(
 
 async fn serve_stream(
     stream: TcpStream,
-    router: Router,
+    app: App,
     limits: ConnectionLimits,
     wire: Wire,
     stop: CancellationToken,
 ) {
     let _ = stream.set_nodelay(true);
     match wire {
-        Wire::Plain => conn::serve(stream, router, limits, stop).await,
+        Wire::Plain => conn::serve(stream, app, limits, stop).await,
         #[cfg(feature = "tls")]
         Wire::Tls(config) => {
             let acceptor = config.acceptor();
             // The handshake is bounded like a request head.
             let handshake = tokio::time::timeout(limits.header_timeout, acceptor.accept(stream));
             if let Ok(Ok(stream)) = handshake.await {
-                conn::serve(stream, router, limits, stop).await;
+                conn::serve(stream, app, limits, stop).await;
             }
         }
     }

@@ -91,6 +91,7 @@
 pub mod auth;
 mod conn;
 mod delete;
+mod direct;
 mod fast;
 mod get;
 mod headers;
@@ -180,6 +181,13 @@ impl Default for HttpOptions {
 /// limits and TLS are [`serve`]'s; the body limit, the body timeout and the host and origin
 /// checks are the router's).
 pub fn router(server: Server, options: HttpOptions) -> Router {
+    routes(server, options).0
+}
+
+/// [`router`], and what serves `POST /mcp` without it when the transport does not
+/// authenticate (the router then adds nothing to that route but the host check and the
+/// body limit, which [`direct::DirectPost`] applies alike).
+fn routes(server: Server, options: HttpOptions) -> (Router, Option<Arc<direct::DirectPost>>) {
     let limit = options.max_body_bytes;
     let with_status = options.status == StatusEndpoint::WithMcp;
     let hosts = HostCheckLayer::new(AllowedHosts::new(&options.allowed_hosts));
@@ -192,22 +200,27 @@ pub fn router(server: Server, options: HttpOptions) -> Router {
     let mut mcp = post(post::handle).get(get::handle).delete(delete::handle);
     // Without the transport's own authentication the layers would pass every request
     // through (an embedder's principal is read by the handlers), so they are left out.
-    if authenticating {
+    let direct = if authenticating {
         mcp = mcp.route_layer(from_fn_with_state(
             shared.clone(),
             auth::layer::authenticate,
         ));
-    }
+        None
+    } else {
+        let allowed = hosts.allowed().clone();
+        Some(Arc::new(direct::DirectPost::new(shared.clone(), allowed)))
+    };
     let mut routes = Router::new()
         .route("/mcp", mcp)
         .merge(auth::layer::metadata_routes());
     if with_status {
         routes = routes.route("/status", status_route(&shared));
     }
-    routes
+    let router = routes
         .layer(DefaultBodyLimit::max(limit))
         .with_state(shared)
-        .layer(hosts)
+        .layer(hosts);
+    (router, direct)
 }
 
 /// `GET /status`, behind the operator check when the transport authenticates (an

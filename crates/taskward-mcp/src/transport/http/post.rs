@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -20,20 +20,22 @@ use crate::session::Session;
 
 pub(super) async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     // The headers are taken out of the request rather than copied (as the `HeaderMap`
-    // extractor does); the body limit travels in the request's extensions.
+    // extractor does).
     let (mut parts, body) = request.into_parts();
-    let headers = std::mem::take(&mut parts.headers);
+    let mut headers = std::mem::take(&mut parts.headers);
     let principal = parts.extensions.remove::<Principal>();
     let principal = principal.as_ref().map(Principal::name);
     if let Some(refused) = headers::origin_refusal(&headers, &shared.options.allowed_origins) {
         return refused;
     }
-    let body = Bytes::from_request(Request::from_parts(parts, body), &());
+    // Limited as `DefaultBodyLimit` would (the router sets it to the same bound), so that a
+    // request served straight from the connection ([`super::direct`]) has the same bound.
+    let body = Limited::new(body, shared.options.max_body_bytes).collect();
     let body = match tokio::time::timeout(shared.options.connections.body_timeout, body).await {
-        Ok(Ok(body)) => body,
+        Ok(Ok(body)) => body.to_bytes(),
         Err(_) => return reply::body_timeout(),
-        Ok(Err(rejection)) => {
-            let (status, why) = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        Ok(Err(error)) => {
+            let (status, why) = if error.is::<LengthLimitError>() {
                 (StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
             } else {
                 (
@@ -46,7 +48,7 @@ pub(super) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     };
     let sse_only = headers::wants_sse_only(&headers);
     if !sse_only
-        && let Some(answer) = super::fast::answer(&shared, principal, &headers, &body).await
+        && let Some(answer) = super::fast::answer(&shared, principal, &mut headers, &body).await
     {
         return answer;
     }

@@ -8,8 +8,9 @@ use std::net::IpAddr;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use super::conn::App;
 use super::listen::{self, Wire};
-use super::{HttpOptions, StatusEndpoint, router, status_router};
+use super::{HttpOptions, StatusEndpoint, routes, status_router};
 use crate::server::Server;
 
 /// Serves the transport on a listener, forever (until the future is dropped, which closes
@@ -62,7 +63,14 @@ pub async fn serve_with_shutdown(
             })?;
             let mut status_options = options.clone();
             allow_bound_address(&mut status_options, &listener)?;
-            Some((listener, status_router(server.clone(), status_options)))
+            let router = status_router(server.clone(), status_options);
+            Some((
+                listener,
+                App {
+                    router,
+                    direct: None,
+                },
+            ))
         }
         StatusEndpoint::WithMcp | StatusEndpoint::Off => None,
     };
@@ -71,16 +79,19 @@ pub async fn serve_with_shutdown(
     let stop = CancellationToken::new();
     let main = listen::accept_loop(
         listener,
-        router(server, options),
+        {
+            let (router, direct) = routes(server, options);
+            App { router, direct }
+        },
         limits.clone(),
         wire,
         stop.clone().cancelled_owned(),
     );
     let side = async {
         match status {
-            Some((listener, router)) => {
+            Some((listener, app)) => {
                 let stopped = stop.clone().cancelled_owned();
-                listen::accept_loop(listener, router, limits.clone(), Wire::Plain, stopped).await
+                listen::accept_loop(listener, app, limits.clone(), Wire::Plain, stopped).await
             }
             None => Ok(()),
         }
