@@ -131,6 +131,25 @@ pub(crate) struct ControlParts {
     pub(crate) attempt: u32,
 }
 
+#[cfg(test)]
+impl Control {
+    /// A control of a task with no work (as an external task's), for unit tests.
+    pub(crate) fn without_work(id: TaskId) -> Arc<Self> {
+        Arc::new(Self::new(ControlParts {
+            id,
+            name: "test".into(),
+            work: None,
+            external_cancel: None,
+            timeout: None,
+            cancel_policy: CancelPolicy::default(),
+            restart: Restart::default(),
+            limits: None,
+            resumable: None,
+            attempt: 1,
+        }))
+    }
+}
+
 impl Control {
     pub(crate) fn new(parts: ControlParts) -> Self {
         // At debug level: a span per task costs ~10 µs of CPU per task at `info` in a serving

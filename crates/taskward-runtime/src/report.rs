@@ -74,8 +74,20 @@ pub(crate) enum AttemptResult {
 
 /// Where runners send their reports: made by the registry (it queues into the registry's
 /// inbox and nudges the registry), handed to the runners and to each work's context.
+///
+/// A report is queued and then settled (the registry's desk worked if it is free). A runner
+/// working its post only queues ([`queue`](Self::queue)), in order, and settles once it has
+/// released its state, so that its post is never held while the registry's desk is worked.
 #[derive(Clone)]
-pub(crate) struct ReportPort(Arc<dyn Fn(Report) + Send + Sync>);
+pub(crate) struct ReportPort(Arc<dyn ReportSink>);
+
+/// What a [`ReportPort`] reports into: the registry's side.
+pub(crate) trait ReportSink: Send + Sync {
+    /// Queues a report, in order, without working the registry's desk.
+    fn queue(&self, report: Report);
+    /// Has what was queued applied: works the registry's desk if no desk is at work.
+    fn settle(&self);
+}
 
 impl std::fmt::Debug for ReportPort {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -84,13 +96,24 @@ impl std::fmt::Debug for ReportPort {
 }
 
 impl ReportPort {
-    pub(crate) fn new(send: impl Fn(Report) + Send + Sync + 'static) -> Self {
-        Self(Arc::new(send))
+    pub(crate) fn new(sink: impl ReportSink + 'static) -> Self {
+        Self(Arc::new(sink))
     }
 
-    /// Sends a report to the registry.
+    /// Sends a report to the registry: queues it and settles.
     pub(crate) fn report(&self, report: Report) {
-        (self.0)(report);
+        self.0.queue(report);
+        self.0.settle();
+    }
+
+    /// Queues a report; the sender [`settle`](Self::settle)s once it holds no lock.
+    pub(crate) fn queue(&self, report: Report) {
+        self.0.queue(report);
+    }
+
+    /// Has the queued reports applied (see [`ReportSink::settle`]).
+    pub(crate) fn settle(&self) {
+        self.0.settle();
     }
 }
 

@@ -4,10 +4,10 @@
 //! the controls of live tasks, the progress list, the event channels, the counters. The
 //! registry is its one writer; readers read it concurrently; runners read the controls.
 
-use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
+mod controls;
+
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
 
 use taskward_core::{SessionRecord, SharedTasks, TaskId, TaskStore};
 
@@ -16,8 +16,8 @@ use crate::control::Control;
 use crate::event_router::EventRouter;
 use crate::journal::Journal;
 use crate::kinds::Kinds;
-use crate::memory_store::hasher::IdHasher;
 use crate::progress::ProgressFlush;
+pub(crate) use controls::Controls;
 
 /// Counters that only grow.
 #[derive(Debug, Default)]
@@ -51,7 +51,7 @@ pub(crate) struct Table {
     pub(crate) shared_tasks: Option<Arc<dyn SharedTasks>>,
     /// The sessions the durable store gave back at start, until a binding takes them.
     restored_sessions: std::sync::Mutex<Vec<SessionRecord>>,
-    pub(crate) controls: RwLock<HashMap<TaskId, Arc<Control>, BuildHasherDefault<IdHasher>>>,
+    pub(crate) controls: Controls,
     /// Tasks whose progress cell has news, and the timer that has the registry read them.
     /// Apart from the inbox: reporting progress never makes the inbox non-empty, and never
     /// wakes the registry from the work's thread.
@@ -89,7 +89,7 @@ impl Table {
             kinds,
             shared_tasks: None,
             restored_sessions: std::sync::Mutex::new(Vec::new()),
-            controls: RwLock::new(HashMap::default()),
+            controls: Controls::default(),
             progress: Arc::new(ProgressFlush::new()),
             events,
             stopping: AtomicBool::new(false),
@@ -127,22 +127,13 @@ impl Table {
     }
 
     pub(crate) fn control(&self, id: &TaskId) -> Option<Arc<Control>> {
-        self.controls
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .cloned()
+        self.controls.get(id)
     }
 
     /// A snapshot of every control in the table (those of ended tasks whose runner has not
     /// reported yet included), taken under the read lock and released at once.
     pub(crate) fn controls_snapshot(&self) -> Vec<Arc<Control>> {
-        self.controls
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect()
+        self.controls.snapshot()
     }
 
     pub(crate) fn is_stopping(&self) -> bool {
@@ -150,9 +141,6 @@ impl Table {
     }
 
     pub(crate) fn control_count(&self) -> usize {
-        self.controls
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .len()
+        self.controls.len()
     }
 }

@@ -12,7 +12,7 @@ use taskward_core::{Scope, TaskId};
 
 use super::desk::effects::Effect;
 use super::{Book, Closed, Command, Inbox, RegistryMsg};
-use crate::report::{Report, ReportPort};
+use crate::report::{Report, ReportPort, ReportSink};
 use crate::runner::Runners;
 use crate::table::Table;
 
@@ -33,6 +33,19 @@ pub(crate) struct Shared {
     /// actor, oldest first: kept here so that a registry that dies before running them leaves
     /// them to its successor.
     handed: Mutex<Vec<Effect>>,
+}
+
+/// The registry's end of the runners' [`ReportPort`].
+struct Port(Arc<Shared>);
+
+impl ReportSink for Port {
+    fn queue(&self, report: Report) {
+        self.0.inbox.report(report);
+    }
+
+    fn settle(&self) {
+        self.0.settle();
+    }
 }
 
 impl Deref for Shared {
@@ -64,15 +77,7 @@ impl Shared {
 
     /// The port runners report through: it queues into this inbox and nudges the registry.
     pub(crate) fn port(self: &Arc<Self>) -> ReportPort {
-        let shared = self.clone();
-        ReportPort::new(move |report| shared.report(report))
-    }
-
-    /// Queues a report for the registry and, like a [`command`](Self::command), works the
-    /// desk when no desk is at work; otherwise the desk at work takes it.
-    pub(crate) fn report(&self, report: Report) {
-        self.inbox.report(report);
-        super::combine(self);
+        ReportPort::new(Port(self.clone()))
     }
 
     /// Queues a command for the registry; says why when the registry takes no more commands.
@@ -157,11 +162,11 @@ impl Shared {
     }
 
     /// Hands effects to the registry actor (see `handed`) and nudges it.
-    pub(crate) fn hand_over(&self, effects: Vec<Effect>) {
+    pub(crate) fn hand_over(&self, effects: &mut Vec<Effect>) {
         self.handed
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .extend(effects);
+            .append(effects);
         if let Some(registry) = self.registry() {
             // A dead registry is fine: its successor runs them when it starts.
             let _ = registry.cast(RegistryMsg::Effects);
@@ -214,8 +219,8 @@ mod tests {
     fn a_report_stays_in_flight_until_the_next_take() {
         let shared = shared();
         let (a, b) = (TaskId::new(), TaskId::new());
-        shared.report(finished(a));
-        shared.report(Report::Inputs { id: b });
+        shared.inbox.report(finished(a));
+        shared.inbox.report(Report::Inputs { id: b });
 
         let taken = shared.inbox.take();
         assert!(matches!(taken, Some(Entry::Report(Report::Finished { id, .. })) if id == a));
@@ -244,7 +249,7 @@ mod tests {
         let (tx, mut queued) = tokio::sync::oneshot::channel();
         shared.command(Command::Status(tx)).expect("open");
         let id = TaskId::new();
-        shared.report(finished(id));
+        shared.inbox.report(finished(id));
 
         shared.give_up();
         // The queued command's answer port is dropped: its caller is answered at once.

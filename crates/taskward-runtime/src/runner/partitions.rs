@@ -21,6 +21,13 @@ struct Place {
     running: AtomicUsize,
 }
 
+/// A place alone on its cache line (two lines: the adjacent-line prefetcher pairs them): each
+/// partition's runner counts its works from its own worker, so two places on one line would
+/// bounce it between the workers.
+#[derive(Debug)]
+#[repr(align(128))]
+struct Padded(RwLock<Place>);
+
 /// The runners, one per partition, by index: a task belongs to the partition its id hashes
 /// to, for every attempt, so its messages always reach the same runner.
 ///
@@ -28,7 +35,7 @@ struct Place {
 /// (or restarts) the runner of that partition, and anyone holding the runtime reads it.
 #[derive(Debug)]
 pub(crate) struct Partitions {
-    places: Vec<RwLock<Place>>,
+    places: Vec<Padded>,
     /// Bumped whenever a place changes, so a caller can wait for a restart.
     generation: watch::Sender<u64>,
 }
@@ -37,10 +44,10 @@ impl Partitions {
     pub(crate) fn new(count: usize) -> Self {
         let places = (0..count.max(1))
             .map(|_| {
-                RwLock::new(Place {
+                Padded(RwLock::new(Place {
                     runner: None,
                     running: AtomicUsize::new(0),
-                })
+                }))
             })
             .collect();
         Self {
@@ -61,7 +68,10 @@ impl Partitions {
     }
 
     fn place(&self, index: usize) -> std::sync::RwLockReadGuard<'_, Place> {
-        self.places[index].read().unwrap_or_else(|e| e.into_inner())
+        self.places[index]
+            .0
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// The runner (its post) of partition `index`, if one is running.
@@ -92,6 +102,7 @@ impl Partitions {
     pub(crate) fn set(&self, index: usize, runner: Option<Arc<Post>>) {
         {
             let mut place = self.places[index]
+                .0
                 .write()
                 .unwrap_or_else(|e| e.into_inner());
             place.runner = runner;

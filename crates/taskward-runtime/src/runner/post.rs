@@ -22,7 +22,7 @@ use ractor::{ActorCell, ActorId, ActorRef, ActorStatus};
 
 use super::state::RunnerState;
 use super::{Nudge, RunnerMsg};
-use crate::report::panic_message;
+use crate::report::{ReportPort, panic_message};
 
 #[derive(Debug, Default)]
 struct Inbox {
@@ -39,16 +39,23 @@ pub(crate) struct Post {
     inbox: Mutex<Inbox>,
     /// `None` once closed.
     state: Mutex<Option<RunnerState>>,
+    /// Where the state's handlers queue their reports to the registry: settled once the
+    /// state is released, so the registry's desk is never worked under it.
+    port: ReportPort,
 }
 
 impl Post {
     /// A post whose state `state` builds (it is handed a weak reference to the post, for its
     /// timers and works).
     pub(crate) fn new(state: impl FnOnce(std::sync::Weak<Post>) -> RunnerState) -> Arc<Self> {
-        Arc::new_cyclic(|weak| Post {
-            actor: OnceLock::new(),
-            inbox: Mutex::new(Inbox::default()),
-            state: Mutex::new(Some(state(weak.clone()))),
+        Arc::new_cyclic(|weak| {
+            let state = state(weak.clone());
+            Post {
+                actor: OnceLock::new(),
+                inbox: Mutex::new(Inbox::default()),
+                port: state.port().clone(),
+                state: Mutex::new(Some(state)),
+            }
         })
     }
 
@@ -124,19 +131,27 @@ impl Post {
     /// Whoever works the post looks at the inbox again once it has released the state, and
     /// works it again if something is queued: so a message queued while the state was held
     /// (its sender found it taken) is always handled, by the holder's drain or by that look.
+    /// The reports its handlers queued are settled (the registry's desk worked) once the state
+    /// is released: a post is never held while the desk is worked.
     pub(crate) fn work(&self) -> Result<(), String> {
+        let mut worked = false;
+        let mut drained = Ok(());
         while !self.is_stopped() {
             let guard = match self.state.try_lock() {
                 Ok(guard) => guard,
-                Err(TryLockError::WouldBlock) => return Ok(()),
+                Err(TryLockError::WouldBlock) => break,
                 Err(TryLockError::Poisoned(p)) => p.into_inner(),
             };
-            self.drain(guard)?;
-            if self.inbox().messages.is_empty() {
+            worked = true;
+            drained = self.drain(guard);
+            if drained.is_err() || self.inbox().messages.is_empty() {
                 break;
             }
         }
-        Ok(())
+        if worked {
+            self.port.settle();
+        }
+        drained
     }
 
     /// Handles every queued message under the held state.
@@ -169,5 +184,92 @@ impl Post {
         drop(queued);
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner()).take();
         drop(state);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Arc, OnceLock, Weak};
+
+    use ractor::Actor;
+    use taskward_core::TaskId;
+
+    use super::Post;
+    use crate::config::Config;
+    use crate::control::Control;
+    use crate::memory_store::MemoryStore;
+    use crate::report::{Report, ReportPort, ReportSink};
+    use crate::runner::state::RunnerState;
+    use crate::runner::{Runner, RunnerArgs, RunnerMsg, Runners};
+    use crate::table::Table;
+
+    /// A registry stand-in that records, at each settle, whether the post's state was free.
+    #[derive(Default)]
+    struct Probe {
+        post: OnceLock<Weak<Post>>,
+        queued: AtomicUsize,
+        settled: AtomicUsize,
+        settled_under_state: AtomicBool,
+    }
+
+    struct Sink(Arc<Probe>);
+
+    impl ReportSink for Sink {
+        fn queue(&self, report: Report) {
+            assert!(matches!(report, Report::RunnerExited { .. }));
+            self.0.queued.fetch_add(1, Ordering::SeqCst);
+        }
+
+        fn settle(&self) {
+            self.0.settled.fetch_add(1, Ordering::SeqCst);
+            let post = self.0.post.get().and_then(Weak::upgrade).expect("the post");
+            if post.state.try_lock().is_err() {
+                self.0.settled_under_state.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn reports_are_settled_once_the_state_is_released() {
+        let config = Config::default();
+        let table = Arc::new(Table::new(
+            config,
+            Arc::new(MemoryStore::new()),
+            None,
+            crate::kinds::Kinds::default(),
+        ));
+        let probe = Arc::new(Probe::default());
+        let args = RunnerArgs {
+            table,
+            runners: Arc::new(Runners::new(1)),
+            port: ReportPort::new(Sink(probe.clone())),
+            index: 0,
+        };
+        let post = Post::new(|me| RunnerState::new(args, me));
+        let _ = probe.post.set(Arc::downgrade(&post));
+        let (actor, handle) = Actor::spawn(None, Runner, post.clone())
+            .await
+            .expect("the runner starts");
+
+        // An external task's control has no work: its start fails, and the runner reports it.
+        let control = Control::without_work(TaskId::new());
+        let (tx, rx) = ractor::concurrency::oneshot();
+        assert!(post.send(RunnerMsg::Start {
+            control,
+            attempt: 1,
+            announce: false,
+            reply: tx.into(),
+        }));
+        assert!(rx.await.expect("answered").is_err());
+
+        assert_eq!(probe.queued.load(Ordering::SeqCst), 1);
+        assert!(probe.settled.load(Ordering::SeqCst) >= 1);
+        assert!(
+            !probe.settled_under_state.load(Ordering::SeqCst),
+            "the registry's desk would be worked under the post"
+        );
+        actor.stop(None);
+        handle.await.expect("the runner stops");
     }
 }

@@ -60,7 +60,13 @@ impl RunnerState {
         }
     }
 
-    /// Handles one message of its post.
+    /// Its report port: the post settles what its handlers queued once it has released the
+    /// state.
+    pub(super) fn port(&self) -> &ReportPort {
+        &self.port
+    }
+
+    /// Handles one message of its post. Reports are only queued here (see [`Post`]).
     pub(super) fn handle(&mut self, message: RunnerMsg) {
         match message {
             RunnerMsg::Start {
@@ -127,7 +133,7 @@ impl RunnerState {
         let started = self.try_start(control.clone(), attempt, announce);
         if let Err(why) = &started {
             control.detach();
-            self.port.report(Report::RunnerExited {
+            self.port.queue(Report::RunnerExited {
                 id: control.id,
                 attempt,
                 failure: Failure::new(FailureCause::StartFailed, why.clone()),
@@ -221,7 +227,7 @@ impl RunnerState {
             self.disarm(&old);
         }
         if announce {
-            self.port.report(Report::Started { id, attempt });
+            self.port.queue(Report::Started { id, attempt });
         }
         if cancelled {
             self.stop(id, StopCause::Cancelled);
@@ -287,7 +293,7 @@ impl RunnerState {
         if waiting.gated {
             // The registry gives it a running slot (or queues it) and hands it back.
             waiting.control.detach();
-            self.port.report(Report::Ready {
+            self.port.queue(Report::Ready {
                 id,
                 attempt: waiting.attempt,
             });
@@ -320,7 +326,7 @@ impl RunnerState {
     /// Ends an attempt that never started (its task ended during its backoff).
     fn end_waiting(&mut self, waiting: Waiting) {
         waiting.control.detach();
-        self.port.report(Report::Finished {
+        self.port.queue(Report::Finished {
             id: waiting.control.id,
             attempt: waiting.attempt,
             result: AttemptResult::Cancelled,
@@ -342,7 +348,7 @@ impl RunnerState {
         }
         if !matches!(cause, StopCause::Cancelled | StopCause::Suspended) {
             // The runner's own decision (deadline, resource limit): the registry shows it.
-            self.port.report(Report::Cancelling {
+            self.port.queue(Report::Cancelling {
                 id,
                 attempt: slot.attempt,
             });
@@ -394,7 +400,7 @@ impl RunnerState {
         };
         self.disarm(&slot);
         slot.control.detach();
-        self.port.report(Report::Finished {
+        self.port.queue(Report::Finished {
             id,
             attempt: slot.attempt,
             result,

@@ -40,14 +40,7 @@ impl Taskward {
     /// The records of every live task, in all scopes, oldest first: for operators. Costs
     /// O(live tasks); it does not go through the registry's mailbox.
     pub fn live_tasks(&self) -> Vec<Arc<TaskRecord>> {
-        let ids: Vec<TaskId> = self
-            .shared()
-            .controls
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .keys()
-            .copied()
-            .collect();
+        let ids: Vec<TaskId> = self.shared().controls.ids();
         let mut records: Vec<Arc<TaskRecord>> = ids
             .iter()
             .filter_map(|id| self.shared().store.get(id))

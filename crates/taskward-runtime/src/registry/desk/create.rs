@@ -103,11 +103,7 @@ impl Desk<'_> {
             ttl.map(|t| (tokio::time::Instant::now() + t).into_std())
         };
         self.shared.store.insert(record.clone(), expires_at)?;
-        self.shared
-            .controls
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, control.clone());
+        self.shared.controls.insert(id, control.clone());
         self.book.count_in(&record);
         if counted {
             self.book.add_live(&spec.scope);

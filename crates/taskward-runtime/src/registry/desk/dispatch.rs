@@ -26,7 +26,7 @@ impl Desk<'_> {
         match command {
             Command::Create(request, answer) => {
                 let admission = self.create(*request);
-                self.answer(answer, admission);
+                self.effects.push(Effect::Admitted(answer, admission));
             }
             Command::StartFailed { id, reason, done } => {
                 self.start_failed(id, reason);

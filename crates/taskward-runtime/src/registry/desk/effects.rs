@@ -11,10 +11,10 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use taskward_core::{Cancellation, TaskId};
+use taskward_core::{Cancellation, Error, TaskId};
 
 use crate::control::Control;
-use crate::registry::Shared;
+use crate::registry::{Admission, Answer, Shared};
 pub(super) use crate::report::panic_message;
 use crate::runner::Post;
 use crate::spec::TaskNotice;
@@ -39,6 +39,8 @@ pub(crate) enum Effect {
     Wake(Arc<Control>),
     /// Send a command's answer, after the callbacks its command owed.
     Answer(Box<dyn FnOnce() + Send>),
+    /// Send a create's answer (the hot command's, so not boxed as [`Effect::Answer`]).
+    Admitted(Answer<Result<Admission, Error>>, Result<Admission, Error>),
     /// Have a runner handle what the desk queued for it (a start): not under the book, since
     /// a start calls the work's factory.
     Kick(Arc<Post>),
@@ -62,20 +64,39 @@ impl Effect {
         match self {
             Effect::Notify { notice, .. } => Some(notice.id()),
             Effect::ExternalCancel { control, .. } | Effect::Wake(control) => Some(control.id),
-            Effect::Answer(_) | Effect::Kick(_) => None,
+            Effect::Answer(_) | Effect::Admitted(..) | Effect::Kick(_) => None,
         }
     }
 }
 
-/// Runs the effects in order, each contained.
-pub(super) fn run(shared: &Shared, effects: Vec<Effect>) {
-    for effect in effects {
+thread_local! {
+    /// A spare list of effects, so that a desk does not allocate one each time it collects
+    /// an effect (a create collects two: the runner's start and the answer).
+    static SPARE: std::cell::Cell<Vec<Effect>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// An empty list of effects: this thread's spare one, if it has it.
+pub(super) fn list() -> Vec<Effect> {
+    SPARE.with(std::cell::Cell::take)
+}
+
+/// Keeps an emptied list as this thread's spare (a large one is let go).
+pub(super) fn recycle(mut effects: Vec<Effect>) {
+    effects.clear();
+    if effects.capacity() <= 64 {
+        SPARE.with(|spare| spare.set(effects));
+    }
+}
+
+/// Runs the effects in order, each contained, and leaves the list empty.
+pub(super) fn run(shared: &Shared, effects: &mut Vec<Effect>) {
+    for effect in effects.drain(..) {
         let task = effect.task();
         let what = match &effect {
             Effect::Notify { .. } => "an owner's notice wrapper",
             Effect::ExternalCancel { .. } => "an external task's on_cancel",
             Effect::Wake(_) => "a wake-up",
-            Effect::Answer(_) => "an answer",
+            Effect::Answer(_) | Effect::Admitted(..) => "an answer",
             Effect::Kick(_) => "a runner's start",
         };
         let ran = std::panic::catch_unwind(AssertUnwindSafe(|| match effect {
@@ -90,6 +111,10 @@ pub(super) fn run(shared: &Shared, effects: Vec<Effect>) {
             }
             Effect::Wake(control) => control.done.notify_waiters(),
             Effect::Answer(send) => send(),
+            Effect::Admitted(port, admission) => {
+                // A caller that went away does not want it.
+                let _ = port.send(admission);
+            }
             Effect::Kick(post) => post.kick(),
         }));
         if let Err(panic) = ran {

@@ -54,7 +54,7 @@ pub(super) struct Desk<'a> {
 /// Runs the effects callers handed over (see [`Desk::run_locked`]), in the order they were
 /// handed.
 pub(super) fn run_handed(shared: &Shared) {
-    effects::run(shared, shared.take_handed());
+    effects::run(shared, &mut shared.take_handed());
 }
 
 impl<'a> Desk<'a> {
@@ -87,18 +87,19 @@ impl<'a> Desk<'a> {
             shared,
             book,
             myself,
-            effects: Vec::new(),
+            effects: effects::list(),
         };
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| work(&mut desk)));
-        let effects = std::mem::take(&mut desk.effects);
+        let mut effects = std::mem::take(&mut desk.effects);
         drop(desk);
         if combining && effects.iter().any(Effect::is_user_callback) {
             // Queued where they outlive the registry actor (its successor runs them), and the
             // registry nudged to run them now.
-            shared.hand_over(effects);
+            shared.hand_over(&mut effects);
         } else {
-            effects::run(shared, effects);
+            effects::run(shared, &mut effects);
         }
+        effects::recycle(effects);
         result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     }
 
@@ -158,11 +159,7 @@ impl<'a> Desk<'a> {
             unwritten.release = true;
             return;
         }
-        self.shared
-            .controls
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
+        self.shared.controls.remove(id);
     }
 
     /// A live task in this scope, with its control; a terminal one is an error naming its

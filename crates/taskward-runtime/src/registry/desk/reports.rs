@@ -122,9 +122,14 @@ impl Desk<'_> {
 
     /// Publishes a task's latest progress, if it changed and the task is live.
     fn on_progress(&mut self, id: TaskId) {
-        let Some(control) = self.shared.control(&id) else {
-            return;
-        };
+        if let Some(control) = self.shared.control(&id) {
+            self.progress_of(&control);
+        }
+    }
+
+    /// [`on_progress`](Self::on_progress), with the task's control at hand.
+    fn progress_of(&mut self, control: &Control) {
+        let id = control.id;
         // A work that never reported has no progress to publish (not even a zero).
         if control.is_terminal() || !control.progress.is_reported() {
             return;
@@ -196,8 +201,12 @@ impl Desk<'_> {
     }
 
     fn on_finished(&mut self, id: TaskId, attempt: u32, result: AttemptResult) {
+        // One lookup of the control for the whole report.
+        let found = self.shared.control(&id);
         // The work's last progress, which may not be flushed yet, comes before its end.
-        self.on_progress(id);
+        if let Some(control) = &found {
+            self.progress_of(control);
+        }
         let dropped = match &result {
             AttemptResult::Completed(_) => Some(Status::Completed),
             AttemptResult::Failed(_) => Some(Status::Failed),
@@ -205,19 +214,14 @@ impl Desk<'_> {
         };
         // A report for a task that ended already (or for an attempt superseded by a retry) is
         // dropped; a result in it is counted and evented, never lost silently.
-        let control = self
-            .shared
-            .control(&id)
+        let control = found
+            .clone()
             .filter(|c| c.attempt() == attempt && !c.is_terminal());
         let Some(control) = control else {
             if let Some(status) = dropped {
                 self.late_result(id, status);
             }
-            if self
-                .shared
-                .control(&id)
-                .is_some_and(|c| c.attempt() == attempt && c.is_terminal())
-            {
+            if found.is_some_and(|c| c.attempt() == attempt && c.is_terminal()) {
                 // That attempt's runner has reported: no one else will for this task.
                 self.remove_control(&id);
             }
