@@ -228,9 +228,7 @@ impl Relay<'_> {
             task_json(&record, self.poll_interval_ms),
         ));
     }
-}
 
-impl Relay<'_> {
     /// Sends the live `record`'s progress, if it changed since the last sent and the last
     /// was sent at least the minimum interval ago (the holding node writes it coalesced).
     fn progress(&self, record: &TaskRecord, last_progress: &mut HashMap<TaskId, ProgressSent>) {
