@@ -129,11 +129,21 @@ fn any_node_answers_for_a_task_of_another() {
 
 /// A `sleep` of `seconds` created as a task of `session` on `addr`: its id.
 fn sleep_in(addr: std::net::SocketAddr, session: &str, seconds: f64) -> String {
+    sleep_with_meta(addr, session, seconds, json!({}))
+}
+
+/// As [`sleep_in`], the call carrying `meta` as its `_meta`.
+fn sleep_with_meta(
+    addr: std::net::SocketAddr,
+    session: &str,
+    seconds: f64,
+    meta: serde_json::Value,
+) -> String {
     let created = mcp::request(
         addr,
         session,
         "tools/call",
-        json!({"name": "sleep", "arguments": {"seconds": seconds}, "task": {}}),
+        json!({"name": "sleep", "arguments": {"seconds": seconds}, "task": {}, "_meta": meta}),
     )
     .expect("a task of the session");
     created["task"]["taskId"]
@@ -243,22 +253,7 @@ fn the_progress_of_a_task_is_notified_on_the_stream_held_on_another_node() {
     // node other than H, which never saw the call: the token travels with the task.
     let [a, b, _] = shuffle(&mut rng);
     let session = mcp::initialize(addr(a)).expect("a session on A");
-    let created = mcp::request(
-        addr(b),
-        &session,
-        "tools/call",
-        json!({
-            "name": "sleep",
-            "arguments": {"seconds": 4.0},
-            "task": {},
-            "_meta": {"progressToken": "relay-7"},
-        }),
-    )
-    .expect("a task of the session");
-    let id = created["task"]["taskId"]
-        .as_str()
-        .expect("a task id")
-        .to_owned();
+    let id = sleep_with_meta(addr(b), &session, 4.0, json!({"progressToken": "relay-7"}));
     let h = holder(&cluster, &id);
     let others: Vec<usize> = (0..3).filter(|n| *n != h).collect();
     let elsewhere = others[rng.below(2) as usize];
